@@ -1,0 +1,69 @@
+# tekton-lineage. Two commands on a fresh machine: `make run` and `make test` (see README.md).
+# npm scripts and these targets put node_modules/.bin first on PATH, so the Node 24 from the `node`
+# package runs everything, whatever Node the machine has.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+STAMP := node_modules/.install-stamp
+# `make e2e KUBECONFIG=~/.kube/config` runs the e2e suite against that cluster instead of a local one.
+ifeq ($(origin KUBECONFIG),command line)
+export E2E_KUBECONFIG := $(KUBECONFIG)
+endif
+
+.PHONY: help install build typecheck lint test unit e2e bench run demo cluster-up cluster-down binaries \
+        image e2e-kind release clean
+
+help: ## list targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(STAMP) ## install npm dependencies (Node 24 included)
+
+build: $(STAMP) ## compile to dist/
+	tsc -p tsconfig.build.json
+
+typecheck: $(STAMP) ## type-check sources and tests
+	tsc -p tsconfig.json
+
+lint: $(STAMP) ## biome lint and format check
+	biome check .
+
+binaries: ## build (or reuse) kube-apiserver, etcd and kubectl for the local control plane
+	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
+
+test: $(STAMP) ## everything: typecheck, lint, unit and e2e tests (starts its own control plane)
+	bash test/e2e/controlplane/binaries.sh >/dev/null
+	npm test $(if $(VITEST_JSON),-- --reporter=default --reporter=json --outputFile.json=$(VITEST_JSON))
+
+unit: $(STAMP) ## unit tests only
+	vitest run --project unit
+
+e2e: $(STAMP) build ## e2e tests only (KUBECONFIG=<file> on the command line uses that cluster)
+	bash test/e2e/controlplane/binaries.sh >/dev/null
+	vitest run --project e2e
+
+bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios
+	bash test/e2e/controlplane/binaries.sh >/dev/null
+	node bench/run.ts
+
+run: $(STAMP) build ## start the local control plane and tekton-lineage (Ctrl-C to stop)
+	node test/e2e/controlplane/run-local.ts
+
+cluster-up: $(STAMP) ## start the local control plane alone; prints `export KUBECONFIG=...`
+	@node test/e2e/controlplane/cli.ts up
+
+cluster-down: $(STAMP) ## stop the local control plane
+	@node test/e2e/controlplane/cli.ts down
+
+image: ## build the container image (needs Docker)
+	docker build -t tekton-lineage:dev .
+
+e2e-kind: ## create a kind cluster and run the e2e suite in it (needs Docker and kind)
+	bash test/e2e/kind/run.sh
+
+clean: ## remove build output and local certificates
+	rm -rf dist coverage certs/local

@@ -1,0 +1,123 @@
+import type { Request, RequestHandler, Response } from "express";
+import type { Logger } from "../observability/logger.ts";
+import type { InFlight } from "../server/in-flight.ts";
+import { readBody } from "./body.ts";
+import type { AdmissionMetrics } from "./metrics.ts";
+import { buildResponse, outcomeOf, parseAdmissionReview } from "./review.ts";
+import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
+
+export interface DecisionContext {
+  /** Aborted when the in-process deadline passes; work still running then is abandoned. */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** The business side of one admission path: a decision, and what to answer when no decision comes in time. */
+export interface AdmissionRoute {
+  path: string;
+  decide(request: AdmissionRequest, context: DecisionContext): Promise<AdmissionDecision>;
+  /** Answer when `decide` misses the deadline or throws; `why` says which, for logs and audit Events. */
+  fallback(request: AdmissionRequest, why: string): AdmissionDecision;
+}
+
+export interface EnvelopeOptions {
+  deadlineMs: number;
+  maxBodyBytes: number;
+  metrics: AdmissionMetrics;
+  logger: Logger;
+  inFlight: InFlight;
+}
+
+/**
+ * The one handler that owns the AdmissionReview envelope for every path: Content-Type, body cap, parse,
+ * uid echo, deadline, metrics and one log line per review. Decisions come from the route.
+ */
+export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions): RequestHandler {
+  const { metrics, logger } = options;
+  return async (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    const done = options.inFlight.begin();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const reject = (status: number, message: string) => {
+      metrics.reviews.inc({ path: route.path, outcome: "rejected" });
+      metrics.duration.observe({ path: route.path, outcome: "rejected" }, seconds());
+      logger.warn({ path: route.path, status, durationMs: Math.round(seconds() * 1000) }, message);
+      res
+        .status(status)
+        .set("Connection", status === 413 ? "close" : "keep-alive")
+        .json({ message });
+    };
+    try {
+      if (!req.is("application/json")) {
+        reject(415, `Content-Type must be application/json, got ${req.get("content-type") ?? "none"}`);
+        return;
+      }
+      const body = await readBody(req, options.maxBodyBytes);
+      if (!body.ok) {
+        reject(body.status, body.message);
+        return;
+      }
+      const parsed = parseAdmissionReview(body.body);
+      if (!parsed.ok) {
+        reject(400, parsed.message);
+        return;
+      }
+      const request = parsed.review.request;
+      const decision = await decideWithDeadline(route, request, options, logger);
+      const review = buildResponse(request, decision);
+      const outcome = outcomeOf(review, decision);
+      metrics.reviews.inc({ path: route.path, outcome });
+      metrics.duration.observe({ path: route.path, outcome }, seconds());
+      logger.info(
+        {
+          path: route.path,
+          uid: request.uid,
+          namespace: request.namespace,
+          name: request.name || generateNameOf(request.object),
+          operation: request.operation,
+          user: request.userInfo.username,
+          dryRun: request.dryRun === true,
+          decision: outcome,
+          ...(decision.allowed
+            ? { fallback: decision.fallback }
+            : { code: decision.code, reason: decision.message }),
+          durationMs: Math.round(seconds() * 1e4) / 10,
+        },
+        "admission review",
+      );
+      res.status(200).json(review);
+    } finally {
+      done();
+    }
+  };
+}
+
+async function decideWithDeadline(
+  route: AdmissionRoute,
+  request: AdmissionRequest,
+  options: EnvelopeOptions,
+  logger: Logger,
+): Promise<AdmissionDecision> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<AdmissionDecision>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error(`admission deadline of ${options.deadlineMs}ms passed`));
+      resolve(route.fallback(request, `no decision within the ${options.deadlineMs}ms admission deadline`));
+    }, options.deadlineMs);
+  });
+  const decided = route.decide(request, { signal: controller.signal, logger }).catch((error: unknown) => {
+    logger.error({ err: error, uid: request.uid, path: route.path }, "admission decision failed");
+    return route.fallback(request, `decision failed: ${(error as Error).message}`);
+  });
+  try {
+    return await Promise.race([decided, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function generateNameOf(object: unknown): string | undefined {
+  const metadata = (object as { metadata?: { generateName?: string } } | undefined)?.metadata;
+  return metadata?.generateName ? `${metadata.generateName}*` : undefined;
+}

@@ -1,0 +1,21 @@
+import { type Setting, settings } from "./settings.ts";
+
+const usage = `tekton-lineage: admission webhook and reconciler for Tekton PipelineRuns.
+
+Usage:
+  tekton-lineage webhook      serve /mutate and /validate over HTTPS
+  tekton-lineage reconciler   run the queue, lineage and GitLab status reconcilers
+  tekton-lineage all          both, in one process (the default for one replica and local runs)
+  tekton-lineage queue list   print every queue: its key, limit, who runs and who waits, in order
+
+Every setting can be given as a flag or as an environment variable (the ConfigMap keys of the
+Deployment are the same names). Flags win over the environment; the environment wins over defaults.
+`;
+
+export function helpText(): string {
+  const lines = (Object.values(settings) as Setting<unknown>[]).map((s) => {
+    const shown = s.defaultText ?? (s.default === "" ? "(empty)" : s.default);
+    return `  --${s.flag} (${s.env})\n      ${s.description}\n      default: ${shown}`;
+  });
+  return `${usage}\nSettings:\n${lines.join("\n")}\n`;
+}

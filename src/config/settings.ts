@@ -1,0 +1,121 @@
+import { hostname } from "node:os";
+import { parseBytes, parseDuration, parseHostPort, parseList, parseOneOf, parseText } from "./parsers.ts";
+
+/**
+ * One setting: its flag, its environment variable (also the key in the ConfigMap that the Deployment
+ * loads with envFrom), its default as a user would write it, what it does, and how it is parsed.
+ * A setting without a default is optional and parses to undefined when absent.
+ */
+export interface Setting<T> {
+  flag: string;
+  env: string;
+  default?: string;
+  /** Shown instead of the default when the default is computed at start-up. */
+  defaultText?: string;
+  description: string;
+  parse: (raw: string) => T;
+}
+
+function setting<const S extends Setting<unknown>>(spec: S): S {
+  return spec;
+}
+
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+export const settings = {
+  listen: setting({
+    flag: "listen",
+    env: "TEKTON_LINEAGE_LISTEN",
+    default: "0.0.0.0:8443",
+    description: "HOST:PORT the HTTPS server listens on (admission, health, metrics, queue view).",
+    parse: parseHostPort,
+  }),
+  tlsCert: setting({
+    flag: "tls-cert",
+    env: "TEKTON_LINEAGE_TLS_CERT",
+    default: "/etc/tekton-lineage/tls/tls.crt",
+    description: "PEM serving certificate (chain). Reloaded when the file changes; no restart needed.",
+    parse: parseText,
+  }),
+  tlsKey: setting({
+    flag: "tls-key",
+    env: "TEKTON_LINEAGE_TLS_KEY",
+    default: "/etc/tekton-lineage/tls/tls.key",
+    description: "PEM private key of the serving certificate. Reloaded together with --tls-cert.",
+    parse: parseText,
+  }),
+  kubeconfig: setting({
+    flag: "kubeconfig",
+    env: "TEKTON_LINEAGE_KUBECONFIG",
+    defaultText: "in-cluster service account, else $KUBECONFIG, else ~/.kube/config",
+    description: "kubeconfig file of the cluster to serve.",
+    parse: parseText,
+  }),
+  namespace: setting({
+    flag: "namespace",
+    env: "TEKTON_LINEAGE_NAMESPACE",
+    defaultText: "the pod's namespace, else tekton-lineage",
+    description: "Namespace where tekton-lineage keeps its Leases (attempt counters, queue slots, leader).",
+    parse: parseText,
+  }),
+  instanceId: setting({
+    flag: "instance-id",
+    env: "TEKTON_LINEAGE_INSTANCE_ID",
+    default: hostname(),
+    defaultText: "the host name (the pod name in a cluster)",
+    description: "Name of this process in admitted-by annotations, Lease holders and logs.",
+    parse: parseText,
+  }),
+  watchNamespaces: setting({
+    flag: "watch-namespaces",
+    env: "TEKTON_LINEAGE_WATCH_NAMESPACES",
+    default: "",
+    defaultText: "all namespaces",
+    description: "Comma-separated namespaces whose PipelineRuns the reconciler watches.",
+    parse: parseList,
+  }),
+  admissionDeadline: setting({
+    flag: "admission-deadline",
+    env: "TEKTON_LINEAGE_ADMISSION_DEADLINE",
+    default: "3s",
+    description:
+      "In-process deadline for one admission review; keep it below the webhook's timeoutSeconds (5s).",
+    parse: parseDuration,
+  }),
+  maxBodyBytes: setting({
+    flag: "max-body",
+    env: "TEKTON_LINEAGE_MAX_BODY",
+    default: "3Mi",
+    description: "Largest AdmissionReview body accepted; larger requests get 413.",
+    parse: parseBytes,
+  }),
+  drainDelay: setting({
+    flag: "drain-delay",
+    env: "TEKTON_LINEAGE_DRAIN_DELAY",
+    default: "5s",
+    description:
+      "On SIGTERM, how long to keep serving with readiness failed, so endpoints stop routing here.",
+    parse: parseDuration,
+  }),
+  drainTimeout: setting({
+    flag: "drain-timeout",
+    env: "TEKTON_LINEAGE_DRAIN_TIMEOUT",
+    default: "20s",
+    description: "On SIGTERM, how long to wait for in-flight reviews before closing connections.",
+    parse: parseDuration,
+  }),
+  logLevel: setting({
+    flag: "log-level",
+    env: "TEKTON_LINEAGE_LOG_LEVEL",
+    default: "info",
+    description: `Log level: ${logLevels.join(", ")}.`,
+    parse: parseOneOf(logLevels),
+  }),
+};
+
+export type Settings = typeof settings;
+export type Config = {
+  [K in keyof Settings]: Settings[K] extends { default: string }
+    ? ReturnType<Settings[K]["parse"]>
+    : ReturnType<Settings[K]["parse"]> | undefined;
+};

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { isDone, trimPipelineRun } from "./pipelinerun.ts";
+
+const raw = {
+  apiVersion: "tekton.dev/v1",
+  kind: "PipelineRun",
+  metadata: {
+    name: "build-abc",
+    namespace: "team-a",
+    uid: "u-1",
+    resourceVersion: "42",
+    labels: { "pipelinesascode.tekton.dev/sha": "abc" },
+    annotations: {
+      "kubectl.kubernetes.io/last-applied-configuration": "x".repeat(10_000),
+      "tekton-lineage.io/attempt": "2",
+      "pipelinesascode.tekton.dev/original-prname": "build",
+    },
+    managedFields: [{ manager: "kubectl" }],
+  },
+  spec: { status: "PipelineRunPending", pipelineSpec: { tasks: new Array(50).fill({ name: "t" }) } },
+  status: {
+    conditions: [{ type: "Succeeded", status: "False", reason: "Failed", message: "boom" }],
+    pipelineSpec: { tasks: [] },
+    childReferences: [
+      { name: "build-abc-compile", pipelineTaskName: "compile", kind: "TaskRun", apiVersion: "v1" },
+    ],
+  },
+};
+
+describe("trimPipelineRun", () => {
+  it("keeps what the reconcilers read and drops the rest", () => {
+    const run = trimPipelineRun(raw);
+    expect(run.metadata.annotations).toEqual({
+      "tekton-lineage.io/attempt": "2",
+      "pipelinesascode.tekton.dev/original-prname": "build",
+    });
+    expect(run.spec).toEqual({ status: "PipelineRunPending" });
+    expect(run.status?.childReferences).toEqual([
+      { name: "build-abc-compile", pipelineTaskName: "compile", kind: "TaskRun" },
+    ]);
+    expect(JSON.stringify(run).length).toBeLessThan(800);
+    expect(isDone(run)).toBe(true);
+  });
+
+  it("treats a run without a Succeeded condition, or an Unknown one, as not done", () => {
+    expect(isDone(trimPipelineRun({ metadata: { name: "a" } }))).toBe(false);
+    const running = {
+      metadata: { name: "a" },
+      status: { conditions: [{ type: "Succeeded", status: "Unknown" }] },
+    };
+    expect(isDone(trimPipelineRun(running))).toBe(false);
+  });
+});

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { createWebhook } from "./admission/webhook.ts";
+import { helpText } from "./config/help.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { createReconciler } from "./reconciler/component.ts";
+import { type Role, runService } from "./service/run.ts";
+
+const roles: Record<Role, Parameters<typeof runService>[2][Role]> = {
+  webhook: [createWebhook],
+  reconciler: [createReconciler],
+  all: [createWebhook, createReconciler],
+};
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`tekton-lineage: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof loadConfig>;
+  try {
+    parsed = loadConfig(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, error.exitCode);
+    throw error;
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText());
+    return;
+  }
+  const [command, ...rest] = parsed.command;
+  if (command === undefined) fail(`no role given: choose webhook, reconciler or all\n\n${helpText()}`, 2);
+  if (command === "webhook" || command === "reconciler" || command === "all") {
+    if (rest.length > 0) fail(`unexpected argument "${rest[0]}" after ${command}`, 2);
+    await runService(command, parsed.config, {
+      webhook: roles.webhook,
+      reconciler: roles.reconciler,
+      all: roles.all,
+    });
+    return;
+  }
+  fail(`unknown command "${command}": choose webhook, reconciler or all (see --help)`, 2);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`tekton-lineage: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { createAdmissionMetrics } from "../admission/metrics.ts";
+import type { Config } from "../config/settings.ts";
+import { loadKubeConfig, ownNamespace } from "../kube/kubeconfig.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createRegistry } from "../observability/metrics.ts";
+import { createApp } from "../server/app.ts";
+import { drain } from "../server/drain.ts";
+import { startHttpsServer } from "../server/https-server.ts";
+import { InFlight } from "../server/in-flight.ts";
+import { Readiness } from "../server/readiness.ts";
+import type { Component } from "./component.ts";
+
+export type Role = "webhook" | "reconciler" | "all";
+
+export interface ServiceContext {
+  config: Config;
+  logger: Logger;
+  registry: Registry;
+  kubeConfig: KubeConfig;
+  namespace: string;
+}
+
+export type ComponentFactory = (context: ServiceContext) => Component;
+
+/**
+ * Starts the HTTPS server and the components of a role, and drains on SIGTERM/SIGINT: readiness fails
+ * first, new connections stop after the drain delay, in-flight reviews finish, then components stop.
+ */
+export async function runService(role: Role, config: Config, factories: Record<Role, ComponentFactory[]>) {
+  const logger = createLogger({ level: config.logLevel, instance: config.instanceId });
+  const registry = createRegistry({ defaultMetrics: true });
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const context: ServiceContext = {
+    config,
+    logger,
+    registry,
+    kubeConfig,
+    namespace: ownNamespace(config.namespace),
+  };
+  const components = factories[role].map((make) => make(context));
+  const readiness = new Readiness();
+  const inFlight = new InFlight();
+  for (const component of components) {
+    for (const [name, check] of Object.entries(component.readiness ?? {})) readiness.add(name, check);
+  }
+  const app = createApp({
+    routes: components.flatMap((c) => c.routes ?? []),
+    views: Object.assign({}, ...components.map((c) => c.views ?? {})),
+    readiness,
+    registry,
+    inFlight,
+    logger,
+    metrics: createAdmissionMetrics(registry),
+    deadlineMs: config.admissionDeadline,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const server = await startHttpsServer(app, {
+    listen: config.listen,
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+    logger,
+    registry,
+  });
+  for (const component of components) await component.start();
+  logger.info({ role, namespace: context.namespace, components: components.map((c) => c.name) }, "started");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await drain({
+      readiness,
+      inFlight,
+      logger,
+      delayMs: config.drainDelay,
+      timeoutMs: config.drainTimeout,
+      server: { close: server.close, closeAllConnections: () => server.server.closeAllConnections() },
+    });
+    for (const component of [...components].reverse()) {
+      try {
+        await component.stop();
+      } catch (error) {
+        logger.error({ err: error, component: component.name }, "component did not stop cleanly");
+      }
+    }
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  return { port: server.port };
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import { waitUntilServing } from "./support/admission.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { newPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
+import { eventually } from "./support/poll.ts";
+import { createSuite } from "./support/suite.ts";
+import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
+import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+
+const suite = createSuite("foundation");
+const kubeConfig = adminKubeConfig();
+const runs = pipelineRuns(kubeConfig);
+let namespace: string;
+let lineage: LineageProcess;
+let webhooks: RegisteredWebhooks;
+
+const reviews = (path: string) => lineage.metric("tekton_lineage_admission_reviews_total", { path });
+
+beforeAll(async () => {
+  namespace = await suite.namespace("runs");
+  lineage = await startTektonLineage({ role: "all", args: [`--watch-namespaces=${namespace}`] });
+  webhooks = await registerWebhooks({
+    suite: suite.id,
+    port: lineage.port,
+    mutatingFailurePolicy: "Fail",
+    validatingFailurePolicy: "Fail",
+  });
+  await waitUntilServing(kubeConfig, namespace, lineage);
+});
+
+afterAll(async () => {
+  await webhooks?.remove();
+  await lineage?.stop();
+  await suite.cleanup();
+});
+
+describe("a PipelineRun created with generateName", () => {
+  it("passes through both webhooks, as the webhook's own counters show", async () => {
+    const [mutateBefore, validateBefore] = [await reviews("/mutate"), await reviews("/validate")];
+    const created = await runs.create(newPipelineRun({ namespace, generateName: "build-" }));
+    expect(created.metadata.name).toMatch(/^build-/);
+    expect(await reviews("/mutate")).toBe(mutateBefore + 1);
+    expect(await reviews("/validate")).toBe(validateBefore + 1);
+    const line = lineage
+      .logs()
+      .find((l) => l.msg === "admission review" && l.path === "/mutate" && l.dryRun === false);
+    expect(line).toMatchObject({ namespace, operation: "CREATE", user: "admin", name: "build-*" });
+  });
+});
+
+describe("a server-side dry-run create", () => {
+  it("reaches the webhook with dryRun: true and stores nothing", async () => {
+    const before = (await runs.list(namespace)).length;
+    const result = await runs.create(newPipelineRun({ namespace, generateName: "dry-" }), { dryRun: true });
+    const dryName = result.metadata.name;
+    expect(dryName).toMatch(/^dry-/);
+    const line = await eventually("the dry-run review in the webhook's log", () =>
+      lineage.logs().find((l) => l.msg === "admission review" && l.dryRun === true && l.name === "dry-*"),
+    );
+    expect(line).toMatchObject({ path: "/mutate", namespace, operation: "CREATE" });
+    expect((await runs.list(namespace)).length).toBe(before);
+  });
+});
+
+describe("with the webhook stopped", () => {
+  it("failurePolicy Fail rejects the create with a message naming the webhook; Ignore lets it through", async () => {
+    await lineage.stop();
+    let failure: ReturnType<typeof apiFailure> | undefined;
+    try {
+      await runs.create(newPipelineRun({ namespace, generateName: "down-" }));
+    } catch (error) {
+      failure = apiFailure(error);
+    }
+    expect(failure?.code).toBe(500);
+    expect(failure?.message).toContain('failed calling webhook "mutate.pipelineruns.tekton-lineage.io"');
+
+    await registerWebhooks({
+      suite: suite.id,
+      port: lineage.port,
+      mutatingFailurePolicy: "Ignore",
+      validatingFailurePolicy: "Ignore",
+    });
+    const created = await eventually(
+      "the create to pass once failurePolicy is Ignore",
+      () => runs.create(newPipelineRun({ namespace, generateName: "down-" })),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(created.metadata.name).toMatch(/^down-/);
+    expect(e2eContext().serverVersion).toMatch(/^v1\./);
+  });
+});

@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { registerWebhooksByUrl } from "../controlplane/register-webhooks.ts";
+import { adminKubeConfig, e2eContext } from "./context.ts";
+
+export const suiteLabel = "tekton-lineage.io/e2e-suite";
+
+export interface RegisterOptions {
+  /** Scopes the configurations to namespaces labelled with this suite, so e2e files do not meet. */
+  suite: string;
+  port: number;
+  mutatingFailurePolicy?: "Fail" | "Ignore";
+  validatingFailurePolicy?: "Fail" | "Ignore";
+  timeoutSeconds?: number;
+}
+
+export interface RegisteredWebhooks {
+  name: string;
+  remove(): Promise<void>;
+}
+
+/** Registers webhook-config/base by URL (https://<webhookHost>:<port>) for the namespaces of one suite. */
+export async function registerWebhooks(options: RegisterOptions): Promise<RegisteredWebhooks> {
+  const context = e2eContext();
+  const name = `tekton-lineage-e2e-${options.suite}`;
+  const remove = await registerWebhooksByUrl(adminKubeConfig(), {
+    name,
+    baseUrl: `https://${context.webhookHost}:${options.port}`,
+    caPem: readFileSync(join(context.certDir, "ca.crt"), "utf8"),
+    namespaceLabels: { [suiteLabel]: options.suite },
+    mutatingFailurePolicy: options.mutatingFailurePolicy,
+    validatingFailurePolicy: options.validatingFailurePolicy,
+    timeoutSeconds: options.timeoutSeconds,
+  });
+  return { name, remove };
+}
