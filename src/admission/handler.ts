@@ -18,6 +18,8 @@ export interface AdmissionRoute {
   decide(request: AdmissionRequest, context: DecisionContext): Promise<AdmissionDecision>;
   /** Answer when `decide` misses the deadline or throws; `why` says which, for logs and audit Events. */
   fallback(request: AdmissionRequest, why: string): AdmissionDecision;
+  /** Told every decision once it is made (after any fallback), for audit Events; must not block. */
+  onDecision?(request: AdmissionRequest, decision: AdmissionDecision): void;
 }
 
 export interface EnvelopeOptions {
@@ -64,6 +66,11 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       }
       const request = parsed.review.request;
       const decision = await decideWithDeadline(route, request, options, logger);
+      try {
+        route.onDecision?.(request, decision);
+      } catch (error) {
+        logger.error({ err: error, uid: request.uid }, "decision observer failed");
+      }
       const review = buildResponse(request, decision);
       const outcome = outcomeOf(review, decision);
       metrics.reviews.inc({ path: route.path, outcome });

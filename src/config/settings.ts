@@ -1,5 +1,13 @@
 import { hostname } from "node:os";
-import { parseBytes, parseDuration, parseHostPort, parseList, parseOneOf, parseText } from "./parsers.ts";
+import {
+  parseBytes,
+  parseDuration,
+  parseHostPort,
+  parseList,
+  parseOneOf,
+  parsePositiveInteger,
+  parseText,
+} from "./parsers.ts";
 
 /**
  * One setting: its flag, its environment variable (also the key in the ConfigMap that the Deployment
@@ -103,6 +111,55 @@ export const settings = {
     default: "20s",
     description: "On SIGTERM, how long to wait for in-flight reviews before closing connections.",
     parse: parseDuration,
+  }),
+  lineageLabels: setting({
+    flag: "lineage-labels",
+    env: "TEKTON_LINEAGE_LINEAGE_LABELS",
+    default: "",
+    defaultText: "none",
+    description:
+      "For PipelineRuns Pipelines-as-Code did not create: comma-separated label keys whose values separate lineages (besides namespace and generateName).",
+    parse: parseList,
+  }),
+  onAllocationFailure: setting({
+    flag: "on-allocation-failure",
+    env: "TEKTON_LINEAGE_ON_ALLOCATION_FAILURE",
+    default: "allow",
+    description:
+      "When no attempt number can be allocated in time (API server slow or down): allow = admit unchanged with generateName and record an AdmissionFallback Event (pairs with failurePolicy Ignore); deny = refuse with a retryable message (pairs with failurePolicy Fail).",
+    parse: parseOneOf(["allow", "deny"] as const),
+  }),
+  trustedUsers: setting({
+    flag: "trusted-users",
+    env: "TEKTON_LINEAGE_TRUSTED_USERS",
+    default: "",
+    defaultText: "system:serviceaccount:<namespace>:tekton-lineage",
+    description:
+      "Comma-separated users allowed to change tekton-lineage's labels and annotations on existing PipelineRuns.",
+    parse: parseList,
+  }),
+  claimMaxAge: setting({
+    flag: "claim-max-age",
+    env: "TEKTON_LINEAGE_CLAIM_MAX_AGE",
+    default: "2m",
+    description:
+      "How old signed admission claims may be when a create is validated; older claims are a copy of another run and are refused.",
+    parse: parseDuration,
+  }),
+  signingSecret: setting({
+    flag: "signing-secret",
+    env: "TEKTON_LINEAGE_SIGNING_SECRET",
+    default: "tekton-lineage-signing",
+    description: "Secret (in --namespace) with the HMAC key that signs admission claims; created if missing.",
+    parse: parseText,
+  }),
+  auditEventRate: setting({
+    flag: "audit-event-rate",
+    env: "TEKTON_LINEAGE_AUDIT_EVENT_RATE",
+    default: "5",
+    description:
+      "Audit Events written per second at most (bursts of 5x are allowed); the rest wait in a bounded queue.",
+    parse: parsePositiveInteger,
   }),
   logLevel: setting({
     flag: "log-level",

@@ -90,3 +90,26 @@ describe("with the webhook stopped", () => {
     expect(e2eContext().serverVersion).toMatch(/^v1\./);
   });
 });
+
+describe("the shipped failure policies (mutate Ignore, validate Fail with a match condition), webhook down", () => {
+  it("admits a plain run unchanged and refuses one that carries tekton-lineage keys", async () => {
+    await lineage.stop();
+    await registerWebhooks({ suite: suite.id, port: lineage.port });
+    const plain = await eventually(
+      "a plain create to pass with the webhook down",
+      () => runs.create(newPipelineRun({ namespace, generateName: "plain-" })),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(plain.metadata.name).toMatch(/^plain-[a-z0-9]{5}$/);
+    const forged = newPipelineRun({
+      namespace,
+      generateName: "forged-",
+      annotations: { "tekton-lineage.io/attempt": "1" },
+    });
+    const failure = await runs.create(forged).then(
+      () => undefined,
+      (error: unknown) => apiFailure(error),
+    );
+    expect(failure?.message).toContain('failed calling webhook "validate.pipelineruns.tekton-lineage.io"');
+  });
+});

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
 import type { TestProject } from "vitest/node";
+import { obtainBinaries } from "./controlplane/binaries.ts";
 import { type ControlPlaneState, startControlPlane, stopControlPlane } from "./controlplane/control-plane.ts";
 import { ensureNamespace, installCrds, sharedCrdFiles, testCrdFiles } from "./controlplane/install.ts";
 import type { E2eContext } from "./support/context.ts";
@@ -34,6 +35,8 @@ export default async function setup(project: TestProject) {
   const webhookHost = process.env.E2E_WEBHOOK_HOST ?? "127.0.0.1";
   execFileSync("bash", [join(root, "certs/make-certs.sh"), certDir, webhookHost], { stdio: "ignore" });
 
+  const { kubectl } = await obtainBinaries({ kubectl: true });
+  if (!kubectl) throw new Error("binaries.sh built no kubectl");
   let controlPlane: ControlPlaneState | undefined;
   let context: E2eContext;
   if (process.env.E2E_KUBECONFIG) {
@@ -48,6 +51,7 @@ export default async function setup(project: TestProject) {
       local: false,
       serverVersion: version.gitVersion,
       logDir,
+      kubectl,
     };
   } else {
     controlPlane = await startControlPlane({ log });
@@ -59,6 +63,7 @@ export default async function setup(project: TestProject) {
       local: true,
       serverVersion: controlPlane.version,
       logDir,
+      kubectl,
     };
   }
   const kubeConfig = new KubeConfig();

@@ -4,20 +4,31 @@ import { eventually } from "./poll.ts";
 import type { LineageProcess } from "./tekton-lineage.ts";
 
 /**
- * Waits until the API server calls this process for PipelineRuns in the namespace: webhook
+ * Waits until the API server calls these processes for PipelineRuns in the namespace: webhook
  * configuration changes reach the API server asynchronously. Probes with dry-run creates, which
- * change nothing, and watches the process's own review counter.
+ * change nothing, and watches the processes' own review counters.
  */
-export async function waitUntilServing(kubeConfig: KubeConfig, namespace: string, process: LineageProcess) {
+export async function waitUntilServing(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  processes: LineageProcess | LineageProcess[],
+) {
   const runs = pipelineRuns(kubeConfig);
+  const all = Array.isArray(processes) ? processes : [processes];
+  const reviews = async () => {
+    let total = 0;
+    for (const p of all)
+      total += await p.metric("tekton_lineage_admission_reviews_total", { path: "/mutate" });
+    return total;
+  };
   await eventually(
-    `${process.name} to receive reviews for ${namespace}`,
+    `${all.map((p) => p.name).join(", ")} to receive reviews for ${namespace}`,
     async () => {
-      const before = await process.metric("tekton_lineage_admission_reviews_total", { path: "/mutate" });
+      const before = await reviews();
       await runs
         .create(newPipelineRun({ namespace, generateName: "probe-" }), { dryRun: true })
         .catch(() => {});
-      return (await process.metric("tekton_lineage_admission_reviews_total", { path: "/mutate" })) > before;
+      return (await reviews()) > before;
     },
     { timeoutMs: 30_000, intervalMs: 200 },
   );

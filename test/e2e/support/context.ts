@@ -16,6 +16,8 @@ export interface E2eContext {
   serverVersion: string;
   /** Where tests put process logs. */
   logDir: string;
+  /** A kubectl binary, for checking the commands the README documents. */
+  kubectl: string;
 }
 
 declare module "vitest" {

@@ -1,4 +1,4 @@
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { pipelineRunResource } from "../../../src/kube/custom-objects.ts";
 import type { PipelineRun } from "../../../src/kube/pipelinerun.ts";
 
@@ -27,6 +27,39 @@ export function newPipelineRun(options: {
   };
 }
 
+/** A PipelineRun as Pipelines-as-Code creates it for a GitLab merge request. */
+export function pacPipelineRun(options: {
+  namespace: string;
+  sha: string;
+  pipeline?: string;
+  repository?: string;
+  pullRequest?: string;
+  extraAnnotations?: Record<string, string>;
+  extraLabels?: Record<string, string>;
+}): PipelineRun {
+  const pipeline = options.pipeline ?? "build";
+  const pac = {
+    "pipelinesascode.tekton.dev/repository": options.repository ?? "demo-repo",
+    "pipelinesascode.tekton.dev/sha": options.sha,
+    "pipelinesascode.tekton.dev/original-prname": pipeline,
+    "pipelinesascode.tekton.dev/event-type": "pull_request",
+    "pipelinesascode.tekton.dev/pull-request": options.pullRequest ?? "42",
+    "pipelinesascode.tekton.dev/git-provider": "gitlab",
+  };
+  return newPipelineRun({
+    namespace: options.namespace,
+    generateName: `${pipeline}-`,
+    labels: { ...pac, ...options.extraLabels },
+    annotations: {
+      ...pac,
+      "pipelinesascode.tekton.dev/source-project-id": "1001",
+      "pipelinesascode.tekton.dev/target-project-id": "1001",
+      "pipelinesascode.tekton.dev/source-branch": "feature/login",
+      ...options.extraAnnotations,
+    },
+  });
+}
+
 export function pipelineRuns(kubeConfig: KubeConfig) {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const base = {
@@ -52,5 +85,11 @@ export function pipelineRuns(kubeConfig: KubeConfig) {
       ).items,
     delete: (namespace: string, name: string) =>
       api.deleteNamespacedCustomObject({ ...base, namespace, name }),
+    /** A JSON merge patch of metadata (labels, annotations). */
+    patchMetadata: (namespace: string, name: string, metadata: Record<string, unknown>) =>
+      api.patchNamespacedCustomObject(
+        { ...base, namespace, name, body: { metadata } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      ) as Promise<PipelineRun>,
   };
 }

@@ -1,0 +1,38 @@
+import type { AuditEvent } from "../kube/event-recorder.ts";
+import { displayName, subjectOf } from "./pipelinerun-request.ts";
+import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
+
+/**
+ * The audit Event for a decision, when it deserves one: every denial (CreationRejected,
+ * UpdateRejected) and every fallback (AdmissionFallback). Dry runs write nothing.
+ */
+export function auditEventFor(
+  path: string,
+  request: AdmissionRequest,
+  decision: AdmissionDecision,
+): AuditEvent | undefined {
+  if (request.dryRun) return undefined;
+  const subject = subjectOf(request.object ?? request.oldObject, request.namespace);
+  const user = request.userInfo.username ?? "(unknown user)";
+  const base = {
+    namespace: subject.namespace,
+    objectName: subject.name || subject.generateName || "pipelinerun",
+    type: "Warning" as const,
+  };
+  if (!decision.allowed) {
+    const reason = request.operation === "CREATE" ? "CreationRejected" : "UpdateRejected";
+    return {
+      ...base,
+      reason,
+      message: `${request.operation} by ${user} denied (${decision.code}) at ${path}: ${decision.message}`,
+    };
+  }
+  if (decision.fallback !== undefined) {
+    return {
+      ...base,
+      reason: "AdmissionFallback",
+      message: `${request.operation} of ${displayName(subject)} by ${user} admitted without tekton-lineage's decision at ${path}: ${decision.fallback}`,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { planAllocations } from "../lineage/attempt-plan.ts";
+import { checkClaims } from "../lineage/claims.ts";
+import type { Lineage } from "../lineage/lineage.ts";
+import { silentLogger } from "../observability/logger.ts";
+import { fixture } from "../testing/fixtures.ts";
+import { createMutateRoute, type MutateDependencies } from "./mutate.ts";
+import { subjectOf } from "./pipelinerun-request.ts";
+import { buildResponse } from "./review.ts";
+import type { AdmissionRequest, AdmissionReview } from "./types.ts";
+
+const key = Buffer.alloc(32, 7);
+const now = new Date("2026-11-22T10:00:00.000Z");
+const review = fixture<AdmissionReview>(import.meta.url, "create-generate-name.json");
+
+/** An in-memory counter standing in for the Lease allocator. */
+function counter() {
+  let record = { last: 0 } as ReturnType<typeof planAllocations>["record"];
+  const calls = { allocate: 0, preview: 0 };
+  return {
+    calls,
+    allocate: async (lineage: Lineage, nameFor: (n: number) => string) => {
+      calls.allocate += 1;
+      const plan = planAllocations(record, [{ lineageKey: lineage.key, nameFor }]);
+      record = plan.record;
+      return plan.allocations[0] ?? { attempt: 0, name: "" };
+    },
+    preview: async (lineage: Lineage, nameFor: (n: number) => string) => {
+      calls.preview += 1;
+      return (
+        planAllocations(record, [{ lineageKey: lineage.key, nameFor }]).allocations[0] ?? {
+          attempt: 0,
+          name: "",
+        }
+      );
+    },
+  };
+}
+
+function route(overrides: Partial<MutateDependencies> = {}) {
+  const attempts = counter();
+  const deps: MutateDependencies = {
+    attempts,
+    keys: { current: () => key, all: () => [key] },
+    rule: { labels: [] },
+    instance: "webhook-a",
+    claimMaxAgeMs: 120_000,
+    onAllocationFailure: "allow",
+    now: () => now,
+    ...overrides,
+  };
+  return { route: createMutateRoute(deps), attempts };
+}
+
+const context = () => ({ signal: new AbortController().signal, logger: silentLogger() });
+const request = (patch: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
+  ...structuredClone(review.request),
+  ...patch,
+});
+type Meta = { name: string; labels: Record<string, string>; annotations: Record<string, string> };
+const metaOf = (object: unknown) => (object as { metadata: Meta }).metadata;
+
+describe("createMutateRoute", () => {
+  it("names a PaC run after its pipeline, lineage and attempt, and annotates it", async () => {
+    const { route: mutate } = route();
+    const decision = await mutate.decide(request(), context());
+    expect(decision.allowed).toBe(true);
+    const meta = metaOf(decision.allowed && decision.mutated);
+    const id = meta.annotations["tekton-lineage.io/lineage-id"];
+    expect(meta.name).toBe(`build-${id}-1`);
+    expect(meta.annotations).toMatchObject({
+      "tekton-lineage.io/lineage":
+        "pac/team-a/my-repo/pull_request/42/4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d/build",
+      "tekton-lineage.io/attempt": "1",
+      "tekton-lineage.io/admitted-at": "2026-11-22T10:00:00.000Z",
+      "tekton-lineage.io/admitted-by": "webhook-a",
+      "pipelinesascode.tekton.dev/repository": "my-repo",
+    });
+    expect(meta.annotations["tekton-lineage.io/supersedes"]).toBeUndefined();
+    expect(meta.labels).toMatchObject({
+      "tekton-lineage.io/lineage-id": id,
+      "tekton-lineage.io/attempt": "1",
+    });
+    expect(meta.annotations["tekton-lineage.io/signature"]).toMatch(/^[\w-]{43}$/);
+  });
+
+  it("names the previous attempt in supersedes on a retest", async () => {
+    const { route: mutate } = route();
+    const first = await mutate.decide(request(), context());
+    const second = await mutate.decide(request({ uid: "other" }), context());
+    const firstName = metaOf(first.allowed && first.mutated).name;
+    const meta = metaOf(second.allowed && second.mutated);
+    expect(meta.annotations["tekton-lineage.io/attempt"]).toBe("2");
+    expect(meta.annotations["tekton-lineage.io/supersedes"]).toBe(firstName);
+  });
+
+  it("produces claims the validating side accepts, and changes nothing when invoked again", async () => {
+    const { route: mutate, attempts } = route();
+    const first = await mutate.decide(request(), context());
+    const mutated = first.allowed ? first.mutated : undefined;
+    expect(checkClaims(subjectOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
+    const again = await mutate.decide(request({ object: mutated }), context());
+    expect(again).toEqual({ allowed: true });
+    expect(attempts.calls.allocate).toBe(1);
+    expect(buildResponse(request({ object: mutated }), again).response.patch).toBeUndefined();
+  });
+
+  it("keeps an explicit name and still annotates it", async () => {
+    const { route: mutate } = route();
+    const object = structuredClone(review.request.object) as { metadata: Record<string, unknown> };
+    object.metadata.name = "my-own-name";
+    delete object.metadata.generateName;
+    const decision = await mutate.decide(request({ object }), context());
+    const meta = metaOf(decision.allowed && decision.mutated);
+    expect(meta.name).toBe("my-own-name");
+    expect(meta.annotations["tekton-lineage.io/attempt"]).toBe("1");
+  });
+
+  it("reserves nothing for a dry run, and says so", async () => {
+    const { route: mutate, attempts } = route();
+    const decision = await mutate.decide(request({ dryRun: true }), context());
+    expect(attempts.calls).toEqual({ allocate: 0, preview: 1 });
+    expect(decision.allowed && decision.warnings).toEqual([
+      "dry run: attempt 1 of this lineage is shown, not reserved",
+    ]);
+  });
+
+  it("refuses forged claims with 403 and malformed ones with 422", async () => {
+    const { route: mutate, attempts } = route();
+    const forged = structuredClone(review.request.object) as {
+      metadata: { annotations: Record<string, string> };
+    };
+    forged.metadata.annotations["tekton-lineage.io/attempt"] = "1";
+    expect(await mutate.decide(request({ object: forged }), context())).toMatchObject({
+      allowed: false,
+      code: 403,
+      message: expect.stringMatching(
+        /^PipelineRun team-a\/build-\* refused: tekton-lineage.io\/attempt not set by tekton-lineage/,
+      ),
+    });
+    forged.metadata.annotations["tekton-lineage.io/attempt"] = "first";
+    expect(await mutate.decide(request({ object: forged }), context())).toMatchObject({
+      allowed: false,
+      code: 422,
+    });
+    expect(attempts.calls.allocate).toBe(0);
+  });
+
+  it("leaves UPDATEs and other kinds alone", async () => {
+    const { route: mutate } = route();
+    expect(await mutate.decide(request({ operation: "UPDATE" }), context())).toEqual({ allowed: true });
+    expect(
+      await mutate.decide(
+        request({ kind: { group: "tekton.dev", version: "v1", kind: "TaskRun" } }),
+        context(),
+      ),
+    ).toEqual({ allowed: true });
+  });
+
+  it("falls back to generateName (allow) or to a retryable refusal (deny)", () => {
+    const allow = route().route.fallback(request(), "no decision within 3000ms");
+    expect(allow).toEqual({
+      allowed: true,
+      fallback: "no decision within 3000ms",
+      warnings: ["tekton-lineage: build-* admitted without lineage (no decision within 3000ms)"],
+    });
+    const deny = route({ onAllocationFailure: "deny" }).route.fallback(request(), "API down");
+    expect(deny).toMatchObject({
+      allowed: false,
+      code: 503,
+      message: expect.stringMatching(/retry the create/),
+    });
+  });
+});

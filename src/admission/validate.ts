@@ -1,0 +1,81 @@
+import { checkClaims } from "../lineage/claims.ts";
+import { isOwnedAnnotation, isOwnedLabel, labelKeys } from "../lineage/vocabulary.ts";
+import type { AdmissionRoute } from "./handler.ts";
+import { claimsDenial, type KeyRing } from "./mutate.ts";
+import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
+import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
+
+export interface ValidateDependencies {
+  keys: KeyRing;
+  /** Users who may change tekton-lineage's keys on existing runs (its own service account). */
+  trustedUsers: readonly string[];
+  claimMaxAgeMs: number;
+  now: () => Date;
+}
+
+/** The tekton-lineage labels and annotations that differ between two versions of an object. */
+export function changedOwnedKeys(oldObject: unknown, newObject: unknown): string[] {
+  const before = subjectOf(oldObject, undefined);
+  const after = subjectOf(newObject, undefined);
+  const changed = new Set<string>();
+  const compare = (
+    a: Record<string, string>,
+    b: Record<string, string>,
+    owned: (k: string) => boolean,
+    kind: string,
+  ) => {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (owned(key) && a[key] !== b[key]) changed.add(`${kind} ${key}`);
+    }
+  };
+  compare(before.annotations, after.annotations, isOwnedAnnotation, "annotation");
+  compare(before.labels, after.labels, isOwnedLabel, "label");
+  return [...changed].sort();
+}
+
+/** The pure validation decision. */
+export function decideValidation(request: AdmissionRequest, deps: ValidateDependencies): AdmissionDecision {
+  if (!isPipelineRun(request)) return { allowed: true };
+  if (request.operation === "CREATE") {
+    const check = checkClaims(
+      subjectOf(request.object, request.namespace),
+      deps.keys.all(),
+      deps.now(),
+      deps.claimMaxAgeMs,
+    );
+    return check.state === "forged" || check.state === "malformed"
+      ? claimsDenial(request, check.state, check.detail)
+      : { allowed: true };
+  }
+  if (request.operation === "UPDATE") {
+    const user = request.userInfo.username ?? "(unknown user)";
+    if (deps.trustedUsers.includes(user)) return { allowed: true };
+    const changed = changedOwnedKeys(request.oldObject, request.object);
+    if (changed.length === 0) return { allowed: true };
+    const subject = subjectOf(request.oldObject, request.namespace);
+    return {
+      allowed: false,
+      code: 403,
+      reason: "Forbidden",
+      message:
+        `change to PipelineRun ${subject.namespace}/${displayName(subject)} by ${user} refused: ${changed.join(", ")} ` +
+        "record the run's lineage and queue place and only tekton-lineage may change them. To run again, create a new " +
+        `PipelineRun (a retest); to keep tekton-lineage away from a run, label it ${labelKeys.webhook}=disabled when creating it.`,
+    };
+  }
+  return { allowed: true };
+}
+
+export function createValidateRoute(deps: ValidateDependencies): AdmissionRoute {
+  return {
+    path: "/validate",
+    decide: async (request: AdmissionRequest) => decideValidation(request, deps),
+    // Validation reads no API; a late or failed decision is a bug, and refusing is the safe answer.
+    fallback: (_request, why) => ({
+      allowed: false,
+      code: 500,
+      reason: "InternalError",
+      message: `tekton-lineage could not validate this request (${why}); retry`,
+    }),
+  };
+}

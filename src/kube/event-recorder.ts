@@ -1,0 +1,202 @@
+import { randomBytes } from "node:crypto";
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Logger } from "../observability/logger.ts";
+import { apiFailure } from "./api-errors.ts";
+
+export interface AuditEvent {
+  namespace: string;
+  /** The PipelineRun's name, or its generateName when no name was assigned yet. */
+  objectName: string;
+  objectUid?: string;
+  reason: string;
+  message: string;
+  type: "Normal" | "Warning";
+}
+
+export interface EventRecorderOptions {
+  kubeConfig: KubeConfig;
+  instance: string;
+  logger: Logger;
+  registry: Registry;
+  /** Sustained Events per second, and the burst allowed above it. */
+  ratePerSecond?: number;
+  burst?: number;
+  /** Events waiting beyond this are dropped, oldest first, and counted. */
+  capacity?: number;
+  /** An Event the API server keeps failing to take (5xx, 429, no answer) is retried until this old. */
+  maxAgeMs?: number;
+}
+
+export const reportingComponent = "tekton-lineage";
+const maxMessageLength = 1024;
+
+/**
+ * Kubernetes Events sent from a bounded, rate-limited background queue: record() never waits, so
+ * admission never waits on the API server for an audit trail. Overflow drops the oldest Event and
+ * counts it; a failed post is retried a few times, then dropped and counted.
+ */
+export class EventRecorder {
+  private readonly queue: { event: AuditEvent; at: number }[] = [];
+  private readonly api: CoreV1Api;
+  private readonly options: Required<Omit<EventRecorderOptions, "kubeConfig" | "registry">>;
+  private readonly sent: Counter<"reason">;
+  private readonly dropped: Counter<"cause">;
+  private readonly depth: Gauge;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private wake: (() => void) | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(options: EventRecorderOptions) {
+    this.options = {
+      instance: options.instance,
+      logger: options.logger,
+      ratePerSecond: options.ratePerSecond ?? 5,
+      burst: options.burst ?? 25,
+      capacity: options.capacity ?? 1000,
+      maxAgeMs: options.maxAgeMs ?? 600_000,
+    };
+    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.tokens = this.options.burst;
+    this.sent = new Counter({
+      name: "tekton_lineage_events_sent_total",
+      help: "Kubernetes Events written, by reason.",
+      labelNames: ["reason"],
+      registers: [options.registry],
+    });
+    this.dropped = new Counter({
+      name: "tekton_lineage_events_dropped_total",
+      help: "Events not written, by cause (overflow of the queue, refused by the API server, expired while it was unavailable).",
+      labelNames: ["cause"],
+      registers: [options.registry],
+    });
+    this.depth = new Gauge({
+      name: "tekton_lineage_events_queued",
+      help: "Events waiting to be written.",
+      registers: [options.registry],
+      collect: () => this.depth.set(this.queue.length),
+    });
+  }
+
+  record(event: AuditEvent): void {
+    if (this.queue.length >= this.options.capacity) {
+      this.queue.shift();
+      this.dropped.inc({ cause: "overflow" });
+    }
+    this.queue.push({ event, at: Date.now() });
+    this.wake?.();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after writing what is queued, or after `timeoutMs`. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length > 0 && Date.now() < deadline) await sleep(25);
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const entry = this.queue[0];
+      if (!entry) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      await this.takeToken();
+      this.queue.shift();
+      await this.post(entry.event, entry.at);
+    }
+  }
+
+  private async takeToken(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(
+        this.options.burst,
+        this.tokens + ((now - this.lastRefill) / 1000) * this.options.ratePerSecond,
+      );
+      this.lastRefill = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await sleep(((1 - this.tokens) / this.options.ratePerSecond) * 1000);
+    }
+  }
+
+  /** Writes one Event; retries while the API server is unavailable, up to the Event's maximum age. */
+  private async post(event: AuditEvent, recordedAt: number): Promise<void> {
+    const body = this.toEvent(event);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.api.createNamespacedEvent({ namespace: event.namespace, body });
+        this.sent.inc({ reason: event.reason });
+        return;
+      } catch (error) {
+        const failure = apiFailure(error);
+        const retryable = failure.code === 0 || failure.code === 429 || failure.code >= 500;
+        const expired = Date.now() - recordedAt > this.options.maxAgeMs;
+        if (!retryable || expired || !this.running) {
+          this.dropped.inc({ cause: retryable ? "expired" : "refused" });
+          this.options.logger.warn(
+            { reason: event.reason, namespace: event.namespace, code: failure.code },
+            `audit Event not written: ${failure.message}`,
+          );
+          return;
+        }
+        await sleep(Math.min(200 * 2 ** (attempt - 1), 10_000));
+      }
+    }
+  }
+
+  private toEvent(event: AuditEvent): CoreV1Event {
+    const now = new Date();
+    const base = event.objectName.replace(/[^a-z0-9.-]/g, "-").replace(/^[-.]+|[-.]+$/g, "") || "pipelinerun";
+    const message =
+      event.message.length > maxMessageLength
+        ? `${event.message.slice(0, maxMessageLength - 1)}…`
+        : event.message;
+    return {
+      metadata: {
+        name: `${base.slice(0, 200)}.${now.getTime().toString(16)}${randomBytes(3).toString("hex")}`,
+        namespace: event.namespace,
+      },
+      involvedObject: {
+        apiVersion: "tekton.dev/v1",
+        kind: "PipelineRun",
+        namespace: event.namespace,
+        name: event.objectName,
+        uid: event.objectUid,
+      },
+      reason: event.reason,
+      message,
+      type: event.type,
+      source: { component: reportingComponent, host: this.options.instance },
+      reportingComponent,
+      reportingInstance: this.options.instance,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

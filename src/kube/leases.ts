@@ -1,0 +1,162 @@
+import { randomBytes } from "node:crypto";
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { apiFailure, isAmbiguous } from "./api-errors.ts";
+
+/** Annotation stamped on every write, so an ambiguous failure can be resolved by reading it back. */
+export const writeTokenKey = "tekton-lineage.io/write-token";
+
+/** Conditional access to the Leases of one namespace. */
+export interface LeaseAccess {
+  readonly namespace: string;
+  get(name: string): Promise<V1Lease | undefined>;
+  create(lease: V1Lease): Promise<V1Lease>;
+  replace(lease: V1Lease): Promise<V1Lease>;
+  deleteIfUnchanged(name: string, resourceVersion: string): Promise<boolean>;
+  list(labelSelector: string): Promise<V1Lease[]>;
+}
+
+/** The Leases in tekton-lineage's own namespace, through the API server. */
+export class LeaseStore implements LeaseAccess {
+  readonly namespace: string;
+  private readonly api: CoordinationV1Api;
+
+  constructor(kubeConfig: KubeConfig, namespace: string) {
+    this.namespace = namespace;
+    this.api = kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  async get(name: string): Promise<V1Lease | undefined> {
+    try {
+      return await this.api.readNamespacedLease({ name, namespace: this.namespace });
+    } catch (error) {
+      if (apiFailure(error).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  create(lease: V1Lease): Promise<V1Lease> {
+    return this.api.createNamespacedLease({ namespace: this.namespace, body: lease });
+  }
+
+  /** Replaces only if the stored resourceVersion is still the one in `lease` (409 otherwise). */
+  replace(lease: V1Lease): Promise<V1Lease> {
+    const name = lease.metadata?.name ?? "";
+    return this.api.replaceNamespacedLease({ name, namespace: this.namespace, body: lease });
+  }
+
+  /** Deletes only if nobody wrote since `resourceVersion`; false when it changed or is gone. */
+  async deleteIfUnchanged(name: string, resourceVersion: string): Promise<boolean> {
+    try {
+      await this.api.deleteNamespacedLease({
+        name,
+        namespace: this.namespace,
+        body: { preconditions: { resourceVersion } },
+      });
+      return true;
+    } catch (error) {
+      const { code } = apiFailure(error);
+      if (code === 404 || code === 409) return false;
+      throw error;
+    }
+  }
+
+  async list(labelSelector: string): Promise<V1Lease[]> {
+    const list = await this.api.listNamespacedLease({ namespace: this.namespace, labelSelector });
+    return list.items;
+  }
+}
+
+export interface CasOptions {
+  signal?: AbortSignal;
+  /** A Lease believed current (from an earlier write), tried before reading; a 409 falls back to a read. */
+  hint?: V1Lease;
+  /** Called on every 409 conflict, for metrics. */
+  onConflict?: () => void;
+  maxAttempts?: number;
+}
+
+/**
+ * Read-modify-write of one Lease with optimistic concurrency. `change` gets the current Lease (or
+ * undefined) and returns the Lease to write, or undefined to write nothing. On 409 the Lease is read
+ * again and `change` runs again on the fresh copy. On an ambiguous failure (timeout, 5xx) the Lease is
+ * read back: if it carries this write's token the write was committed; otherwise it is retried.
+ */
+export async function compareAndSwap(
+  store: LeaseAccess,
+  name: string,
+  change: (current: V1Lease | undefined) => V1Lease | undefined,
+  options: CasOptions = {},
+): Promise<V1Lease | undefined> {
+  let current: V1Lease | undefined | null = options.hint ?? null;
+  const maxAttempts = options.maxAttempts ?? 50;
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    if (current === null) current = await store.get(name);
+    const next = change(current ? structuredClone(current) : undefined);
+    if (next === undefined) return current;
+    const token = randomBytes(9).toString("base64url");
+    next.metadata = {
+      ...next.metadata,
+      name,
+      namespace: store.namespace,
+      annotations: { ...next.metadata?.annotations, [writeTokenKey]: token },
+    };
+    if (current) next.metadata.resourceVersion = current.metadata?.resourceVersion;
+    else delete next.metadata.resourceVersion;
+    try {
+      return current ? await store.replace(next) : await store.create(next);
+    } catch (error) {
+      const failure = apiFailure(error);
+      if (failure.code === 409 || (failure.code === 404 && current)) {
+        options.onConflict?.();
+      } else if (isAmbiguous(error)) {
+        const stored = await readBack(store, name, options.signal);
+        if (stored?.metadata?.annotations?.[writeTokenKey] === token) return stored;
+        current = stored ?? null;
+        if (attempt >= maxAttempts) throw error;
+        await pause(Math.min(50 * attempt, 1000), options.signal);
+        continue;
+      } else {
+        throw error;
+      }
+      if (attempt >= maxAttempts)
+        throw new Error(`gave up on Lease ${name} after ${attempt} conflicting writes`);
+      current = null;
+    }
+  }
+}
+
+/** Reads a Lease after an ambiguous write, retrying the read itself while the API server is unreachable. */
+async function readBack(
+  store: LeaseAccess,
+  name: string,
+  signal?: AbortSignal,
+): Promise<V1Lease | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      return await store.get(name);
+    } catch (error) {
+      if (!isAmbiguous(error) || attempt >= 20) throw error;
+      await pause(Math.min(100 * attempt, 1000), signal);
+    }
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+export function microTime(date: Date): V1MicroTime {
+  return new V1MicroTime(date.getTime());
+}

@@ -1,0 +1,39 @@
+/** Pure planning of attempt numbers: what the counter holds and how a batch of requests is served. */
+
+export interface CounterRecord {
+  /** The last attempt number handed out (0 when none). */
+  last: number;
+  /** Name given to the last attempt. */
+  lastName?: string;
+  /** Lineage key of the last attempt (ids are digests; the key tells two lineages apart). */
+  lineageKey?: string;
+}
+
+export interface AttemptRequest {
+  lineageKey: string;
+  /** The run's name for a given attempt: deterministic, or the name the user chose. */
+  nameFor(attempt: number): string;
+}
+
+export interface Allocation {
+  attempt: number;
+  name: string;
+  /** Name of the attempt this one replaces, when that attempt belongs to the same lineage. */
+  supersedes?: string;
+}
+
+/** Hands out consecutive attempt numbers after `record.last`, one per request, in order. */
+export function planAllocations(
+  record: CounterRecord,
+  requests: readonly AttemptRequest[],
+): { record: CounterRecord; allocations: Allocation[] } {
+  let previous = record;
+  const allocations = requests.map((request) => {
+    const attempt = previous.last + 1;
+    const name = request.nameFor(attempt);
+    const supersedes = previous.lineageKey === request.lineageKey ? previous.lastName : undefined;
+    previous = { last: attempt, lastName: name, lineageKey: request.lineageKey };
+    return supersedes ? { attempt, name, supersedes } : { attempt, name };
+  });
+  return { record: previous, allocations };
+}

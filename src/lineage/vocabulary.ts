@@ -1,0 +1,81 @@
+/**
+ * The names tekton-lineage writes and reads on PipelineRuns and Leases, in one place for both roles.
+ * Everything tekton-lineage owns lives under one prefix; PaC's keys are read, never written.
+ */
+export const prefix = "tekton-lineage.io/";
+
+/** Annotations set at admission and covered by the admission signature. */
+export const admissionKeys = {
+  lineage: `${prefix}lineage`,
+  lineageId: `${prefix}lineage-id`,
+  attempt: `${prefix}attempt`,
+  supersedes: `${prefix}supersedes`,
+  admittedAt: `${prefix}admitted-at`,
+  admittedBy: `${prefix}admitted-by`,
+  queue: `${prefix}queue`,
+  queueTicket: `${prefix}queue-ticket`,
+  enqueuedAt: `${prefix}enqueued-at`,
+  /** Set when tekton-lineage, not the user, made the run Pending: only such runs are started by the queue. */
+  pendingByQueue: `${prefix}pending-by-queue`,
+  /** The slot claimed at admission, when a slot was free. */
+  queueSlot: `${prefix}queue-slot`,
+} as const;
+
+/** The HMAC over the admission keys, name and namespace; proves the mutating webhook wrote them. */
+export const signatureKey = `${prefix}signature`;
+
+/** Annotations the reconciler maintains after admission (never signed; only tekton-lineage may change them). */
+export const reconcilerKeys = {
+  queuePosition: `${prefix}queue-position`,
+  queueDecision: `${prefix}queue-decision`,
+  queueState: `${prefix}queue-state`,
+  gitlabStatus: `${prefix}gitlab-status`,
+} as const;
+
+/** Labels, for selectors; their values repeat annotations. */
+export const labelKeys = {
+  lineageId: `${prefix}lineage-id`,
+  attempt: `${prefix}attempt`,
+  queueId: `${prefix}queue-id`,
+  /** Opt-out: a namespace or PipelineRun labelled tekton-lineage.io/webhook=disabled is left alone. */
+  webhook: `${prefix}webhook`,
+} as const;
+
+/** The label keys that tekton-lineage writes (the opt-out label belongs to users). */
+export const ownedLabelKeys: readonly string[] = [labelKeys.lineageId, labelKeys.attempt, labelKeys.queueId];
+
+/** Pipelines-as-Code's keys (prefix pipelinesascode.tekton.dev/), read from annotations first, then labels. */
+export const pac = {
+  prefix: "pipelinesascode.tekton.dev/",
+  repository: "pipelinesascode.tekton.dev/repository",
+  sha: "pipelinesascode.tekton.dev/sha",
+  eventType: "pipelinesascode.tekton.dev/event-type",
+  pullRequest: "pipelinesascode.tekton.dev/pull-request",
+  originalPrName: "pipelinesascode.tekton.dev/original-prname",
+  state: "pipelinesascode.tekton.dev/state",
+  sourceProjectId: "pipelinesascode.tekton.dev/source-project-id",
+  targetProjectId: "pipelinesascode.tekton.dev/target-project-id",
+  sourceBranch: "pipelinesascode.tekton.dev/source-branch",
+  urlOrg: "pipelinesascode.tekton.dev/url-org",
+  urlRepository: "pipelinesascode.tekton.dev/url-repository",
+  repoUrl: "pipelinesascode.tekton.dev/repo-url",
+  logUrl: "pipelinesascode.tekton.dev/log-url",
+  gitlabPipelineId: "pipelinesascode.tekton.dev/gitlab-pipeline-id",
+  gitProvider: "pipelinesascode.tekton.dev/git-provider",
+  cancelInProgress: "pipelinesascode.tekton.dev/cancel-in-progress",
+} as const;
+
+/** Leases tekton-lineage keeps in its own namespace. */
+export const leaseLabels = {
+  managedBy: "app.kubernetes.io/managed-by",
+  managedByValue: "tekton-lineage",
+  kind: `${prefix}lease-kind`,
+} as const;
+
+export function isOwnedAnnotation(key: string): boolean {
+  return key.startsWith(prefix);
+}
+
+export function isOwnedLabel(key: string): boolean {
+  return ownedLabelKeys.includes(key);
+}
