@@ -76,7 +76,7 @@ describe("EventRecorder", () => {
       reportingInstance: "pod-a",
       source: { component: "tekton-lineage", host: "pod-a" },
     });
-    expect((posted[0]?.body.metadata as { name: string }).name).toMatch(/^build\.[0-9a-f]+$/);
+    expect((posted[0]?.body.metadata as { name?: string } | undefined)?.name).toMatch(/^build\.[0-9a-f]+$/);
   });
 
   it("never makes record() wait, and keeps at most `capacity` Events, dropping the oldest", async () => {

@@ -78,7 +78,7 @@ describe("one lineage under a burst", () => {
         r.metric("tekton_lineage_admission_reviews_total", { path: "/mutate", outcome: "patched" }),
       ),
     );
-    reviewsAfter.forEach((after, i) => expect(after).toBeGreaterThan(reviewsBefore[i] ?? 0));
+    for (const [i, after] of reviewsAfter.entries()) expect(after).toBeGreaterThan(reviewsBefore[i] ?? 0);
   });
 
   it("gives a retest the next attempt, superseding the previous one", async () => {
