@@ -1,4 +1,4 @@
-import { signClaims } from "../lineage/claims.ts";
+import { type SigningKey, signClaims } from "../lineage/claims.ts";
 import { signatureKey } from "../lineage/vocabulary.ts";
 import { subjectOf } from "./pipelinerun-request.ts";
 
@@ -16,7 +16,7 @@ export function withAdmissionClaims(
   object: unknown,
   namespace: string | undefined,
   claims: ClaimsToWrite,
-  key: Buffer,
+  key: SigningKey,
 ): Record<string, unknown> {
   const copy = structuredClone(object) as { metadata?: Record<string, unknown> };
   const metadata: Record<string, unknown> = copy.metadata ?? {};

@@ -1,5 +1,5 @@
 import type { Allocation } from "../lineage/attempt-plan.ts";
-import { checkClaims } from "../lineage/claims.ts";
+import { checkClaims, type SigningKey } from "../lineage/claims.ts";
 import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
 import { admissionKeys, labelKeys } from "../lineage/vocabulary.ts";
@@ -14,8 +14,8 @@ export interface AttemptSource {
 }
 
 export interface KeyRing {
-  current(): Buffer;
-  all(): Buffer[];
+  current(): SigningKey;
+  all(): SigningKey[];
 }
 
 export interface MutateDependencies {

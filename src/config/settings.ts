@@ -161,6 +161,27 @@ export const settings = {
       "Audit Events written per second at most (bursts of 5x are allowed); the rest wait in a bounded queue.",
     parse: parsePositiveInteger,
   }),
+  resync: setting({
+    flag: "resync",
+    env: "TEKTON_LINEAGE_RESYNC",
+    default: "5m",
+    description: "How often the reconciler looks at every cached PipelineRun again, even without a change.",
+    parse: parseDuration,
+  }),
+  counterGcInterval: setting({
+    flag: "counter-gc-interval",
+    env: "TEKTON_LINEAGE_COUNTER_GC_INTERVAL",
+    default: "10m",
+    description: "How often the leader deletes attempt counters of lineages that have no PipelineRun left.",
+    parse: parseDuration,
+  }),
+  counterGcGrace: setting({
+    flag: "counter-gc-grace",
+    env: "TEKTON_LINEAGE_COUNTER_GC_GRACE",
+    default: "1h",
+    description: "An attempt counter is kept at least this long after its last allocation.",
+    parse: parseDuration,
+  }),
   logLevel: setting({
     flag: "log-level",
     env: "TEKTON_LINEAGE_LOG_LEVEL",

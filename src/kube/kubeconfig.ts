@@ -4,50 +4,57 @@ import { KubeConfig } from "@kubernetes/client-node";
 
 type RequestContext = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
 type Dispatcher = ReturnType<RequestContext["getDispatcher"]>;
+type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>) => Dispatcher;
 
 /**
  * A KubeConfig whose API calls share one connection pool and time out.
  *
- * client-node 2.0 builds a new undici Agent (a new pool) for every request, so every call pays a TCP and
- * TLS handshake and leaves an idle socket behind. Here the first Agent made for a given set of TLS
- * options is kept and reused (a new one is made when the options change, e.g. a rotated client
- * certificate). Calls without a signal of their own get a timeout, so a hung API server cannot hold a
- * caller forever. Watches set their own signal and are not affected.
+ * client-node 2.0 builds a new undici Agent (a new pool) for every request, so every call pays for a new
+ * Agent, a TCP and TLS handshake, and leaves an idle socket behind. Here one Agent is kept per distinct
+ * set of connection options (server, CA, client certificate, proxy) and reused; a rotated client
+ * certificate gives a new set, hence a new Agent. Calls without a signal of their own get a timeout, so a
+ * hung API server cannot hold a caller forever; watches set their own signal and are not affected.
  */
 export class PooledKubeConfig extends KubeConfig {
   requestTimeoutMs = 10_000;
   private readonly pools = new Map<string, Dispatcher>();
 
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const fresh = context.getDispatcher();
-    if (fresh !== undefined) {
-      const key = this.poolKey();
-      const pooled = this.pools.get(key);
-      if (pooled) context.setDispatcher(pooled);
-      else this.pools.set(key, fresh);
-    }
-    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
+  constructor() {
+    super();
+    // createDispatcher is private in client-node's typings; it is the one place the Agent is made.
+    const self = this as unknown as { createDispatcher: CreateDispatcher };
+    const original = self.createDispatcher.bind(this);
+    self.createDispatcher = (cluster, agentOptions) => {
+      const key = optionsKey(cluster, agentOptions);
+      if (!this.pools.has(key)) this.pools.set(key, original(cluster, agentOptions));
+      return this.pools.get(key);
+    };
   }
 
-  private poolKey(): string {
-    const cluster = this.getCurrentCluster();
-    const user = this.getCurrentUser();
-    const tls = [
-      cluster?.server,
-      cluster?.caData,
-      cluster?.caFile,
-      user?.certData,
-      user?.certFile,
-      user?.keyFile,
-    ];
-    const files = [cluster?.caFile, user?.certFile, user?.keyFile].map((f) =>
-      f && existsSync(f) ? readFileSync(f) : "",
-    );
-    return createHash("sha256")
-      .update(JSON.stringify([tls, files.map((b) => b.toString("base64"))]))
-      .digest("hex");
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
   }
+}
+
+function optionsKey(cluster: unknown, agentOptions: Record<string, unknown>): string {
+  const hash = createHash("sha256");
+  const c = (cluster ?? {}) as { server?: string; proxyUrl?: string; skipTLSVerify?: boolean };
+  hash.update(
+    JSON.stringify([
+      c.server,
+      c.proxyUrl,
+      c.skipTLSVerify,
+      agentOptions.servername,
+      agentOptions.rejectUnauthorized,
+    ]),
+  );
+  for (const field of ["ca", "cert", "key", "pfx", "passphrase"]) {
+    const value = agentOptions[field];
+    hash.update(`|${field}:`);
+    if (Buffer.isBuffer(value) || typeof value === "string") hash.update(value);
+  }
+  return hash.digest("base64");
 }
 
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";

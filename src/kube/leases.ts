@@ -77,7 +77,8 @@ export interface CasOptions {
 
 /**
  * Read-modify-write of one Lease with optimistic concurrency. `change` gets the current Lease (or
- * undefined) and returns the Lease to write, or undefined to write nothing. On 409 the Lease is read
+ * undefined) and returns a new Lease to write (it must not modify the one it was given), or undefined
+ * to write nothing. On 409 the Lease is read
  * again and `change` runs again on the fresh copy. On an ambiguous failure (timeout, 5xx) the Lease is
  * read back: if it carries this write's token the write was committed; otherwise it is retried.
  */
@@ -92,7 +93,7 @@ export async function compareAndSwap(
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     if (current === null) current = await store.get(name);
-    const next = change(current ? structuredClone(current) : undefined);
+    const next = change(current);
     if (next === undefined) return current;
     const token = randomBytes(9).toString("base64url");
     next.metadata = {

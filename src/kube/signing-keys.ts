@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
@@ -13,7 +13,7 @@ const previousKey = "previous-hmac-key";
  * kept as previous-hmac-key) reaches every replica without a restart.
  */
 export class SigningKeys {
-  private keys: Buffer[] = [];
+  private keys: KeyObject[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly api: CoreV1Api;
   private readonly namespace: string;
@@ -32,14 +32,14 @@ export class SigningKeys {
   }
 
   /** The key new signatures use. */
-  current(): Buffer {
+  current(): KeyObject {
     const key = this.keys[0];
     if (!key) throw new Error("signing key not loaded yet");
     return key;
   }
 
   /** Every key a signature may have been made with. */
-  all(): Buffer[] {
+  all(): KeyObject[] {
     return this.keys;
   }
 
@@ -100,7 +100,7 @@ export class SigningKeys {
     if (keys.length === 0 || (keys[0]?.length ?? 0) < 16) {
       throw new Error(`Secret ${this.namespace}/${this.secretName} has no usable ${currentKey} (16+ bytes)`);
     }
-    this.keys = keys;
+    this.keys = keys.map((bytes) => createSecretKey(bytes));
   }
 
   private async read(): Promise<V1Secret | undefined> {

@@ -246,3 +246,46 @@ describe("forged and foreign edits", () => {
     );
   });
 });
+
+describe("attempt counters of finished lineages", () => {
+  it("are deleted once no run of the lineage is left, and kept while one is", async () => {
+    const reconciler = await startTektonLineage({
+      role: "reconciler",
+      args: [`--watch-namespaces=${namespace}`, "--counter-gc-interval=500ms", "--counter-gc-grace=1s"],
+    });
+    try {
+      const gone = await runs.create(pacPipelineRun({ namespace, sha: newSha() }));
+      const kept = await runs.create(pacPipelineRun({ namespace, sha: newSha() }));
+      const counterOf = (run: PipelineRun) =>
+        attemptLeaseName(run.metadata.labels?.["tekton-lineage.io/lineage-id"] ?? "");
+      await runs.delete(namespace, gone.metadata.name ?? "");
+      const exists = (name: string) =>
+        leases.readNamespacedLease({ name, namespace: "tekton-lineage" }).then(
+          () => true,
+          () => false,
+        );
+      await eventually(
+        "the counter of the deleted run's lineage to be deleted",
+        async () => !(await exists(counterOf(gone))),
+        {
+          timeoutMs: 20_000,
+          intervalMs: 250,
+        },
+      );
+      expect(await exists(counterOf(kept))).toBe(true);
+      expect(
+        await reconciler.metric("tekton_lineage_attempt_counters_collected_total"),
+      ).toBeGreaterThanOrEqual(1);
+      // The lineage starts again at attempt 1: no run of it is left to collide with.
+      const again = await runs.create(
+        pacPipelineRun({
+          namespace,
+          sha: gone.metadata.annotations?.["pipelinesascode.tekton.dev/sha"] ?? "",
+        }),
+      );
+      expect(attemptOf(again)).toBe(1);
+    } finally {
+      await reconciler.stop();
+    }
+  });
+});

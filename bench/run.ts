@@ -1,0 +1,37 @@
+/**
+ * make bench: runs the benchmarks on a fresh local control plane and prints their figures.
+ *   node bench/run.ts            all benchmarks
+ *   node bench/run.ts mutate     only the named ones
+ */
+import { benchEnvironment } from "./lib/environment.ts";
+import { benchMutate } from "./mutate.bench.ts";
+
+const benches: Record<string, typeof benchMutate> = {
+  mutate: benchMutate,
+};
+
+async function main(selected: string[]) {
+  const names = selected.length > 0 ? selected : Object.keys(benches);
+  const unknown = names.filter((n) => !benches[n]);
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(benches).join(", ")}`);
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const env = await benchEnvironment(log);
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  print(
+    `tekton-lineage benchmarks: kube-apiserver ${env.serverVersion}, Node ${process.version}, ${new Date().toISOString()}`,
+  );
+  try {
+    for (const name of names) {
+      print(`\n== ${name}`);
+      await benches[name]?.(env, print);
+    }
+  } finally {
+    await env.stop();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

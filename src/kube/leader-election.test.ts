@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { silentLogger } from "../observability/logger.ts";
+import { MemoryLeases } from "../testing/memory-leases.ts";
+import { LeaderElector } from "./leader-election.ts";
+
+function elector(store: MemoryLeases, identity: string, clock: { t: number }, log: string[]) {
+  return new LeaderElector({
+    store,
+    name: "leader",
+    identity,
+    logger: silentLogger(),
+    retryPeriodMs: 5,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    now: () => clock.t,
+    onStartedLeading: (epoch) => log.push(`${identity} leads (epoch ${epoch})`),
+    onStoppedLeading: () => log.push(`${identity} stops`),
+  });
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 60));
+
+describe("LeaderElector", () => {
+  it("elects exactly one of several candidates", async () => {
+    const store = new MemoryLeases();
+    const clock = { t: 0 };
+    const log: string[] = [];
+    const candidates = ["a", "b", "c"].map((id) => elector(store, id, clock, log));
+    for (const c of candidates) c.start();
+    await settle();
+    expect(candidates.filter((c) => c.isLeader)).toHaveLength(1);
+    expect(log).toHaveLength(1);
+    for (const c of candidates) await c.stop();
+  });
+
+  it("lets another take over only after the lease went unrenewed for its duration, by its own clock", async () => {
+    const store = new MemoryLeases();
+    const clock = { t: 0 };
+    const log: string[] = [];
+    const a = elector(store, "a", clock, log);
+    a.start();
+    await settle();
+    // a dies without releasing (no stop): its timer is simply gone.
+    (a as unknown as { running: boolean }).running = false;
+    await settle();
+    const b = elector(store, "b", clock, log);
+    b.start();
+    await settle();
+    expect(b.isLeader).toBe(false);
+    clock.t += 16_000;
+    await settle();
+    expect(b.isLeader).toBe(true);
+    expect(log).toEqual(["a leads (epoch 1)", "b leads (epoch 2)"]);
+    await b.stop();
+  });
+
+  it("releases on stop so a successor takes over at once", async () => {
+    const store = new MemoryLeases();
+    const clock = { t: 0 };
+    const log: string[] = [];
+    const a = elector(store, "a", clock, log);
+    a.start();
+    await settle();
+    await a.stop();
+    const b = elector(store, "b", clock, log);
+    b.start();
+    await settle();
+    clock.t += 1_500; // the released Lease lasts one second
+    await settle();
+    expect(b.isLeader).toBe(true);
+    await b.stop();
+  });
+
+  it("steps down when it cannot renew within the renew deadline", async () => {
+    const store = new MemoryLeases();
+    const clock = { t: 0 };
+    const log: string[] = [];
+    const a = elector(store, "a", clock, log);
+    a.start();
+    await settle();
+    expect(a.isLeader).toBe(true);
+    for (let i = 0; i < 1000; i++) store.failures.push("lost");
+    clock.t += 11_000;
+    await settle();
+    expect(a.isLeader).toBe(false);
+    expect(log).toContain("a stops");
+    store.failures.length = 0;
+    await a.stop();
+  });
+});

@@ -1,0 +1,165 @@
+import type { V1Lease } from "@kubernetes/client-node";
+import type { Logger } from "../observability/logger.ts";
+import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
+
+export interface LeaderElectionOptions {
+  store: LeaseAccess;
+  /** Name of the Lease that elects the leader. */
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  logger: Logger;
+  /** Runs while this process leads; `epoch` (leaseTransitions) grows with every change of leader. */
+  onStartedLeading(epoch: number, signal: AbortSignal): void;
+  onStoppedLeading?(): void;
+  /** A monotonic clock in ms; leases are judged by this process's own clock, never the writer's. */
+  now?: () => number;
+}
+
+interface Observed {
+  holder: string;
+  renewTime: string;
+  /** When this process saw that holder/renewTime (its own clock). */
+  at: number;
+}
+
+/**
+ * Leader election on a Lease, as client-go does it: a Lease is expired when this process has not seen it
+ * change for leaseDuration by its own clock (tolerant of clock skew between nodes); every write is
+ * conditional on the resourceVersion read. A leader that cannot renew within renewDeadline steps down
+ * before anyone else may take over (renewDeadline < leaseDuration).
+ */
+export class LeaderElector {
+  private readonly o: Required<Omit<LeaderElectionOptions, "onStoppedLeading">> &
+    Pick<LeaderElectionOptions, "onStoppedLeading">;
+  private observed: Observed | undefined;
+  private leading: AbortController | undefined;
+  private lastRenew = 0;
+  private epochValue = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking: Promise<void> = Promise.resolve();
+
+  constructor(options: LeaderElectionOptions) {
+    this.o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => performance.now(),
+      ...options,
+    };
+  }
+
+  get isLeader(): boolean {
+    return this.leading !== undefined;
+  }
+
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = () => {
+      if (!this.running) return;
+      this.ticking = this.tick().finally(() => {
+        if (this.running) this.timer = setTimeout(loop, this.o.retryPeriodMs * (0.8 + Math.random() * 0.4));
+      });
+    };
+    loop();
+  }
+
+  /** Stops competing; a leader releases the Lease so another replica can take over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.ticking;
+    if (!this.leading) return;
+    this.stepDown("stopping");
+    try {
+      await compareAndSwap(this.o.store, this.o.name, (current) => {
+        if (current?.spec?.holderIdentity !== this.o.identity) return undefined;
+        return { ...current, spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1 } };
+      });
+    } catch (error) {
+      this.o.logger.warn({ err: error }, "could not release the leader Lease; it will expire");
+    }
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      // One round is one attempt (a second after a conflict); the next round comes after retryPeriod.
+      const written = await compareAndSwap(this.o.store, this.o.name, (current) => this.claim(current), {
+        maxAttempts: 2,
+      });
+      if (written?.spec?.holderIdentity === this.o.identity) {
+        this.lastRenew = this.o.now();
+        this.observe(written);
+        if (!this.leading) this.becomeLeader(written.spec?.leaseTransitions ?? 0);
+      } else {
+        if (written) this.observe(written);
+        if (this.leading) this.stepDown(`lease is held by ${written?.spec?.holderIdentity || "nobody"}`);
+      }
+    } catch (error) {
+      this.o.logger.debug({ err: error }, "leader election round failed");
+      if (this.leading && this.o.now() - this.lastRenew > this.o.renewDeadlineMs) {
+        this.stepDown("could not renew within the renew deadline");
+      }
+    }
+  }
+
+  /** The Lease to write this round, or undefined to leave it as it is. */
+  private claim(current: V1Lease | undefined): V1Lease | undefined {
+    const now = new Date();
+    const spec = current?.spec ?? {};
+    const holder = spec.holderIdentity ?? "";
+    if (current) this.observe(current);
+    const expired =
+      this.observed !== undefined &&
+      this.o.now() - this.observed.at > (spec.leaseDurationSeconds ?? 15) * 1000;
+    const ours = holder === this.o.identity;
+    if (holder && !ours && !expired) return undefined;
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        ...current?.metadata,
+        labels: { ...current?.metadata?.labels, "app.kubernetes.io/managed-by": "tekton-lineage" },
+      },
+      spec: {
+        ...spec,
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+        renewTime: microTime(now),
+        acquireTime: ours && spec.acquireTime ? spec.acquireTime : microTime(now),
+        leaseTransitions: ours ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+      },
+    };
+  }
+
+  private observe(lease: V1Lease): void {
+    const holder = lease.spec?.holderIdentity ?? "";
+    const renewTime = String(lease.spec?.renewTime ?? "");
+    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
+      this.observed = { holder, renewTime, at: this.o.now() };
+    }
+  }
+
+  private becomeLeader(epoch: number): void {
+    this.epochValue = epoch;
+    this.leading = new AbortController();
+    this.o.logger.info({ lease: this.o.name, epoch }, "became leader");
+    this.o.onStartedLeading(epoch, this.leading.signal);
+  }
+
+  private stepDown(why: string): void {
+    if (!this.leading) return;
+    this.leading.abort(new Error(`lost leadership: ${why}`));
+    this.leading = undefined;
+    this.o.logger.warn({ lease: this.o.name, why }, "stopped leading");
+    this.o.onStoppedLeading?.();
+  }
+}

@@ -1,0 +1,50 @@
+import { Counter, type Registry } from "prom-client";
+import type { Informer } from "../kube/informer.ts";
+import type { LeaseAccess } from "../kube/leases.ts";
+import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { Logger } from "../observability/logger.ts";
+import { attemptLeaseKind } from "./attempts.ts";
+import { countersToCollect } from "./counter-gc.ts";
+import { labelKeys, leaseLabels } from "./vocabulary.ts";
+
+/** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
+export function createCounterCollector(options: {
+  store: LeaseAccess;
+  runs: Informer<PipelineRun>;
+  watchedNamespaces: readonly string[];
+  graceMs: number;
+  logger: Logger;
+  registry: Registry;
+}) {
+  const collected = new Counter({
+    name: "tekton_lineage_attempt_counters_collected_total",
+    help: "Attempt counter Leases deleted because their lineage has no PipelineRun left.",
+    registers: [options.registry],
+  });
+  return async function collect(signal: AbortSignal): Promise<void> {
+    if (!options.runs.synced) return;
+    const leases = await options.store.list(`${leaseLabels.kind}=${attemptLeaseKind}`);
+    const live = new Set(
+      options.runs.list().flatMap((run) => {
+        const id = run.metadata.labels?.[labelKeys.lineageId];
+        return id ? [id] : [];
+      }),
+    );
+    for (const lease of countersToCollect(
+      leases,
+      live,
+      options.watchedNamespaces,
+      new Date(),
+      options.graceMs,
+    )) {
+      if (signal.aborted) return;
+      if (await options.store.deleteIfUnchanged(lease.name, lease.resourceVersion)) {
+        collected.inc();
+        options.logger.info(
+          { lease: lease.name },
+          "deleted the attempt counter of a lineage with no runs left",
+        );
+      }
+    }
+  };
+}
