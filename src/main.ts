@@ -2,6 +2,8 @@
 import { createWebhook } from "./admission/webhook.ts";
 import { helpText } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
+import { clearQueue, listQueues } from "./queue/cli.ts";
 import { createReconciler } from "./reconciler/component.ts";
 import { type Role, runService } from "./service/run.ts";
 
@@ -39,7 +41,21 @@ async function main(argv: string[]): Promise<void> {
     });
     return;
   }
-  fail(`unknown command "${command}": choose webhook, reconciler or all (see --help)`, 2);
+  if (command === "queue") {
+    const [verb, key] = rest;
+    const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
+    const namespace = ownNamespace(parsed.config.namespace);
+    if (verb === "list" && key === undefined) {
+      process.stdout.write(await listQueues(kubeConfig, namespace, parsed.config.output));
+      return;
+    }
+    if (verb === "clear" && key !== undefined && rest.length === 2) {
+      process.stdout.write(await clearQueue(kubeConfig, namespace, key));
+      return;
+    }
+    fail("usage: tekton-lineage queue list [--output json] | tekton-lineage queue clear <queue key>", 2);
+  }
+  fail(`unknown command "${command}": choose webhook, reconciler, all or queue (see --help)`, 2);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -6,11 +6,14 @@ export interface ClaimsToWrite {
   name: string;
   annotations: Record<string, string>;
   labels: Record<string, string>;
+  /** spec.status to set; null removes it; undefined leaves it as it is. */
+  specStatus?: string | null;
 }
 
 /**
- * A copy of the object with its name, tekton-lineage annotations and labels set, and the signature over
- * them. The envelope turns the difference into the JSON Patch.
+ * A copy of the object with its name, tekton-lineage annotations and labels (and spec.status when the
+ * queue decides it) set, and the signature over the claims. The envelope turns the difference into the
+ * JSON Patch.
  */
 export function withAdmissionClaims(
   object: unknown,
@@ -18,7 +21,10 @@ export function withAdmissionClaims(
   claims: ClaimsToWrite,
   key: SigningKey,
 ): Record<string, unknown> {
-  const copy = structuredClone(object) as { metadata?: Record<string, unknown> };
+  const copy = structuredClone(object) as {
+    metadata?: Record<string, unknown>;
+    spec?: Record<string, unknown>;
+  };
   const metadata: Record<string, unknown> = copy.metadata ?? {};
   copy.metadata = metadata;
   metadata.name = claims.name;
@@ -29,6 +35,12 @@ export function withAdmissionClaims(
   };
   delete annotations[signatureKey];
   metadata.annotations = annotations;
+  if (claims.specStatus !== undefined) {
+    const spec: Record<string, unknown> = copy.spec ?? {};
+    copy.spec = spec;
+    if (claims.specStatus === null) delete spec.status;
+    else spec.status = claims.specStatus;
+  }
   annotations[signatureKey] = signClaims(key, subjectOf(copy, namespace));
   return copy as Record<string, unknown>;
 }

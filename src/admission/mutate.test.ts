@@ -172,3 +172,88 @@ describe("createMutateRoute", () => {
     });
   });
 });
+
+describe("createMutateRoute with a queue", () => {
+  const choice = {
+    queued: true as const,
+    key: "pac/team-a/my-repo",
+    id: "abcdefghij",
+    limit: 2,
+    source: { kind: "repository" as const, namespace: "team-a", name: "my-repo" },
+    maxWaitMs: 0,
+    takeOverFromPac: false,
+  };
+  type Admission = import("../queue/admit.ts").QueueAdmission;
+  const withQueue = (admission: Admission, takeOverFromPac = false) => {
+    const seen: string[] = [];
+    const { route: mutate } = route({
+      queues: {
+        choose: () => ({ ...choice, takeOverFromPac }),
+        admitter: {
+          admit: async (_c, run) => {
+            seen.push(run);
+            return admission;
+          },
+          preview: async () => admission,
+        },
+      },
+    });
+    return { mutate, seen };
+  };
+
+  it("starts a run that got a slot, recording the ticket and the fence", async () => {
+    const { mutate, seen } = withQueue({ outcome: "start", ticket: 7, fence: 3, running: 1, limit: 2 });
+    const decision = await mutate.decide(request(), context());
+    const mutated = (decision.allowed ? decision.mutated : undefined) as { spec: { status?: string } };
+    const meta = metaOf(mutated);
+    expect(seen).toEqual([`team-a/${meta.name}`]);
+    expect(meta.annotations).toMatchObject({
+      "tekton-lineage.io/queue": "pac/team-a/my-repo",
+      "tekton-lineage.io/queue-ticket": "7",
+      "tekton-lineage.io/queue-slot": "3",
+      "tekton-lineage.io/attempt": "1",
+    });
+    expect(meta.annotations["tekton-lineage.io/pending-by-queue"]).toBeUndefined();
+    expect(meta.labels["tekton-lineage.io/queue-id"]).toBe("abcdefghij");
+    expect(mutated.spec.status).toBeUndefined();
+    expect(decision.allowed && decision.warnings).toEqual([
+      "queue pac/team-a/my-repo: started at once (1/2 running)",
+    ]);
+    expect(checkClaims(subjectOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
+  });
+
+  it("makes a run that must wait Pending, marked as made Pending by the queue", async () => {
+    const { mutate } = withQueue({ outcome: "wait", ticket: 9, position: 3, running: 2, limit: 2 });
+    const decision = await mutate.decide(request(), context());
+    const mutated = (decision.allowed ? decision.mutated : undefined) as { spec: { status?: string } };
+    expect(mutated.spec.status).toBe("PipelineRunPending");
+    expect(metaOf(mutated).annotations["tekton-lineage.io/pending-by-queue"]).toBe("true");
+    expect(decision.allowed && decision.warnings).toEqual([
+      "queue pac/team-a/my-repo: waiting, 3 in line (2/2 running)",
+    ]);
+  });
+
+  it("takes over a run Pipelines-as-Code queued: its state becomes started and its Pending is ours", async () => {
+    const { mutate } = withQueue({ outcome: "start", ticket: 1, fence: 1, running: 1, limit: 2 }, true);
+    const pacQueued = request();
+    const object = pacQueued.object as {
+      metadata: { labels: Record<string, string> };
+      spec: Record<string, unknown>;
+    };
+    object.metadata.labels["pipelinesascode.tekton.dev/state"] = "queued";
+    object.spec.status = "PipelineRunPending";
+    const decision = await mutate.decide(pacQueued, context());
+    const mutated = (decision.allowed ? decision.mutated : undefined) as { spec: { status?: string } };
+    expect(mutated.spec.status).toBeUndefined();
+    expect(metaOf(mutated).labels["pipelinesascode.tekton.dev/state"]).toBe("started");
+  });
+
+  it("refuses a run when its queue is full", async () => {
+    const { mutate } = withQueue({ outcome: "full", waiting: 1000, limit: 2 });
+    expect(await mutate.decide(request(), context())).toMatchObject({
+      allowed: false,
+      code: 429,
+      message: "queue pac/team-a/my-repo is full (1000 PipelineRuns waiting); retry later",
+    });
+  });
+});

@@ -1,9 +1,13 @@
 import type { Allocation } from "../lineage/attempt-plan.ts";
 import { checkClaims, type SigningKey } from "../lineage/claims.ts";
-import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts";
+import { type Lineage, type LineageRule, type LineageSubject, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
-import { admissionKeys, labelKeys } from "../lineage/vocabulary.ts";
-import { withAdmissionClaims } from "./claims-patch.ts";
+import { admissionKeys, labelKeys, pac } from "../lineage/vocabulary.ts";
+import type { QueueAdmission } from "../queue/admit.ts";
+import type { QueueAdmitter } from "../queue/admitter.ts";
+import type { QueueChoice } from "../queue/choose.ts";
+import { pendingStatus } from "../queue/run-view.ts";
+import { type ClaimsToWrite, withAdmissionClaims } from "./claims-patch.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
@@ -18,8 +22,15 @@ export interface KeyRing {
   all(): SigningKey[];
 }
 
+export interface QueueSource {
+  choose(subject: LineageSubject, pendingAtCreation: boolean): QueueChoice;
+  admitter: Pick<QueueAdmitter, "admit" | "preview">;
+}
+
 export interface MutateDependencies {
   attempts: AttemptSource;
+  /** Concurrency queues; absent when the role runs without them. */
+  queues?: QueueSource;
   keys: KeyRing;
   rule: LineageRule;
   instance: string;
@@ -66,24 +77,43 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
         ? await deps.attempts.preview(lineage, nameFor)
         : await deps.attempts.allocate(lineage, nameFor, signal);
       const attempt = String(allocation.attempt);
-      const mutated = withAdmissionClaims(
-        request.object,
-        request.namespace,
-        {
-          name: allocation.name,
-          annotations: {
-            [admissionKeys.lineage]: lineage.key,
-            [admissionKeys.lineageId]: lineage.id,
-            [admissionKeys.attempt]: attempt,
-            ...(allocation.supersedes ? { [admissionKeys.supersedes]: allocation.supersedes } : {}),
-            [admissionKeys.admittedAt]: now.toISOString(),
-            [admissionKeys.admittedBy]: deps.instance,
-          },
-          labels: { [labelKeys.lineageId]: lineage.id, [labelKeys.attempt]: attempt },
+      const claims: ClaimsToWrite = {
+        name: allocation.name,
+        annotations: {
+          [admissionKeys.lineage]: lineage.key,
+          [admissionKeys.lineageId]: lineage.id,
+          [admissionKeys.attempt]: attempt,
+          ...(allocation.supersedes ? { [admissionKeys.supersedes]: allocation.supersedes } : {}),
+          [admissionKeys.admittedAt]: now.toISOString(),
+          [admissionKeys.admittedBy]: deps.instance,
         },
-        deps.keys.current(),
-      );
+        labels: { [labelKeys.lineageId]: lineage.id, [labelKeys.attempt]: attempt },
+      };
       const warnings = dryRun ? [`dry run: attempt ${attempt} of this lineage is shown, not reserved`] : [];
+      if (deps.queues) {
+        const specStatus = (request.object as { spec?: { status?: string } }).spec?.status;
+        const choice = deps.queues.choose(subject, specStatus === pendingStatus);
+        if (choice.queued) {
+          const run = `${subject.namespace}/${allocation.name}`;
+          const admission = dryRun
+            ? await deps.queues.admitter.preview(choice, run)
+            : await deps.queues.admitter.admit(choice, run, signal);
+          if (admission.outcome === "full") {
+            return {
+              allowed: false,
+              code: 429,
+              reason: "TooManyRequests",
+              message: `queue ${choice.key} is full (${admission.waiting} PipelineRuns waiting); retry later`,
+            };
+          }
+          const queue = queueClaims(choice, admission, now);
+          Object.assign(claims.annotations, queue.annotations);
+          Object.assign(claims.labels, queue.labels);
+          claims.specStatus = queue.specStatus;
+          warnings.push(queueWarning(choice.key, admission));
+        }
+      }
+      const mutated = withAdmissionClaims(request.object, request.namespace, claims, deps.keys.current());
       return { allowed: true, mutated, warnings };
     },
     fallback(request, why) {
@@ -103,4 +133,33 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
       };
     },
   };
+}
+
+type Queued = Extract<QueueChoice, { queued: true }>;
+
+/** The queue's part of the claims: key, ticket, and either the slot taken or the Pending marker. */
+function queueClaims(choice: Queued, admission: Exclude<QueueAdmission, { outcome: "full" }>, now: Date) {
+  const annotations: Record<string, string> = {
+    [admissionKeys.queue]: choice.key,
+    [admissionKeys.queueTicket]: String(admission.ticket),
+    [admissionKeys.enqueuedAt]: now.toISOString(),
+  };
+  const labels: Record<string, string> = { [labelKeys.queueId]: choice.id };
+  if (choice.takeOverFromPac) {
+    // PaC's watcher starts runs it marked queued; marking them started leaves the queue to tekton-lineage.
+    annotations[pac.state] = "started";
+    labels[pac.state] = "started";
+  }
+  if (admission.outcome === "start") {
+    annotations[admissionKeys.queueSlot] = String(admission.fence);
+    return { annotations, labels, specStatus: choice.takeOverFromPac ? null : undefined };
+  }
+  annotations[admissionKeys.pendingByQueue] = "true";
+  return { annotations, labels, specStatus: pendingStatus };
+}
+
+function queueWarning(key: string, admission: Exclude<QueueAdmission, { outcome: "full" }>): string {
+  return admission.outcome === "start"
+    ? `queue ${key}: started at once (${admission.running}/${admission.limit} running)`
+    : `queue ${key}: waiting, ${admission.position} in line (${admission.running}/${admission.limit} running)`;
 }

@@ -85,3 +85,38 @@ describe("decideValidation on UPDATE", () => {
     expect(changedOwnedKeys(old, stripped)).toEqual(["annotation tekton-lineage.io/attempt"]);
   });
 });
+
+describe("starting a queued run", () => {
+  const waiting = (status?: string) => ({
+    metadata: {
+      name: "build-x",
+      namespace: "team-a",
+      annotations: {
+        "tekton-lineage.io/pending-by-queue": "true",
+        "tekton-lineage.io/queue": "pac/team-a/repo",
+      },
+    },
+    spec: status === undefined ? {} : { status },
+  });
+  const start = (username: string, to?: string): AdmissionRequest => ({
+    ...update,
+    userInfo: { username },
+    oldObject: waiting("PipelineRunPending"),
+    object: waiting(to),
+  });
+
+  it("is refused to anyone but tekton-lineage, with the way out", () => {
+    const decision = decideValidation(start("alice"), deps);
+    expect(decision).toMatchObject({ allowed: false, code: 403 });
+    expect(!decision.allowed && decision.message).toMatch(
+      /waits in queue pac\/team-a\/repo.*set spec.status to Cancelled/,
+    );
+    expect(decideValidation(start("system:serviceaccount:tekton-lineage:tekton-lineage"), deps)).toEqual({
+      allowed: true,
+    });
+  });
+
+  it("allows cancelling it", () => {
+    expect(decideValidation(start("alice", "Cancelled"), deps)).toEqual({ allowed: true });
+  });
+});

@@ -1,5 +1,6 @@
 import { checkClaims } from "../lineage/claims.ts";
-import { isOwnedAnnotation, isOwnedLabel, labelKeys } from "../lineage/vocabulary.ts";
+import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../lineage/vocabulary.ts";
+import { pendingStatus } from "../queue/run-view.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { claimsDenial, type KeyRing } from "./mutate.ts";
 import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
@@ -33,6 +34,23 @@ export function changedOwnedKeys(oldObject: unknown, newObject: unknown): string
   return [...changed].sort();
 }
 
+/**
+ * The queue a run waits in, when this update would start it: it was made Pending by the queue, and the
+ * new version is neither Pending nor cancelled.
+ */
+export function startedOutsideQueue(oldObject: unknown, newObject: unknown): string | undefined {
+  type Run = { spec?: { status?: string }; metadata?: { annotations?: Record<string, string> } };
+  const before = oldObject as Run | undefined;
+  const after = newObject as Run | undefined;
+  const annotations = before?.metadata?.annotations ?? {};
+  if (before?.spec?.status !== pendingStatus || annotations[admissionKeys.pendingByQueue] !== "true")
+    return undefined;
+  const status = after?.spec?.status;
+  if (status === pendingStatus || (status !== undefined && /Cancelled|Stopped/.test(status)))
+    return undefined;
+  return annotations[admissionKeys.queue] ?? "(unknown)";
+}
+
 /** The pure validation decision. */
 export function decideValidation(request: AdmissionRequest, deps: ValidateDependencies): AdmissionDecision {
   if (!isPipelineRun(request)) return { allowed: true };
@@ -50,9 +68,20 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
   if (request.operation === "UPDATE") {
     const user = request.userInfo.username ?? "(unknown user)";
     if (deps.trustedUsers.includes(user)) return { allowed: true };
+    const subject = subjectOf(request.oldObject, request.namespace);
+    const unpended = startedOutsideQueue(request.oldObject, request.object);
+    if (unpended) {
+      return {
+        allowed: false,
+        code: 403,
+        reason: "Forbidden",
+        message:
+          `starting PipelineRun ${subject.namespace}/${displayName(subject)} by ${user} refused: it waits in queue ` +
+          `${unpended} and tekton-lineage starts it when a slot frees. To drop it, set spec.status to Cancelled.`,
+      };
+    }
     const changed = changedOwnedKeys(request.oldObject, request.object);
     if (changed.length === 0) return { allowed: true };
-    const subject = subjectOf(request.oldObject, request.namespace);
     return {
       allowed: false,
       code: 403,

@@ -1,31 +1,44 @@
-import { EventRecorder } from "../kube/event-recorder.ts";
-import { LeaseStore } from "../kube/leases.ts";
 import { SigningKeys } from "../kube/signing-keys.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
+import { QueueAdmitter } from "../queue/admitter.ts";
+import { QueueLimits } from "../queue/limits.ts";
 import type { Component } from "../service/component.ts";
 import type { ServiceContext } from "../service/run.ts";
+import {
+  sharedEvents,
+  sharedLeaseConflicts,
+  sharedLeaseStore,
+  sharedRepositories,
+} from "../service/shared.ts";
 import { auditEventFor } from "./audit.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { createMutateRoute } from "./mutate.ts";
 import { createValidateRoute } from "./validate.ts";
 
-/** The webhook role: /mutate and /validate, their signing keys, attempt counters and audit Events. */
+/** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
   const keys = new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger });
-  const events = new EventRecorder({
-    kubeConfig,
-    instance: config.instanceId,
-    logger,
-    registry,
-    ratePerSecond: config.auditEventRate,
-    burst: config.auditEventRate * 5,
-  });
+  const events = sharedEvents(context);
+  const store = sharedLeaseStore(context);
+  const conflicts = sharedLeaseConflicts(context);
   const attempts = new AttemptAllocator({
-    store: new LeaseStore(kubeConfig, namespace),
+    store,
     instance: config.instanceId,
-    metrics: createAttemptMetrics(registry),
+    metrics: createAttemptMetrics(registry, conflicts),
     logger,
+  });
+  const repositories = sharedRepositories(context);
+  const limits = new QueueLimits({
+    repositories,
+    rules: config.queueRules,
+    defaultMaxWaitMs: config.maxQueueWait,
+  });
+  const admitter = new QueueAdmitter({
+    store,
+    instance: config.instanceId,
+    maxWaiting: config.maxQueueLength,
+    conflicts,
   });
   const now = () => new Date();
   const trustedUsers =
@@ -43,6 +56,7 @@ export function createWebhook(context: ServiceContext): Component {
     audited(
       createMutateRoute({
         attempts,
+        queues: { choose: (subject, pending) => limits.choose(subject, pending), admitter },
         keys,
         rule: { labels: config.lineageLabels },
         instance: config.instanceId,
@@ -56,14 +70,16 @@ export function createWebhook(context: ServiceContext): Component {
   return {
     name: "webhook",
     routes,
-    readiness: { "signing-key": () => keys.loaded },
+    readiness: { "signing-key": () => keys.loaded, "repositories-synced": () => repositories.synced },
     start() {
       events.start();
+      repositories.start();
       // Not awaited: the key loads (with retries) while the process reports not ready.
       void keys.start();
     },
     async stop() {
       keys.stop();
+      repositories.stop();
       await events.stop();
     },
   };

@@ -7,6 +7,7 @@ Usage:
   tekton-lineage reconciler   run the queue, lineage and GitLab status reconcilers
   tekton-lineage all          both, in one process (the default for one replica and local runs)
   tekton-lineage queue list   print every queue: its key, limit, who runs and who waits, in order
+  tekton-lineage queue clear <key>   cancel every run waiting in one queue
 
 Every setting can be given as a flag or as an environment variable (the ConfigMap keys of the
 Deployment are the same names). Flags win over the environment; the environment wins over defaults.

@@ -51,6 +51,10 @@ export const keyOf = (namespace: string | undefined, name: string | undefined) =
  */
 export class Informer<T extends CachedObject> {
   private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<
+    string,
+    { of: (object: T) => string | undefined; members: Map<string, Set<string>> }
+  >();
   private readonly handlers: Handler<T>[] = [];
   private readonly scopes: string[];
   private readonly syncedScopes = new Set<string>();
@@ -72,6 +76,60 @@ export class Informer<T extends CachedObject> {
 
   get(namespace: string | undefined, name: string): T | undefined {
     return this.cache.get(keyOf(namespace, name));
+  }
+
+  /** Keeps objects findable by a derived value (a label, say); add indexes before start(). */
+  addIndex(name: string, of: (object: T) => string | undefined): void {
+    const index = { of, members: new Map<string, Set<string>>() };
+    this.indexes.set(name, index);
+    for (const [key, object] of this.cache) this.indexAdd(index, key, object);
+  }
+
+  /** The cached objects whose index value is `value`. */
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.members.get(value) ?? new Set<string>();
+    return [...keys].flatMap((key) => {
+      const object = this.cache.get(key);
+      return object ? [object] : [];
+    });
+  }
+
+  /** Every value an index currently holds. */
+  indexValues(name: string): string[] {
+    return [...(this.indexes.get(name)?.members.keys() ?? [])];
+  }
+
+  private indexAdd(
+    index: { of: (object: T) => string | undefined; members: Map<string, Set<string>> },
+    key: string,
+    object: T,
+  ) {
+    const value = index.of(object);
+    if (value === undefined) return;
+    const members = index.members.get(value) ?? new Set<string>();
+    members.add(key);
+    index.members.set(value, members);
+  }
+
+  private indexRemove(key: string, object: T): void {
+    for (const index of this.indexes.values()) {
+      const value = index.of(object);
+      if (value === undefined) continue;
+      const members = index.members.get(value);
+      members?.delete(key);
+      if (members?.size === 0) index.members.delete(value);
+    }
+  }
+
+  private store(key: string, object: T | undefined): void {
+    const previous = this.cache.get(key);
+    if (previous) this.indexRemove(key, previous);
+    if (object === undefined) {
+      this.cache.delete(key);
+      return;
+    }
+    this.cache.set(key, object);
+    for (const index of this.indexes.values()) this.indexAdd(index, key, object);
   }
 
   list(namespace?: string): T[] {
@@ -166,7 +224,7 @@ export class Informer<T extends CachedObject> {
     } while (continueToken && !this.stopped);
     for (const [key, object] of this.cache) {
       if (!seen.has(key) && (scope === "" || object.metadata.namespace === scope)) {
-        this.cache.delete(key);
+        this.store(key, undefined);
         this.emit(object, "deleted");
       }
     }
@@ -178,7 +236,7 @@ export class Informer<T extends CachedObject> {
     const key = keyOf(object.metadata.namespace, object.metadata.name);
     const previous = this.cache.get(key);
     if (previous && previous.metadata.resourceVersion === object.metadata.resourceVersion) return;
-    this.cache.set(key, object);
+    this.store(key, object);
     this.emit(object, previous ? "updated" : "added");
   }
 
@@ -221,7 +279,7 @@ export class Informer<T extends CachedObject> {
               const object = this.options.transform(raw);
               const key = keyOf(object.metadata.namespace, object.metadata.name);
               const known = this.cache.get(key);
-              this.cache.delete(key);
+              this.store(key, undefined);
               this.emit(known ?? object, "deleted");
             }
             if (rv) advance(rv);

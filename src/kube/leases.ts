@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import { apiFailure, isAmbiguous } from "./api-errors.ts";
+import type { InformerSource } from "./informer.ts";
 
 /** Annotation stamped on every write, so an ambiguous failure can be resolved by reading it back. */
 export const writeTokenKey = "tekton-lineage.io/write-token";
@@ -156,6 +157,30 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+/** A Lease as the informer keeps it (raw JSON: times are strings). */
+export type CachedLease = V1Lease & { metadata: NonNullable<V1Lease["metadata"]> };
+
+/** List-and-watch access to the Leases of one namespace, for an Informer. */
+export function leaseSource(kubeConfig: KubeConfig, namespace: string): InformerSource {
+  const api = kubeConfig.makeApiClient(CoordinationV1Api);
+  return {
+    path: () => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`,
+    async list(_scope, options) {
+      const list = await api.listNamespacedLease({
+        namespace,
+        labelSelector: options.labelSelector,
+        limit: options.limit,
+        _continue: options.continueToken,
+      });
+      return {
+        items: list.items,
+        resourceVersion: list.metadata?.resourceVersion ?? "",
+        continueToken: list.metadata?._continue,
+      };
+    },
+  };
 }
 
 export function microTime(date: Date): V1MicroTime {

@@ -1,5 +1,6 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { MemoryLeases } from "../testing/memory-leases.ts";
 import { AttemptAllocator, attemptLeaseName, createAttemptMetrics, readRecord } from "./attempts.ts";
@@ -14,10 +15,11 @@ const nameFor = (n: number) => attemptName(lineage.base, lineage.id, n);
 const signal = () => new AbortController().signal;
 
 function allocator(store: MemoryLeases, instance: string) {
+  const registry = new Registry();
   return new AttemptAllocator({
     store,
     instance,
-    metrics: createAttemptMetrics(new Registry()),
+    metrics: createAttemptMetrics(registry, createLeaseConflictCounter(registry)),
     logger: silentLogger(),
   });
 }

@@ -28,23 +28,19 @@ export function readRecord(lease: V1Lease | undefined): CounterRecord {
 
 export interface AttemptMetrics {
   allocations: Counter;
-  conflicts: Counter;
+  conflicts: Counter<"kind">;
   batchSize: Histogram;
 }
 
-export function createAttemptMetrics(registry: Registry): AttemptMetrics {
+/** Attempt metrics; `conflicts` is shared with the other Lease writers of the process. */
+export function createAttemptMetrics(registry: Registry, conflicts: Counter<"kind">): AttemptMetrics {
   return {
     allocations: new Counter({
       name: "tekton_lineage_attempts_allocated_total",
       help: "Attempt numbers handed out at admission.",
       registers: [registry],
     }),
-    conflicts: new Counter({
-      name: "tekton_lineage_lease_conflicts_total",
-      help: "Lease writes that lost an optimistic-concurrency race and were retried, by lease kind.",
-      labelNames: ["kind"],
-      registers: [registry],
-    }),
+    conflicts,
     batchSize: new Histogram({
       name: "tekton_lineage_attempt_batch_size",
       help: "Allocations served by one Lease write (concurrent creates of one lineage share a write).",

@@ -1,23 +1,37 @@
 import { customResourceSource, pipelineRunResource } from "../kube/custom-objects.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
-import { LeaseStore } from "../kube/leases.ts";
+import { type CachedLease, leaseSource } from "../kube/leases.ts";
 import { type PipelineRun, trimPipelineRun } from "../kube/pipelinerun.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
-import { labelKeys } from "../lineage/vocabulary.ts";
+import { SupersedeController } from "../lineage/supersede-controller.ts";
+import { labelKeys, leaseLabels } from "../lineage/vocabulary.ts";
+import { QueueController } from "../queue/controller.ts";
+import { QueueLimits } from "../queue/limits.ts";
+import { createQueueMetrics } from "../queue/metrics.ts";
+import { RunActions } from "../queue/run-actions.ts";
+import { queueLeaseKind } from "../queue/state.ts";
+import { queueViewHandler } from "../queue/view.ts";
 import type { Component } from "../service/component.ts";
 import type { ServiceContext } from "../service/run.ts";
+import {
+  sharedEvents,
+  sharedLeaseConflicts,
+  sharedLeaseStore,
+  sharedRepositories,
+} from "../service/shared.ts";
 import { every } from "./periodic.ts";
 
 export const leaderLeaseName = "tekton-lineage-reconciler";
 
 /**
- * The reconciler role: a cache of the PipelineRuns tekton-lineage admitted (selected by label, never a
- * list of every PipelineRun), and, on the elected leader only, the loops that act on them.
+ * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
+ * list of every PipelineRun), of the queue Leases and of the Repositories; on the elected leader only,
+ * the loops that act on them.
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
-  const store = new LeaseStore(kubeConfig, namespace);
+  const store = sharedLeaseStore(context);
   const runs = new Informer<PipelineRun>({
     name: "pipelineruns",
     kubeConfig,
@@ -26,6 +40,45 @@ export function createReconciler(context: ServiceContext): Component {
     labelSelector: labelKeys.lineageId,
     transform: trimPipelineRun,
     resyncMs: config.resync,
+    logger,
+  });
+  const queueLeases = new Informer<CachedLease>({
+    name: "queue-leases",
+    kubeConfig,
+    source: leaseSource(kubeConfig, namespace),
+    namespaces: [namespace],
+    labelSelector: `${leaseLabels.kind}=${queueLeaseKind}`,
+    transform: (raw) => raw as CachedLease,
+    resyncMs: config.resync,
+    logger,
+  });
+  const repositories = sharedRepositories(context);
+  const events = sharedEvents(context);
+  const conflicts = sharedLeaseConflicts(context);
+  const actions = new RunActions(kubeConfig, logger);
+  const queueMetrics = createQueueMetrics(registry, conflicts);
+  const queues = new QueueController({
+    runs,
+    leases: queueLeases,
+    store,
+    limits: new QueueLimits({
+      repositories,
+      rules: config.queueRules,
+      defaultMaxWaitMs: config.maxQueueWait,
+    }),
+    actions,
+    events,
+    metrics: queueMetrics,
+    logger,
+    instance: config.instanceId,
+    ttlMs: config.queueTtl,
+    positionDelayMs: config.queuePositionDelay,
+  });
+  const supersede = new SupersedeController({
+    runs,
+    actions,
+    events,
+    cancellations: queueMetrics.cancellations,
     logger,
   });
   const collectCounters = createCounterCollector({
@@ -40,21 +93,34 @@ export function createReconciler(context: ServiceContext): Component {
     store,
     name: leaderLeaseName,
     identity: config.instanceId,
+    leaseDurationMs: config.leaderLeaseDuration,
+    renewDeadlineMs: config.leaderRenewDeadline,
+    retryPeriodMs: config.leaderRetryPeriod,
     logger,
     onStartedLeading: (_epoch, signal) => {
+      queues.run(signal);
+      supersede.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
     },
   });
+  const informers = [runs, queueLeases, repositories];
   return {
     name: "reconciler",
-    readiness: { "pipelineruns-synced": () => runs.synced },
+    views: { "/queues": queueViewHandler(queueLeases) },
+    readiness: {
+      "pipelineruns-synced": () => runs.synced,
+      "queue-leases-synced": () => queueLeases.synced,
+      "repositories-synced": () => repositories.synced,
+    },
     start() {
-      runs.start();
+      events.start();
+      for (const informer of informers) informer.start();
       elector.start();
     },
     async stop() {
       await elector.stop();
-      runs.stop();
+      for (const informer of informers) informer.stop();
+      await events.stop();
     },
   };
 }

@@ -20,6 +20,17 @@ export interface ServiceContext {
   registry: Registry;
   kubeConfig: KubeConfig;
   namespace: string;
+  /** One instance per process of something both roles use (an informer, a metric, the Event recorder). */
+  shared<T>(name: string, create: () => T): T;
+}
+
+/** The `shared` of a ServiceContext: the first caller creates, later callers get the same instance. */
+export function sharedInstances(): ServiceContext["shared"] {
+  const instances = new Map<string, unknown>();
+  return <T>(name: string, create: () => T): T => {
+    if (!instances.has(name)) instances.set(name, create());
+    return instances.get(name) as T;
+  };
 }
 
 export type ComponentFactory = (context: ServiceContext) => Component;
@@ -38,6 +49,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
     registry,
     kubeConfig,
     namespace: ownNamespace(config.namespace),
+    shared: sharedInstances(),
   };
   const components = factories[role].map((make) => make(context));
   const readiness = new Readiness();

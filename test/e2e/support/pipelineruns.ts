@@ -85,6 +85,9 @@ export function pipelineRuns(kubeConfig: KubeConfig) {
       ).items,
     delete: (namespace: string, name: string) =>
       api.deleteNamespacedCustomObject({ ...base, namespace, name }),
+    /** A JSON Patch. */
+    patch: (namespace: string, name: string, operations: object[]) =>
+      api.patchNamespacedCustomObject({ ...base, namespace, name, body: operations }) as Promise<PipelineRun>,
     /** A JSON merge patch of metadata (labels, annotations). */
     patchMetadata: (namespace: string, name: string, metadata: Record<string, unknown>) =>
       api.patchNamespacedCustomObject(

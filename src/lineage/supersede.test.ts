@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import type { PipelineRun } from "../kube/pipelinerun.ts";
+import { supersededRuns } from "./supersede.ts";
+
+function run(attempt: number, options: { ask?: boolean; done?: boolean; status?: string } = {}): PipelineRun {
+  return {
+    metadata: {
+      name: `build-${attempt}`,
+      annotations: {
+        "tekton-lineage.io/attempt": String(attempt),
+        ...(options.ask ? { "pipelinesascode.tekton.dev/cancel-in-progress": "true" } : {}),
+      },
+    },
+    spec: options.status ? { status: options.status } : {},
+    status: options.done ? { conditions: [{ type: "Succeeded", status: "True" }] } : {},
+  };
+}
+
+describe("supersededRuns", () => {
+  it("cancels older unfinished attempts when the newest asks for it", () => {
+    const result = supersededRuns([
+      run(1, { done: true }),
+      run(2),
+      run(3, { status: "PipelineRunPending" }),
+      run(4, { ask: true }),
+    ]);
+    expect(result.cancel.map((r) => r.metadata.name)).toEqual(["build-2", "build-3"]);
+    expect(result.by?.metadata.name).toBe("build-4");
+  });
+
+  it("does nothing when the newest does not ask, or an older run asked", () => {
+    expect(supersededRuns([run(1), run(2)]).cancel).toEqual([]);
+    expect(supersededRuns([run(1, { ask: true }), run(2)]).cancel).toEqual([]);
+  });
+
+  it("does not cancel twice", () => {
+    expect(supersededRuns([run(1, { status: "Cancelled" }), run(2, { ask: true })]).cancel).toEqual([]);
+  });
+});

@@ -1,0 +1,33 @@
+import { isDone, type PipelineRun } from "../kube/pipelinerun.ts";
+import { admissionKeys, pac, prefix } from "./vocabulary.ts";
+
+/** Opt-in on the newer run: PaC's annotation, or tekton-lineage's own for runs PaC did not make. */
+export const cancelInProgressKeys = [pac.cancelInProgress, `${prefix}cancel-in-progress`];
+
+const cancelled = (run: PipelineRun) =>
+  /^(Cancelled|CancelledRunFinally|StoppedRunFinally)$/.test(run.spec?.status ?? "");
+
+export function attemptOf(run: PipelineRun): number {
+  const n = Number(run.metadata.annotations?.[admissionKeys.attempt]);
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+/**
+ * cancel-in-progress with a concurrency limit: when the newest attempt of a lineage asks for it, every
+ * older attempt of that lineage that has not finished (waiting in a queue or running) is cancelled.
+ */
+export function supersededRuns(lineageRuns: readonly PipelineRun[]): {
+  cancel: PipelineRun[];
+  by?: PipelineRun;
+} {
+  const live = lineageRuns.filter((r) => r.metadata.deletionTimestamp === undefined);
+  const newest = live.reduce<PipelineRun | undefined>(
+    (best, r) => (!best || attemptOf(r) > attemptOf(best) ? r : best),
+    undefined,
+  );
+  if (!newest) return { cancel: [] };
+  const asked = cancelInProgressKeys.some((key) => newest.metadata.annotations?.[key] === "true");
+  if (!asked) return { cancel: [] };
+  const cancel = live.filter((r) => attemptOf(r) < attemptOf(newest) && !isDone(r) && !cancelled(r));
+  return { cancel, by: newest };
+}

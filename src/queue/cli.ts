@@ -1,0 +1,53 @@
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { apiFailure } from "../kube/api-errors.ts";
+import { pipelineRunResource } from "../kube/custom-objects.ts";
+import { LeaseStore } from "../kube/leases.ts";
+import { leaseLabels } from "../lineage/vocabulary.ts";
+import { pendingStatus } from "./run-view.ts";
+import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
+import { formatQueues, summarizeQueues } from "./view.ts";
+
+/** `tekton-lineage queue list`: every queue, its limit, who runs and who waits, in order. */
+export async function listQueues(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  output: "text" | "json",
+): Promise<string> {
+  const leases = await new LeaseStore(kubeConfig, namespace).list(`${leaseLabels.kind}=${queueLeaseKind}`);
+  const queues = summarizeQueues(leases);
+  return output === "json" ? `${JSON.stringify({ queues }, null, 2)}\n` : formatQueues(queues);
+}
+
+/**
+ * `tekton-lineage queue clear <key>`: cancels every run waiting in the queue (each only if it is still
+ * Pending: a test operation guards the patch). Runs that already started are left alone. The reconciler
+ * then drops the cancelled runs from the line.
+ */
+export async function clearQueue(kubeConfig: KubeConfig, namespace: string, key: string): Promise<string> {
+  const lease = await new LeaseStore(kubeConfig, namespace).get(queueLeaseName(queueIdOf(key)));
+  const state = readQueueState(lease);
+  if (!state) return `no queue ${key}\n`;
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const lines: string[] = [];
+  for (const entry of state.waiting) {
+    const [runNamespace, name] = entry.run.split("/");
+    try {
+      await api.patchNamespacedCustomObject({
+        group: pipelineRunResource.group,
+        version: pipelineRunResource.version,
+        plural: pipelineRunResource.plural,
+        namespace: runNamespace ?? "",
+        name: name ?? "",
+        body: [
+          { op: "test", path: "/spec/status", value: pendingStatus },
+          { op: "replace", path: "/spec/status", value: "Cancelled" },
+        ],
+      });
+      lines.push(`cancelled ${entry.run}`);
+    } catch (error) {
+      const failure = apiFailure(error);
+      lines.push(`skipped ${entry.run}: ${failure.code === 422 ? "no longer Pending" : failure.message}`);
+    }
+  }
+  return `${lines.join("\n")}${lines.length ? "\n" : ""}cleared queue ${key}: ${lines.filter((l) => l.startsWith("cancelled")).length} of ${state.waiting.length} waiting runs cancelled\n`;
+}

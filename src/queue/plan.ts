@@ -1,0 +1,130 @@
+import type { RunView } from "./run-view.ts";
+import type { QueueState, Slot, WaitingEntry } from "./state.ts";
+
+export interface PlanInput {
+  state: QueueState;
+  /** The limit now (the Repository or rule may have changed since the state was written). */
+  limit: number;
+  /** Runs of this queue known to the reconciler, by namespace/name. */
+  runs: ReadonlyMap<string, RunView>;
+  /** The reconciler's own clock (ms); TTLs are judged on it, never on times written by others. */
+  now: number;
+  wallNow: Date;
+  /** When the reconciler first noticed each missing run (its own clock). */
+  absentSince: ReadonlyMap<string, number>;
+  /** Runs the reconciler has seen exist; one of them missing now was deleted. */
+  seen: ReadonlySet<string>;
+  /** How long a slot or place in line is kept for a run that does not exist (never created, or gone). */
+  ttlMs: number;
+  /** Longest time in the line before a run is cancelled; 0 for no limit. */
+  maxWaitMs: number;
+}
+
+export type FreeReason = "done" | "deleted" | "reclaimed";
+export type DropReason = "done" | "cancelled" | "deleted" | "never created";
+
+export interface QueuePlan {
+  state: QueueState;
+  /** Slots granted now: un-pend these runs with their fencing token. */
+  promote: Slot[];
+  /** Slots held by runs still Pending (a start that did not finish): un-pend them again. */
+  restart: Slot[];
+  /** Waiting runs found running (started outside the queue): they now hold a slot. */
+  adopted: Slot[];
+  freed: { slot: Slot; why: FreeReason }[];
+  dropped: { entry: WaitingEntry; why: DropReason }[];
+  /** Waiting runs to cancel (waited too long); already removed from the line. */
+  cancel: { entry: WaitingEntry; why: string }[];
+  absentSince: Map<string, number>;
+  /** Place in line (1-based) of every run still waiting. */
+  positions: Map<string, number>;
+}
+
+/**
+ * One reconcile of one queue, as a pure function: frees the slots of finished, deleted or long-missing
+ * runs, drops cancelled or vanished runs from the line, cancels runs that waited too long, and grants
+ * free slots in strict ticket order. A missing run at the head of the line (its create may still be on
+ * its way) holds the line up to the TTL rather than being overtaken.
+ */
+export function planQueue(input: PlanInput): QueuePlan {
+  const { runs, now, ttlMs } = input;
+  const absentSince = new Map<string, number>();
+  const missingFor = (run: string): number => {
+    const since = input.absentSince.get(run) ?? now;
+    absentSince.set(run, since);
+    return now - since;
+  };
+  const plan: QueuePlan = {
+    state: { ...input.state, limit: input.limit, slots: [], waiting: [] },
+    promote: [],
+    restart: [],
+    adopted: [],
+    freed: [],
+    dropped: [],
+    cancel: [],
+    absentSince,
+    positions: new Map(),
+  };
+  const state = plan.state;
+
+  for (const slot of input.state.slots) {
+    const view = runs.get(slot.run);
+    if (!view) {
+      if (input.seen.has(slot.run)) plan.freed.push({ slot, why: "deleted" });
+      else if (missingFor(slot.run) >= ttlMs) plan.freed.push({ slot, why: "reclaimed" });
+      else state.slots.push(slot);
+    } else if (view.done) plan.freed.push({ slot, why: "done" });
+    else if (view.deleting) plan.freed.push({ slot, why: "deleted" });
+    else {
+      state.slots.push(slot);
+      if (view.pending && view.pendingByQueue && !view.cancelled) plan.restart.push(slot);
+    }
+  }
+
+  for (const entry of input.state.waiting) {
+    const view = runs.get(entry.run);
+    if (!view) {
+      if (input.seen.has(entry.run)) plan.dropped.push({ entry, why: "deleted" });
+      else if (missingFor(entry.run) >= ttlMs) plan.dropped.push({ entry, why: "never created" });
+      else state.waiting.push(entry); // its create may still be on its way: it keeps its place
+      continue;
+    }
+    if (view.done) plan.dropped.push({ entry, why: "done" });
+    else if (view.cancelled) plan.dropped.push({ entry, why: "cancelled" });
+    else if (view.deleting) plan.dropped.push({ entry, why: "deleted" });
+    else if (!view.pending) {
+      // Started by someone else: it runs whatever we think, so it counts against the limit.
+      const slot = {
+        ticket: entry.ticket,
+        run: entry.run,
+        fence: ++state.lastFence,
+        since: input.wallNow.toISOString(),
+      };
+      state.slots.push(slot);
+      plan.adopted.push(slot);
+    } else if (
+      input.maxWaitMs > 0 &&
+      input.wallNow.getTime() - Date.parse(entry.enqueuedAt) > input.maxWaitMs
+    ) {
+      plan.cancel.push({
+        entry,
+        why: `waited longer than ${Math.round(input.maxWaitMs / 1000)}s in queue ${state.key}`,
+      });
+    } else if (state.waiting.length === 0 && state.slots.length < state.limit) {
+      const slot = {
+        ticket: entry.ticket,
+        run: entry.run,
+        fence: ++state.lastFence,
+        since: input.wallNow.toISOString(),
+      };
+      state.slots.push(slot);
+      plan.promote.push(slot);
+    } else {
+      state.waiting.push(entry);
+    }
+  }
+  state.waiting.forEach((entry, index) => {
+    plan.positions.set(entry.run, index + 1);
+  });
+  return plan;
+}

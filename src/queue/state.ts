@@ -1,0 +1,93 @@
+import type { V1Lease } from "@kubernetes/client-node";
+import { microTime } from "../kube/leases.ts";
+import { lineageIdOf } from "../lineage/lineage.ts";
+import { labelKeys, leaseLabels, prefix } from "../lineage/vocabulary.ts";
+
+/** A run holding one of the queue's slots. */
+export interface Slot {
+  ticket: number;
+  /** namespace/name of the PipelineRun. */
+  run: string;
+  /** Fencing token: grows with every slot granted in this queue; the run is started with it. */
+  fence: number;
+  since: string;
+}
+
+/** A run waiting for a slot, in ticket order. */
+export interface WaitingEntry {
+  ticket: number;
+  run: string;
+  enqueuedAt: string;
+}
+
+/** Where a queue's limit comes from, so the reconciler can follow changes to it. */
+export type QueueSource =
+  | { kind: "repository"; namespace: string; name: string }
+  | { kind: "rule"; name: string };
+
+/** The whole queue of one key, as kept in its Lease: the slots, the line, and the counters. */
+export interface QueueState {
+  key: string;
+  limit: number;
+  source: QueueSource;
+  /** The last ticket handed out. */
+  lastTicket: number;
+  /** The last fencing token handed out. */
+  lastFence: number;
+  slots: Slot[];
+  waiting: WaitingEntry[];
+}
+
+export const queueLeaseKind = "queue";
+export const queueStateKey = `${prefix}queue-state`;
+
+export function queueIdOf(key: string): string {
+  return lineageIdOf(`queue/${key}`);
+}
+
+export function queueLeaseName(queueId: string): string {
+  return `tl-queue-${queueId}`;
+}
+
+export function emptyQueue(key: string, limit: number, source: QueueSource): QueueState {
+  return { key, limit, source, lastTicket: 0, lastFence: 0, slots: [], waiting: [] };
+}
+
+/** Reads the state from a queue Lease; undefined when the Lease is absent or not a queue. */
+export function readQueueState(lease: V1Lease | undefined): QueueState | undefined {
+  const text = lease?.metadata?.annotations?.[queueStateKey];
+  if (!text) return undefined;
+  const state = JSON.parse(text) as QueueState;
+  if (typeof state.key !== "string" || !Array.isArray(state.slots) || !Array.isArray(state.waiting)) {
+    throw new Error(`Lease ${lease?.metadata?.name} holds no valid queue state`);
+  }
+  return state;
+}
+
+/** The Lease that holds `state`, keeping everything else of `current`. */
+export function queueLease(
+  current: V1Lease | undefined,
+  state: QueueState,
+  instance: string,
+  now: Date,
+): V1Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      ...current?.metadata,
+      labels: {
+        ...current?.metadata?.labels,
+        [leaseLabels.managedBy]: leaseLabels.managedByValue,
+        [leaseLabels.kind]: queueLeaseKind,
+        [labelKeys.queueId]: queueIdOf(state.key),
+      },
+      annotations: { ...current?.metadata?.annotations, [queueStateKey]: JSON.stringify(state) },
+    },
+    spec: { ...current?.spec, holderIdentity: instance, renewTime: microTime(now) },
+  };
+}
+
+export function sameState(a: QueueState | undefined, b: QueueState | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,101 @@
+import type { Logger } from "../observability/logger.ts";
+
+/**
+ * Keys to reconcile, each processed by one worker at a time (never two reconciles of the same key at
+ * once), deduplicated while waiting, processed again when added during its own reconcile, and retried
+ * with backoff when the reconcile throws.
+ */
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly order: string[] = [];
+  private readonly active = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running = 0;
+  private stopped = false;
+  private readonly handler: (key: string) => Promise<void>;
+  private readonly concurrency: number;
+  private readonly logger: Logger;
+  private readonly name: string;
+
+  constructor(options: {
+    name: string;
+    concurrency: number;
+    handler: (key: string) => Promise<void>;
+    logger: Logger;
+  }) {
+    this.name = options.name;
+    this.concurrency = options.concurrency;
+    this.handler = options.handler;
+    this.logger = options.logger;
+  }
+
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  add(key: string): void {
+    if (this.stopped) return;
+    if (this.active.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.pending.has(key)) return;
+    this.pending.add(key);
+    this.order.push(key);
+    this.pump();
+  }
+
+  /** Adds the key after a delay (a retry, or a timer such as a TTL running out). */
+  addAfter(key: string, delayMs: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.pending.clear();
+    this.order.length = 0;
+  }
+
+  /** Resolves when nothing is pending or running (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0 || this.running > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.concurrency && this.order.length > 0) {
+      const key = this.order.shift();
+      if (key === undefined || !this.pending.delete(key)) continue;
+      this.running += 1;
+      this.active.add(key);
+      void this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    try {
+      await this.handler(key);
+      this.failures.delete(key);
+    } catch (error) {
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
+      const delay = Math.min(100 * 2 ** failures, 30_000);
+      this.logger.warn({ err: error, queue: this.name, key, retryInMs: delay }, "reconcile failed");
+      this.addAfter(key, delay);
+    } finally {
+      this.active.delete(key);
+      this.running -= 1;
+      if (this.dirty.delete(key)) this.add(key);
+      this.pump();
+    }
+  }
+}

@@ -1,0 +1,252 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
+import { waitUntilServing } from "./support/admission.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
+import { eventually } from "./support/poll.ts";
+import { annotateRepository, createRepository } from "./support/repositories.ts";
+import { createSuite } from "./support/suite.ts";
+import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
+import { TektonSimulator } from "./support/tekton-simulator.ts";
+import { grantPipelineRunAccess, kubeConfigAs } from "./support/users.ts";
+import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+
+const suite = createSuite("queue");
+const admin = adminKubeConfig();
+const runs = pipelineRuns(admin);
+let namespace: string;
+let lineage: LineageProcess;
+let webhooks: RegisteredWebhooks;
+let tekton: TektonSimulator;
+const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+const sha = () => randomBytes(20).toString("hex");
+const isPending = (run: PipelineRun) => run.spec?.status === "PipelineRunPending";
+
+beforeAll(async () => {
+  namespace = await suite.namespace("runs");
+  await createRepository(admin, {
+    namespace,
+    name: "repo",
+    annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
+  });
+  await createRepository(admin, { namespace, name: "pac-owned", concurrencyLimit: 1 });
+  lineage = await startTektonLineage({
+    role: "all",
+    args: [
+      `--watch-namespaces=${namespace}`,
+      "--trusted-users=admin",
+      "--queue-position-delay=100ms",
+      "--leader-lease-duration=3s",
+      "--leader-renew-deadline=2s",
+      "--leader-retry-period=500ms",
+    ],
+  });
+  webhooks = await registerWebhooks({ suite: suite.id, port: lineage.port, mutatingFailurePolicy: "Fail" });
+  await waitUntilServing(admin, namespace, lineage);
+  await createRepository(admin, {
+    namespace,
+    name: "slow",
+    annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
+  });
+  tekton = new TektonSimulator(admin, [namespace], (run) => ({
+    durationMs: ["slow", "impatient"].includes(
+      run.metadata.labels?.["pipelinesascode.tekton.dev/repository"] ?? "",
+    )
+      ? 120_000
+      : 400,
+    succeeded: true,
+  }));
+  await tekton.start();
+  await grantPipelineRunAccess(namespace, "alice");
+});
+
+afterAll(async () => {
+  tekton?.stop();
+  await webhooks?.remove();
+  await lineage?.stop();
+  await suite.cleanup();
+});
+
+describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
+  it("starts two at once, makes the rest wait, and starts them in order as slots free", async () => {
+    const created: PipelineRun[] = [];
+    for (let i = 0; i < 6; i++)
+      created.push(await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "repo" })));
+    expect(created.map(isPending)).toEqual([false, false, true, true, true, true]);
+    expect(created.map((r) => r.metadata.annotations?.["tekton-lineage.io/queue-ticket"])).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5",
+      "6",
+    ]);
+    expect(created[2]?.metadata.annotations?.["tekton-lineage.io/pending-by-queue"]).toBe("true");
+    const names = created.map((r) => `${namespace}/${r.metadata.name}`);
+    await eventually("every run to finish", () => tekton.finished.length >= 6, { timeoutMs: 30_000 });
+    expect(tekton.started.map((s) => s.run)).toEqual(names);
+    // Never more than two running at once.
+    const events = [
+      ...tekton.started.map((s) => ({ at: s.at, delta: 1 })),
+      ...tekton.finished.map((f) => ({ at: f.at, delta: -1 })),
+    ].sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let running = 0;
+    let most = 0;
+    for (const e of events) {
+      running += e.delta;
+      most = Math.max(most, running);
+    }
+    expect(most).toBeLessThanOrEqual(2);
+    const last = await runs.get(namespace, created[5]?.metadata.name ?? "");
+    expect(last.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toMatch(
+      /^started by queue pac\/.+\/repo after waiting/,
+    );
+    expect(await lineage.metric("tekton_lineage_queue_promotions_total")).toBe(4);
+  });
+
+  it("shows each queue, its limit, who runs and who waits, in the CLI and the JSON view", async () => {
+    const held = [];
+    for (let i = 0; i < 4; i++)
+      held.push(await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "repo" })));
+    const { kubeconfig } = e2eContext();
+    const text = execFileSync(
+      process.execPath,
+      [mainJs, "queue", "list", `--kubeconfig=${kubeconfig}`, "--namespace=tekton-lineage"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(text).toContain(`pac/${namespace}/repo  limit 2`);
+    const view = JSON.parse((await lineage.get("/queues")).body) as {
+      queues: { key: string; limit: number }[];
+    };
+    expect(view.queues.find((q) => q.key === `pac/${namespace}/repo`)?.limit).toBe(2);
+    await eventually(
+      "the burst to drain",
+      async () => (await runs.list(namespace)).every((r) => !isPending(r)),
+      { timeoutMs: 30_000 },
+    );
+  });
+});
+
+describe("a slow repository (limit 1, runs that take a minute)", () => {
+  const slowRun = (extra: Record<string, string> = {}) =>
+    pacPipelineRun({ namespace, sha: sha(), repository: "slow", extraAnnotations: extra });
+
+  it("refuses to let anyone but tekton-lineage start a waiting run; cancelling it is fine", async () => {
+    await runs.create(slowRun());
+    const waiting = await runs.create(slowRun());
+    expect(isPending(waiting)).toBe(true);
+    const alice = pipelineRuns(kubeConfigAs("alice"));
+    const name = waiting.metadata.name ?? "";
+    const started = await alice.patch(namespace, name, [{ op: "remove", path: "/spec/status" }]).then(
+      () => undefined,
+      (error: unknown) => apiFailure(error),
+    );
+    expect(started?.code).toBe(403);
+    expect(started?.message).toMatch(/waits in queue pac\/.+\/slow .* set spec.status to Cancelled/);
+    await alice.patch(namespace, name, [{ op: "replace", path: "/spec/status", value: "Cancelled" }]);
+    await eventually("the cancelled run to leave the line", async () =>
+      (await runs.get(namespace, name)).metadata.annotations?.[
+        "tekton-lineage.io/queue-decision"
+      ]?.startsWith("cancelled while waiting"),
+    );
+  });
+
+  it("cancels older attempts of a lineage when a newer one asks for cancel-in-progress", async () => {
+    const commit = sha();
+    const older = await runs.create(pacPipelineRun({ namespace, sha: commit, repository: "slow" }));
+    const newer = await runs.create(
+      pacPipelineRun({
+        namespace,
+        sha: commit,
+        repository: "slow",
+        extraAnnotations: { "pipelinesascode.tekton.dev/cancel-in-progress": "true" },
+      }),
+    );
+    expect(newer.metadata.annotations?.["tekton-lineage.io/supersedes"]).toBe(older.metadata.name);
+    const cancelled = await eventually("the older attempt to be cancelled", async () => {
+      const run = await runs.get(namespace, older.metadata.name ?? "");
+      return run.spec?.status === "Cancelled" ? run : undefined;
+    });
+    expect(cancelled.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toMatch(
+      /cancelled: superseded by attempt 2 \(.+\), which asked for cancel-in-progress/,
+    );
+  });
+
+  it("clears a queue on request: every waiting run is cancelled, running ones are left alone", async () => {
+    const waiting = [await runs.create(slowRun()), await runs.create(slowRun())];
+    expect(waiting.every(isPending)).toBe(true);
+    const { kubeconfig } = e2eContext();
+    const out = execFileSync(
+      process.execPath,
+      [
+        mainJs,
+        "queue",
+        "clear",
+        `pac/${namespace}/slow`,
+        `--kubeconfig=${kubeconfig}`,
+        "--namespace=tekton-lineage",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(out).toMatch(/cleared queue pac\/.+\/slow: \d+ of \d+ waiting runs cancelled/);
+    for (const run of waiting) {
+      expect((await runs.get(namespace, run.metadata.name ?? "")).spec?.status).toBe("Cancelled");
+    }
+  });
+});
+
+describe("a repository with a maximum wait", () => {
+  it("cancels a run that waited too long, saying why", async () => {
+    await createRepository(admin, {
+      namespace,
+      name: "impatient",
+      annotations: {
+        "tekton-lineage.io/queue": "enabled",
+        "tekton-lineage.io/concurrency-limit": "1",
+        "tekton-lineage.io/max-queue-wait": "2s",
+      },
+    });
+    await eventually("the repository to reach the webhook", async () => {
+      const probe = await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "impatient" }), {
+        dryRun: true,
+      });
+      return probe.metadata.annotations?.["tekton-lineage.io/queue"] !== undefined;
+    });
+    await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "impatient" }));
+    const waiting = await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "impatient" }));
+    const cancelled = await eventually(
+      "the run to be cancelled after its maximum wait",
+      async () => {
+        const run = await runs.get(namespace, waiting.metadata.name ?? "");
+        return run.spec?.status === "Cancelled" ? run : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(cancelled.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toMatch(
+      /^cancelled: waited longer than 2s in queue pac\/.+\/impatient$/,
+    );
+  });
+});
+
+describe("a repository whose queue Pipelines-as-Code keeps", () => {
+  it("leaves runs PaC queued to PaC", async () => {
+    const run = pacPipelineRun({
+      namespace,
+      sha: sha(),
+      repository: "pac-owned",
+      extraLabels: { "pipelinesascode.tekton.dev/state": "queued" },
+    });
+    (run.spec as Record<string, unknown>).status = "PipelineRunPending";
+    const created = await runs.create(run);
+    expect(created.metadata.annotations?.["tekton-lineage.io/queue"]).toBeUndefined();
+    expect(created.metadata.labels?.["pipelinesascode.tekton.dev/state"]).toBe("queued");
+    expect(isPending(created)).toBe(true);
+  });
+});

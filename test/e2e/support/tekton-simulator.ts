@@ -1,0 +1,134 @@
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { customResourceSource, pipelineRunResource } from "../../../src/kube/custom-objects.ts";
+import { Informer } from "../../../src/kube/informer.ts";
+import { isDone, type PipelineRun, trimPipelineRun } from "../../../src/kube/pipelinerun.ts";
+import { silentLogger } from "../../../src/observability/logger.ts";
+
+export interface SimulatedOutcome {
+  /** How long the run runs, in ms. */
+  durationMs: number;
+  succeeded: boolean;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * Plays Tekton's controller for tests: a run that is neither Pending nor cancelled is started (Succeeded
+ * Unknown/Running, startTime) and finished after its duration; a cancelled one is ended as Cancelled.
+ * Status is written through the status subresource, as Tekton does.
+ */
+export class TektonSimulator {
+  private readonly informer: Informer<PipelineRun>;
+  private readonly api: CustomObjectsApi;
+  private readonly handled = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Run keys in the order this simulator started them, with the time. */
+  readonly started: { run: string; at: number }[] = [];
+  readonly finished: { run: string; at: number }[] = [];
+  private readonly outcome: (run: PipelineRun) => SimulatedOutcome;
+
+  constructor(kubeConfig: KubeConfig, namespaces: string[], outcome: (run: PipelineRun) => SimulatedOutcome) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.outcome = outcome;
+    this.informer = new Informer<PipelineRun>({
+      name: "simulated-tekton",
+      kubeConfig,
+      source: customResourceSource(kubeConfig, pipelineRunResource),
+      namespaces,
+      transform: trimPipelineRun,
+      resyncMs: 1000,
+      logger: silentLogger(),
+    });
+    this.informer.onChange((run, event) => {
+      if (event !== "deleted") void this.observe(run);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.whenSynced();
+  }
+
+  stop(): void {
+    this.informer.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  private async observe(run: PipelineRun): Promise<void> {
+    const key = `${run.metadata.namespace}/${run.metadata.name}`;
+    if (isDone(run) || this.handled.has(key)) return;
+    const status = run.spec?.status;
+    if (status === "Cancelled" || status === "CancelledRunFinally" || status === "StoppedRunFinally") {
+      this.handled.add(key);
+      await this.writeStatus(run, {
+        status: "False",
+        reason: "Cancelled",
+        message: `PipelineRun "${run.metadata.name}" was cancelled`,
+      });
+      this.finished.push({ run: key, at: Date.now() });
+      return;
+    }
+    if (status === "PipelineRunPending") return;
+    this.handled.add(key);
+    this.started.push({ run: key, at: Date.now() });
+    await this.writeStatus(
+      run,
+      {
+        status: "Unknown",
+        reason: "Running",
+        message: "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 1, Skipped: 0",
+      },
+      true,
+    );
+    const outcome = this.outcome(run);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.finish(run, outcome);
+    }, outcome.durationMs);
+    this.timers.add(timer);
+  }
+
+  private async finish(run: PipelineRun, outcome: SimulatedOutcome): Promise<void> {
+    const fresh = this.informer.get(run.metadata.namespace, run.metadata.name ?? "");
+    if (!fresh || isDone(fresh)) return;
+    const cancelled = fresh.spec?.status?.startsWith("Cancelled");
+    await this.writeStatus(fresh, {
+      status: outcome.succeeded && !cancelled ? "True" : "False",
+      reason: cancelled ? "Cancelled" : (outcome.reason ?? (outcome.succeeded ? "Succeeded" : "Failed")),
+      message:
+        outcome.message ??
+        (outcome.succeeded
+          ? "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"
+          : "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0"),
+    });
+    this.finished.push({ run: `${run.metadata.namespace}/${run.metadata.name}`, at: Date.now() });
+  }
+
+  private async writeStatus(
+    run: PipelineRun,
+    condition: { status: string; reason: string; message: string },
+    starting = false,
+  ) {
+    const now = new Date().toISOString();
+    const status: Record<string, unknown> = {
+      conditions: [{ type: "Succeeded", lastTransitionTime: now, ...condition }],
+    };
+    if (starting) status.startTime = now;
+    if (condition.status !== "Unknown") status.completionTime = now;
+    try {
+      await this.api.patchNamespacedCustomObjectStatus(
+        {
+          group: pipelineRunResource.group,
+          version: pipelineRunResource.version,
+          plural: pipelineRunResource.plural,
+          namespace: run.metadata.namespace ?? "",
+          name: run.metadata.name ?? "",
+          body: { status },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    } catch {
+      // Deleted meanwhile: nothing to report.
+    }
+  }
+}
