@@ -46,7 +46,9 @@ export class SupersedeController {
       logger: this.logger,
     });
     this.work = work;
-    for (const id of this.runs.indexValues(lineageIndex)) work.add(id);
+    void this.runs.whenSynced().then(() => {
+      if (!signal.aborted) for (const id of this.runs.indexValues(lineageIndex)) work.add(id);
+    });
     signal.addEventListener("abort", () => work.stop(), { once: true });
   }
 

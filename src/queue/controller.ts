@@ -82,7 +82,10 @@ export class QueueController {
       logger: this.o.logger,
     });
     this.work = work;
-    for (const id of this.queueIds()) work.add(id);
+    // A new leader may be elected before its caches are filled: start from every queue once they are.
+    void Promise.all([this.o.runs.whenSynced(), this.o.leases.whenSynced()]).then(() => {
+      if (!signal.aborted) for (const id of this.queueIds()) work.add(id);
+    });
     signal.addEventListener(
       "abort",
       () => {
@@ -132,19 +135,24 @@ export class QueueController {
 
   /** One queue: plan, write the Lease conditionally, then act on the runs. */
   async reconcile(id: string): Promise<void> {
-    if (!this.o.runs.synced || !this.o.leases.synced) return;
-    const runs = this.runsOf(id);
-    const views = new Map<string, RunView>([...runs].map(([key, run]) => [key, viewOf(run)]));
+    if (!this.o.runs.synced || !this.o.leases.synced) {
+      this.work?.addAfter(id, 200);
+      return;
+    }
     const memory = this.memoryOf(id);
     const name = queueLeaseName(id);
     let plan: QueuePlan | undefined;
-    let before: QueueState | undefined;
+    let runs = new Map<string, PipelineRun>();
     let wait = 0;
     await compareAndSwap(
       this.o.store,
       name,
       (current) => {
-        before = readQueueState(current) ?? this.rebuild(runs, views);
+        // The runs and what was seen of them are read here, together, in one synchronous step: a run
+        // observed after a snapshot of the cache but before the plan would look deleted.
+        runs = this.runsOf(id);
+        const views = new Map<string, RunView>([...runs].map(([key, run]) => [key, viewOf(run)]));
+        const before = readQueueState(current) ?? this.rebuild(runs, views);
         if (!before) {
           plan = undefined;
           return undefined;
@@ -158,7 +166,7 @@ export class QueueController {
           now: this.clock(),
           wallNow: new Date(),
           absentSince: memory.absentSince,
-          seen: memory.seen,
+          seen: new Set(memory.seen),
           ttlMs: this.o.ttlMs,
           maxWaitMs,
         });
@@ -213,6 +221,12 @@ export class QueueController {
     metrics.depth.set({ queue: state.key }, state.waiting.length);
     metrics.running.set({ queue: state.key }, state.slots.length);
     const memory = this.memoryOf(id);
+    if (plan.recovered.length > 0) {
+      this.o.logger.warn(
+        { queue: state.key, runs: plan.recovered },
+        "queue state had lost runs; put them back",
+      );
+    }
     const event = (
       run: PipelineRun,
       reason: string,

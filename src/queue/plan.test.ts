@@ -148,3 +148,26 @@ describe("planQueue", () => {
     }
   });
 });
+
+describe("planQueue recovery", () => {
+  it("puts a waiting run the state lost back in line by its ticket, and a running one in a slot", () => {
+    const state = queue(1, ["ns/a"], ["ns/c"]);
+    state.waiting = [{ ticket: 5, run: "ns/c", enqueuedAt: "2026-11-22T09:59:00Z" }];
+    const plan = planQueue(
+      input(state, [
+        view("ns/a", { pending: false, ticket: 1, fence: 1 }),
+        view("ns/c", { ticket: 5 }),
+        view("ns/b", { ticket: 3 }),
+        view("ns/x", { pending: false, ticket: 9, fence: 7 }),
+        view("ns/mine", { pendingByQueue: false, ticket: 4 }),
+      ]),
+    );
+    expect(plan.recovered.sort()).toEqual(["ns/b", "ns/x"]);
+    expect(plan.state.slots.map((s) => [s.run, s.fence])).toEqual([
+      ["ns/a", 1],
+      ["ns/x", 7],
+    ]);
+    expect(plan.state.waiting.map((w) => w.run)).toEqual(["ns/b", "ns/c"]);
+    expect([plan.state.lastTicket, plan.state.lastFence]).toEqual([9, 7]);
+  });
+});

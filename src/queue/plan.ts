@@ -31,6 +31,8 @@ export interface QueuePlan {
   restart: Slot[];
   /** Waiting runs found running (started outside the queue): they now hold a slot. */
   adopted: Slot[];
+  /** Runs of this queue missing from its state (the Lease lost them): put back in line or in a slot. */
+  recovered: string[];
   freed: { slot: Slot; why: FreeReason }[];
   dropped: { entry: WaitingEntry; why: DropReason }[];
   /** Waiting runs to cancel (waited too long); already removed from the line. */
@@ -59,6 +61,7 @@ export function planQueue(input: PlanInput): QueuePlan {
     promote: [],
     restart: [],
     adopted: [],
+    recovered: [],
     freed: [],
     dropped: [],
     cancel: [],
@@ -66,8 +69,9 @@ export function planQueue(input: PlanInput): QueuePlan {
     positions: new Map(),
   };
   const state = plan.state;
+  const { slots, waiting } = withOrphans(input, plan);
 
-  for (const slot of input.state.slots) {
+  for (const slot of slots) {
     const view = runs.get(slot.run);
     if (!view) {
       if (input.seen.has(slot.run)) plan.freed.push({ slot, why: "deleted" });
@@ -81,7 +85,7 @@ export function planQueue(input: PlanInput): QueuePlan {
     }
   }
 
-  for (const entry of input.state.waiting) {
+  for (const entry of waiting) {
     const view = runs.get(entry.run);
     if (!view) {
       if (input.seen.has(entry.run)) plan.dropped.push({ entry, why: "deleted" });
@@ -127,4 +131,39 @@ export function planQueue(input: PlanInput): QueuePlan {
     plan.positions.set(entry.run, index + 1);
   });
   return plan;
+}
+
+/**
+ * The state's slots and line, plus the runs of this queue that the state does not mention (the runs are
+ * the truth; the Lease is their index): a run still Pending by the queue goes back in line by its
+ * ticket, a running one keeps running and holds a slot.
+ */
+function withOrphans(input: PlanInput, plan: QueuePlan): { slots: Slot[]; waiting: WaitingEntry[] } {
+  const known = new Set([...input.state.slots.map((s) => s.run), ...input.state.waiting.map((w) => w.run)]);
+  const slots = [...input.state.slots];
+  const waiting = [...input.state.waiting];
+  for (const view of input.runs.values()) {
+    if (known.has(view.run) || view.ticket === undefined || view.done || view.deleting || view.cancelled)
+      continue;
+    if (view.pending) {
+      if (!view.pendingByQueue) continue;
+      waiting.push({
+        ticket: view.ticket,
+        run: view.run,
+        enqueuedAt: view.enqueuedAt ?? input.wallNow.toISOString(),
+      });
+    } else {
+      const fence = view.fence ?? ++plan.state.lastFence;
+      slots.push({ ticket: view.ticket, run: view.run, fence, since: input.wallNow.toISOString() });
+    }
+    plan.recovered.push(view.run);
+  }
+  waiting.sort((a, b) => a.ticket - b.ticket);
+  plan.state.lastTicket = Math.max(
+    plan.state.lastTicket,
+    ...waiting.map((w) => w.ticket),
+    ...slots.map((s) => s.ticket),
+  );
+  plan.state.lastFence = Math.max(plan.state.lastFence, ...slots.map((s) => s.fence));
+  return { slots, waiting };
 }

@@ -77,23 +77,31 @@ export async function startLineageProcess(
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const port = await eventually(
-    `${name} to listen`,
-    () => {
-      if (!isAlive(started.pid))
-        throw new Error(`${name} exited:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
-      const line = logs().find((l) => l.msg === "listening");
-      return line ? Number(line.port) : undefined;
-    },
-    { timeoutMs: 20_000 },
-  );
+  let port: number;
+  try {
+    port = await eventually(
+      `${name} to listen`,
+      () => {
+        if (!isAlive(started.pid))
+          throw new Error(`${name} exited:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+        const line = logs().find((l) => l.msg === "listening");
+        return line ? Number(line.port) : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    if (options.waitReady ?? true) {
+      const get = (path: string) => httpsGet(`https://127.0.0.1:${port}${path}`, { ca });
+      await eventually(`${name} to be ready`, async () => (await get("/readyz")).status === 200, {
+        timeoutMs: 30_000,
+      });
+    }
+  } catch (error) {
+    // Never leave a process behind that a test could not use.
+    await stopPid(started.pid, 5_000);
+    throw error;
+  }
   const url = `https://127.0.0.1:${port}`;
   const get = (path: string) => httpsGet(`${url}${path}`, { ca });
-  if (options.waitReady ?? true) {
-    await eventually(`${name} to be ready`, async () => (await get("/readyz")).status === 200, {
-      timeoutMs: 30_000,
-    });
-  }
   return {
     name,
     pid: started.pid,
