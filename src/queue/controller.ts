@@ -17,7 +17,6 @@ import {
   queueLease,
   queueLeaseKind,
   queueLeaseName,
-  queueStateKey,
   readQueueState,
   sameState,
 } from "./state.ts";
@@ -322,7 +321,7 @@ export class QueueController {
     const runs = this.runsOf(id);
     for (const [index, entry] of state.waiting.entries()) {
       const run = runs.get(entry.run);
-      if (!run || run.spec?.status !== "PipelineRunPending") continue;
+      if (run?.spec?.status !== "PipelineRunPending") continue;
       const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
       const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
       await this.o.actions.annotate(run, {

@@ -8,7 +8,7 @@ import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
-import { annotateRepository, createRepository } from "./support/repositories.ts";
+import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
