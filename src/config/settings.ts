@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { parseQueueRules } from "../queue/rules.ts";
 import {
   parseBytes,
+  parseDnsLabel,
   parseDuration,
   parseHostPort,
   parseList,
@@ -223,6 +224,13 @@ export const settings = {
     description:
       "Place-in-line annotations of one queue are written at most this often (they change with every start).",
     parse: parseDuration,
+  }),
+  leaderElectionId: setting({
+    flag: "leader-election-id",
+    env: "TEKTON_LINEAGE_LEADER_ELECTION_ID",
+    default: "tekton-lineage-reconciler",
+    description: "Name of the Lease (in --namespace) the reconciler replicas elect their leader with.",
+    parse: parseDnsLabel,
   }),
   leaderLeaseDuration: setting({
     flag: "leader-lease-duration",

@@ -36,6 +36,8 @@ export interface QueueControllerOptions {
   ttlMs: number;
   /** Waiting runs' positions are written at most this often per queue (they change with every start). */
   positionDelayMs: number;
+  /** Namespaces this reconciler watches (empty: all). A queue with runs elsewhere is not its to move. */
+  watchedNamespaces: readonly string[];
   /** Queues reconciled side by side. */
   concurrency?: number;
   clock?: () => number;
@@ -152,7 +154,7 @@ export class QueueController {
         runs = this.runsOf(id);
         const views = new Map<string, RunView>([...runs].map(([key, run]) => [key, viewOf(run)]));
         const before = readQueueState(current) ?? this.rebuild(runs, views);
-        if (!before) {
+        if (!before || !this.watches(before)) {
           plan = undefined;
           return undefined;
         }
@@ -191,6 +193,15 @@ export class QueueController {
       const due = Date.parse(oldest.enqueuedAt) + maxWaitMs - Date.now();
       this.work?.addAfter(id, Math.max(100, due + 50));
     }
+  }
+
+  /** True when every run of the queue lives in a namespace this reconciler sees. */
+  private watches(state: QueueState): boolean {
+    const watched = this.o.watchedNamespaces;
+    if (watched.length === 0) return true;
+    return [...state.slots, ...state.waiting].every((entry) =>
+      watched.includes(entry.run.split("/")[0] ?? ""),
+    );
   }
 
   private rebuild(runs: Map<string, PipelineRun>, views: Map<string, RunView>): QueueState | undefined {

@@ -22,8 +22,6 @@ import {
 } from "../service/shared.ts";
 import { every } from "./periodic.ts";
 
-export const leaderLeaseName = "tekton-lineage-reconciler";
-
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
  * list of every PipelineRun), of the queue Leases and of the Repositories; on the elected leader only,
@@ -72,6 +70,7 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     instance: config.instanceId,
     ttlMs: config.queueTtl,
+    watchedNamespaces: config.watchNamespaces,
     positionDelayMs: config.queuePositionDelay,
   });
   const supersede = new SupersedeController({
@@ -91,7 +90,7 @@ export function createReconciler(context: ServiceContext): Component {
   });
   const elector = new LeaderElector({
     store,
-    name: leaderLeaseName,
+    name: config.leaderElectionId,
     identity: config.instanceId,
     leaseDurationMs: config.leaderLeaseDuration,
     renewDeadlineMs: config.leaderRenewDeadline,

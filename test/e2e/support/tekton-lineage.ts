@@ -3,7 +3,15 @@ import { type LineageProcess, type StartOptions, startLineageProcess } from "./l
 
 export type { LineageProcess } from "./lineage-process.ts";
 
-/** Starts a tekton-lineage process for an e2e test, with the suite's certificates and cluster. */
+/**
+ * Starts a tekton-lineage process for an e2e test, with the suite's certificates and cluster. Reconcilers
+ * of one test file elect their leader among themselves (a Lease named after the file's worker), so files
+ * running side by side do not take each other's leadership.
+ */
 export function startTektonLineage(options: StartOptions): Promise<LineageProcess> {
-  return startLineageProcess(e2eContext(), options);
+  const args = [...(options.args ?? [])];
+  if (options.role !== "webhook" && !args.some((a) => a.startsWith("--leader-election-id"))) {
+    args.push(`--leader-election-id=tl-e2e-${process.pid}`);
+  }
+  return startLineageProcess(e2eContext(), { ...options, args });
 }
