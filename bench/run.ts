@@ -5,9 +5,11 @@
  */
 import { benchEnvironment } from "./lib/environment.ts";
 import { benchMutate } from "./mutate.bench.ts";
+import { benchQueue } from "./queue.bench.ts";
 
 const benches: Record<string, typeof benchMutate> = {
   mutate: benchMutate,
+  queue: benchQueue,
 };
 
 async function main(selected: string[]) {

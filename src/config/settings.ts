@@ -220,7 +220,7 @@ export const settings = {
   queuePositionDelay: setting({
     flag: "queue-position-delay",
     env: "TEKTON_LINEAGE_QUEUE_POSITION_DELAY",
-    default: "1s",
+    default: "2s",
     description:
       "Place-in-line annotations of one queue are written at most this often (they change with every start).",
     parse: parseDuration,

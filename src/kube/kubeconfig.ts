@@ -17,6 +17,8 @@ type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>
  */
 export class PooledKubeConfig extends KubeConfig {
   requestTimeoutMs = 10_000;
+  /** Told of every API request (method and URL) as it is sent, for metrics. */
+  onRequest: ((method: string, url: string) => void) | undefined;
   private readonly pools = new Map<string, Dispatcher>();
 
   constructor() {
@@ -33,6 +35,7 @@ export class PooledKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    this.onRequest?.(String(context.getHttpMethod()), context.getUrl());
     if (!context.getSignal()) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
   }
 }

@@ -9,11 +9,19 @@ const raw = {
     namespace: "team-a",
     uid: "u-1",
     resourceVersion: "42",
-    labels: { "pipelinesascode.tekton.dev/sha": "abc" },
+    labels: {
+      "pipelinesascode.tekton.dev/sha": "abc",
+      "pipelinesascode.tekton.dev/repository": "repo",
+      "tekton-lineage.io/attempt": "2",
+      "tekton.dev/pipeline": "build",
+      "app.kubernetes.io/managed-by": "pipelinesascode.tekton.dev",
+    },
     annotations: {
       "kubectl.kubernetes.io/last-applied-configuration": "x".repeat(10_000),
       "tekton-lineage.io/attempt": "2",
       "pipelinesascode.tekton.dev/original-prname": "build",
+      "pipelinesascode.tekton.dev/repository": "repo",
+      "pipelinesascode.tekton.dev/on-cel-expression": "event == 'pull_request'",
     },
     managedFields: [{ manager: "kubectl" }],
   },
@@ -33,12 +41,18 @@ describe("trimPipelineRun", () => {
     expect(run.metadata.annotations).toEqual({
       "tekton-lineage.io/attempt": "2",
       "pipelinesascode.tekton.dev/original-prname": "build",
+      "pipelinesascode.tekton.dev/repository": "repo",
+    });
+    // A PaC label is kept only where its annotation is missing; foreign labels go.
+    expect(run.metadata.labels).toEqual({
+      "pipelinesascode.tekton.dev/sha": "abc",
+      "tekton-lineage.io/attempt": "2",
     });
     expect(run.spec).toEqual({ status: "PipelineRunPending" });
-    expect(run.status?.childReferences).toEqual([
-      { name: "build-abc-compile", pipelineTaskName: "compile", kind: "TaskRun" },
-    ]);
-    expect(JSON.stringify(run).length).toBeLessThan(800);
+    expect(run.status).toEqual({
+      conditions: [{ type: "Succeeded", status: "False", reason: "Failed", message: "boom" }],
+    });
+    expect(JSON.stringify(run).length).toBeLessThan(600);
     expect(isDone(run)).toBe(true);
   });
 

@@ -1,3 +1,6 @@
+import { isOwnedLabel, pac, prefix } from "../lineage/vocabulary.ts";
+import { Interner } from "./intern.ts";
+
 /** The PipelineRun fields tekton-lineage reads, and the trim that keeps only those in the cache. */
 
 export interface Condition {
@@ -39,50 +42,65 @@ export interface PipelineRun {
   };
 }
 
-/** Annotation prefixes worth caching; everything else (last-applied-configuration, ...) is dropped. */
-const keptAnnotationPrefixes = ["tekton-lineage.io/", "pipelinesascode.tekton.dev/"];
+/** The Pipelines-as-Code keys tekton-lineage reads; every other PaC key is dropped from the cache. */
+const pacKeys: ReadonlySet<string> = new Set(Object.values(pac).filter((key) => key !== pac.prefix));
+const interner = new Interner();
+
+function keep(
+  entries: Record<string, string> | undefined,
+  wanted: (key: string) => boolean,
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(entries ?? {}))
+    if (wanted(key)) kept[key] = interner.intern(value);
+  return kept;
+}
 
 function pick<T>(value: T | undefined | null): T | undefined {
   return value ?? undefined;
 }
 
-/** Keeps identity, labels, relevant annotations, spec.status and the status summary; drops specs and logs. */
+/**
+ * Keeps identity, tekton-lineage's labels and annotations, the PaC keys tekton-lineage reads (a PaC label
+ * only when the annotation of the same key is missing, as on older PaC), spec.status and the Succeeded
+ * condition; drops specs, other annotations (last-applied-configuration, ...) and child references.
+ */
 export function trimPipelineRun(raw: unknown): PipelineRun {
   const run = raw as PipelineRun;
   const m = run.metadata ?? {};
-  const annotations = Object.fromEntries(
-    Object.entries(m.annotations ?? {}).filter(([key]) =>
-      keptAnnotationPrefixes.some((p) => key.startsWith(p)),
-    ),
+  const annotations = keep(m.annotations ?? undefined, (key) => key.startsWith(prefix) || pacKeys.has(key));
+  const labels = keep(
+    m.labels ?? undefined,
+    (key) => isOwnedLabel(key) || (pacKeys.has(key) && annotations[key] === undefined),
   );
+  const succeeded = run.status?.conditions?.find((c) => c.type === "Succeeded");
   return {
     metadata: {
       name: m.name,
       generateName: pick(m.generateName),
-      namespace: m.namespace,
+      namespace: m.namespace === undefined ? undefined : interner.intern(m.namespace),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
       creationTimestamp: m.creationTimestamp,
       deletionTimestamp: pick(m.deletionTimestamp),
-      labels: m.labels ?? {},
+      labels,
       annotations,
     },
     spec: run.spec?.status === undefined ? {} : { status: run.spec.status },
     status: {
-      conditions: run.status?.conditions?.map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: pick(c.reason),
-        message: pick(c.message),
-        lastTransitionTime: pick(c.lastTransitionTime),
-      })),
+      conditions: succeeded
+        ? [
+            {
+              type: succeeded.type,
+              status: succeeded.status,
+              reason: pick(succeeded.reason),
+              message: pick(succeeded.message),
+              lastTransitionTime: pick(succeeded.lastTransitionTime),
+            },
+          ]
+        : undefined,
       startTime: pick(run.status?.startTime),
       completionTime: pick(run.status?.completionTime),
-      childReferences: run.status?.childReferences?.map((c) => ({
-        name: c.name,
-        pipelineTaskName: pick(c.pipelineTaskName),
-        kind: pick(c.kind),
-      })),
     },
   };
 }

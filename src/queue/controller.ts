@@ -11,7 +11,7 @@ import type { QueueMetrics } from "./metrics.ts";
 import { planQueue, type QueuePlan } from "./plan.ts";
 import { rebuildQueueState } from "./rebuild.ts";
 import type { RunActions } from "./run-actions.ts";
-import { type RunView, runKey, viewOf } from "./run-view.ts";
+import { pendingStatus, type RunView, runKey, viewOf } from "./run-view.ts";
 import {
   type QueueState,
   queueLease,
@@ -59,6 +59,7 @@ export class QueueController {
   private readonly o: QueueControllerOptions;
   private readonly memory = new Map<string, Memory>();
   private readonly positionTimers = new Map<string, NodeJS.Timeout>();
+  private positionWrites: Promise<void> = Promise.resolve();
   private work: WorkQueue | undefined;
   private readonly clock: () => number;
 
@@ -310,14 +311,20 @@ export class QueueController {
     this.schedulePositions(id, state.key);
   }
 
-  /** Writes place in line and decision of waiting runs, coalesced per queue, only where they changed. */
+  /**
+   * Writes place in line and decision of waiting runs, only where they changed. Positions change with
+   * every start, so they are coalesced per queue (positionDelayMs), written one request at a time for the
+   * whole process (starts never wait behind them), and exact only for the first `exactPositions` runs.
+   */
   private schedulePositions(id: string, key: string): void {
     if (this.positionTimers.has(id)) return;
     const timer = setTimeout(() => {
       this.positionTimers.delete(id);
-      void this.writePositions(id).catch((error: unknown) =>
-        this.o.logger.warn({ err: error, queue: key }, "could not write queue positions"),
-      );
+      this.positionWrites = this.positionWrites
+        .then(() => this.writePositions(id))
+        .catch((error: unknown) =>
+          this.o.logger.warn({ err: error, queue: key }, "could not write queue positions"),
+        );
     }, this.o.positionDelayMs);
     timer.unref();
     this.positionTimers.set(id, timer);
@@ -332,11 +339,11 @@ export class QueueController {
     const runs = this.runsOf(id);
     for (const [index, entry] of state.waiting.entries()) {
       const run = runs.get(entry.run);
-      if (run?.spec?.status !== "PipelineRunPending") continue;
+      if (run?.spec?.status !== pendingStatus) continue;
       const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
       const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
       await this.o.actions.annotate(run, {
-        [reconcilerKeys.queuePosition]: String(index + 1),
+        [reconcilerKeys.queuePosition]: positionText(index + 1),
         [reconcilerKeys.queueDecision]: decision,
       });
       if (first) {
@@ -351,4 +358,11 @@ export class QueueController {
       }
     }
   }
+}
+
+/** Places beyond this are written as "<n>+": exact positions far back in a long line cost a write per start. */
+export const exactPositions = 20;
+
+export function positionText(position: number): string {
+  return position <= exactPositions ? String(position) : `${exactPositions}+`;
 }

@@ -171,3 +171,12 @@ describe("planQueue recovery", () => {
     expect([plan.state.lastTicket, plan.state.lastFence]).toEqual([9, 7]);
   });
 });
+
+describe("positionText", () => {
+  it("is exact for the front of the line and coarse far back", async () => {
+    const { positionText } = await import("./controller.ts");
+    expect(positionText(1)).toBe("1");
+    expect(positionText(20)).toBe("20");
+    expect(positionText(21)).toBe("20+");
+  });
+});

@@ -37,6 +37,8 @@ export function createReconciler(context: ServiceContext): Component {
     namespaces: config.watchNamespaces,
     labelSelector: labelKeys.lineageId,
     transform: trimPipelineRun,
+    // Small pages: each page is parsed whole before it is trimmed, so the page size bounds the peak.
+    pageSize: 100,
     resyncMs: config.resync,
     logger,
   });

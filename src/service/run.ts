@@ -2,6 +2,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { createAdmissionMetrics } from "../admission/metrics.ts";
 import type { Config } from "../config/settings.ts";
+import { countApiRequests } from "../kube/api-metrics.ts";
 import { loadKubeConfig, ownNamespace } from "../kube/kubeconfig.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createRegistry } from "../observability/metrics.ts";
@@ -43,6 +44,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
   const logger = createLogger({ level: config.logLevel, instance: config.instanceId });
   const registry = createRegistry({ defaultMetrics: true });
   const kubeConfig = loadKubeConfig(config.kubeconfig);
+  countApiRequests(kubeConfig, registry);
   const context: ServiceContext = {
     config,
     logger,

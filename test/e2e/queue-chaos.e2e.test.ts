@@ -83,7 +83,7 @@ describe("the queue under chaos", () => {
   }, async () => {
     const limitOf = new Map(keys.map((k) => [k.repository, k.limit]));
     const repositoryOf = (run: PipelineRun) =>
-      run.metadata.labels?.["pipelinesascode.tekton.dev/repository"] ?? "";
+      run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "";
     const violations: string[] = [];
     const checks = {
       samples: 0,

@@ -55,7 +55,7 @@ beforeAll(async () => {
   });
   tekton = new TektonSimulator(admin, [namespace], (run) => ({
     durationMs: ["slow", "impatient"].includes(
-      run.metadata.labels?.["pipelinesascode.tekton.dev/repository"] ?? "",
+      run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "",
     )
       ? 120_000
       : 400,

@@ -1,0 +1,226 @@
+/**
+ * The queue: promotion latency (a slot freed → the next run of that queue un-pended) p50/p99 and API
+ * requests per promotion, with 1000 queued runs across 50 queues; and the reconciler's memory with
+ * 10,000 PipelineRuns in the cluster, next to the same reconciler with none. Targets: p99 under 1 s,
+ * memory under 256 MiB.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { customResourceSource, pipelineRunResource } from "../src/kube/custom-objects.ts";
+import { Informer } from "../src/kube/informer.ts";
+import { isDone, type PipelineRun, trimPipelineRun } from "../src/kube/pipelinerun.ts";
+import { lineageIdOf } from "../src/lineage/lineage.ts";
+import { silentLogger } from "../src/observability/logger.ts";
+import { registerWebhooksByUrl } from "../test/e2e/controlplane/register-webhooks.ts";
+import { type LineageProcess, startLineageProcess } from "../test/e2e/support/lineage-process.ts";
+import { inParallel } from "../test/e2e/support/load.ts";
+import { pacPipelineRun } from "../test/e2e/support/pipelineruns.ts";
+import { eventually } from "../test/e2e/support/poll.ts";
+import { createRepository } from "../test/e2e/support/repositories.ts";
+import type { BenchEnvironment } from "./lib/environment.ts";
+import { rssMiB } from "./lib/process-memory.ts";
+import { ms, summarize } from "./lib/stats.ts";
+
+const queues = 50;
+const queued = 1000;
+const promotionsToMeasure = Number(process.env.BENCH_PROMOTIONS ?? 300);
+const memoryRuns = Number(process.env.BENCH_MEMORY_RUNS ?? 10_000);
+
+async function requestsByKind(process: LineageProcess): Promise<Map<string, number>> {
+  const { body } = await process.get("/metrics");
+  const counts = new Map<string, number>();
+  for (const line of body.split("\n")) {
+    const match = /^tekton_lineage_api_requests_total\{method="([^"]+)",resource="([^"]+)"\} (\S+)/.exec(
+      line,
+    );
+    if (match) counts.set(`${match[1]} ${match[2]}`, Number(match[3]));
+  }
+  return counts;
+}
+
+export async function benchQueue(env: BenchEnvironment, print: (line: string) => void): Promise<void> {
+  const kc = env.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const namespace = "bench-queue";
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { bench: "queue" } } } });
+  for (let i = 0; i < queues; i++) {
+    await createRepository(kc, {
+      namespace,
+      name: `repo-${i}`,
+      annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
+    });
+  }
+  const common = [
+    `--watch-namespaces=${namespace}`,
+    "--trusted-users=admin",
+    ...(process.env.BENCH_QUEUE_ARGS ?? "").split(" ").filter(Boolean),
+  ];
+  const webhook = await startLineageProcess(env, { role: "webhook", args: common, logLevel: "info" });
+  const unregister = await registerWebhooksByUrl(kc, {
+    name: "tekton-lineage-bench",
+    baseUrl: `https://127.0.0.1:${webhook.port}`,
+    caPem: readFileSync(join(env.certDir, "ca.crt"), "utf8"),
+    namespaceLabels: { bench: "queue" },
+    mutatingFailurePolicy: "Fail",
+  });
+  const reconciler = await startLineageProcess(env, { role: "reconciler", args: common, logLevel: "info" });
+  const watched = new Informer<PipelineRun>({
+    name: "bench",
+    kubeConfig: kc,
+    source: customResourceSource(kc, pipelineRunResource),
+    namespaces: [namespace],
+    transform: trimPipelineRun,
+    resyncMs: 600_000,
+    logger: silentLogger(),
+  });
+  const repositoryOf = (run: PipelineRun) =>
+    run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "";
+  const running = new Map<string, string>();
+  const awaiting = new Map<string, (at: number) => void>();
+  watched.onChange((run, event) => {
+    if (event === "deleted" || isDone(run) || run.spec?.status === "PipelineRunPending") return;
+    const repository = repositoryOf(run);
+    if (running.get(repository) === run.metadata.name) return;
+    running.set(repository, run.metadata.name ?? "");
+    awaiting.get(repository)?.(performance.now());
+  });
+  watched.start();
+  await watched.whenSynced();
+  try {
+    // Admission is retried: the PipelineRun CRD's first creates can meet a cold webhook.
+    let created = 0;
+    await eventually("the webhook to serve the bench namespace", async () => {
+      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        ...pipelineRunResource,
+        namespace,
+        body: pacPipelineRun({ namespace, sha: randomBytes(20).toString("hex"), repository: `repo-0` }),
+        dryRun: "All",
+      });
+      return true;
+    });
+    const started = performance.now();
+    await inParallel(queued, 16, async (i) => {
+      await api.createNamespacedCustomObject({
+        ...pipelineRunResource,
+        namespace,
+        body: pacPipelineRun({
+          namespace,
+          sha: randomBytes(20).toString("hex"),
+          repository: `repo-${i % queues}`,
+        }),
+      });
+      created += 1;
+    });
+    print(
+      `created ${created} PipelineRuns over ${queues} queues (limit 1 each) in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+    );
+    await eventually("one run per queue to run and the rest to wait", () => running.size === queues, {
+      timeoutMs: 60_000,
+    });
+    // Let position annotations of the initial lines settle before counting requests.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const before = await requestsByKind(reconciler);
+    const latencies: number[] = [];
+    let next = 0;
+    await inParallel(promotionsToMeasure, 10, async () => {
+      const repository = `repo-${next++ % queues}`;
+      const holder = running.get(repository);
+      if (!holder) return;
+      const promoted = new Promise<number>((resolve) => awaiting.set(repository, resolve));
+      const freedAt = performance.now();
+      await api.patchNamespacedCustomObjectStatus(
+        {
+          ...pipelineRunResource,
+          namespace,
+          name: holder,
+          body: {
+            status: {
+              conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded", message: "done" }],
+            },
+          },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      const at = await promoted;
+      awaiting.delete(repository);
+      latencies.push(at - freedAt);
+    });
+    await new Promise((r) => setTimeout(r, 2500)); // position writes are coalesced per queue; count them too
+    const after = await requestsByKind(reconciler);
+    const s = summarize(latencies);
+    const verdict = s.p99 < 1000 ? "target met (p99 < 1 s)" : "TARGET MISSED (p99 >= 1 s)";
+    print(
+      `promotion latency over ${s.count} promotions: p50 ${ms(s.p50)}, p90 ${ms(s.p90)}, p99 ${ms(s.p99)}, max ${ms(s.max)}: ${verdict}`,
+    );
+    const deltas = [...after]
+      .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const)
+      .filter(([, d]) => d > 0);
+    const totalRequests = deltas.reduce((n, [, d]) => n + d, 0);
+    print(
+      `API requests per promotion: ${(totalRequests / s.count).toFixed(2)} (${deltas.map(([k, d]) => `${k} ${(d / s.count).toFixed(2)}`).join(", ")})`,
+    );
+  } finally {
+    watched.stop();
+    await unregister();
+    await webhook.stop();
+    await reconciler.stop();
+  }
+  if (memoryRuns > 0) await benchMemory(env, print);
+}
+
+/** The reconciler's memory with `memoryRuns` PipelineRuns it caches, next to the same with none. */
+async function benchMemory(env: BenchEnvironment, print: (line: string) => void): Promise<void> {
+  const kc = env.kubeConfig;
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const namespace = "bench-memory";
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  const args = [`--watch-namespaces=${namespace}`, "--leader-election-id=bench-memory"];
+  /** RSS sampled every second for 20 s after the cache synced: the peak, and where it settles. */
+  const measure = async () => {
+    const reconciler = await startLineageProcess(env, { role: "reconciler", args, logLevel: "info" });
+    const samples: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      samples.push(rssMiB(reconciler.pid));
+    }
+    const heap = (await reconciler.metric("tekton_lineage_nodejs_heap_size_used_bytes")) / 2 ** 20;
+    await reconciler.stop();
+    return { peak: Math.max(...samples), settled: samples[samples.length - 1] ?? Number.NaN, heap };
+  };
+  const empty = await measure();
+  // Runs as tekton-lineage admits them: labels, PaC annotations, and a pipelineSpec the cache trims away.
+  const tasks = Array.from({ length: 12 }, (_, t) => ({
+    name: `task-${t}`,
+    taskSpec: {
+      steps: [{ name: "run", image: "registry.example/builder:1", script: `echo step ${t}\n`.repeat(8) }],
+    },
+  }));
+  const started = performance.now();
+  await inParallel(memoryRuns, 32, async (i) => {
+    const run = pacPipelineRun({
+      namespace,
+      sha: randomBytes(20).toString("hex"),
+      repository: `repo-${i % 100}`,
+      extraLabels: {
+        "tekton-lineage.io/lineage-id": lineageIdOf(`memory/${i}`),
+        "tekton-lineage.io/attempt": "1",
+      },
+    });
+    (run.spec as Record<string, unknown>).pipelineSpec = { tasks };
+    delete (run.spec as Record<string, unknown>).pipelineRef;
+    await api.createNamespacedCustomObject({ ...pipelineRunResource, namespace, body: run });
+  });
+  print(
+    `created ${memoryRuns} PipelineRuns for the memory figure in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+  );
+  const full = await measure();
+  const verdict = full.peak < 256 ? "target met (< 256 MiB)" : "TARGET MISSED (>= 256 MiB)";
+  print(
+    `reconciler memory with ${memoryRuns} PipelineRuns cached: RSS peak ${full.peak.toFixed(0)} MiB, settled ${full.settled.toFixed(0)} MiB, heap used ${full.heap.toFixed(0)} MiB; ` +
+      `with none: RSS peak ${empty.peak.toFixed(0)} MiB, settled ${empty.settled.toFixed(0)} MiB, heap used ${empty.heap.toFixed(0)} MiB: ${verdict}`,
+  );
+}
