@@ -1,7 +1,8 @@
-import type { Allocation } from "../lineage/attempt-plan.ts";
+import type { Allocation, RunSnapshot } from "../lineage/attempt-plan.ts";
 import { checkClaims, type SigningKey } from "../lineage/claims.ts";
 import { type Lineage, type LineageRule, type LineageSubject, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
+import { snapshotOf } from "../lineage/snapshot.ts";
 import { admissionKeys, labelKeys, pac } from "../lineage/vocabulary.ts";
 import type { QueueAdmission } from "../queue/admit.ts";
 import type { QueueAdmitter } from "../queue/admitter.ts";
@@ -13,7 +14,12 @@ import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts"
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 export interface AttemptSource {
-  allocate(lineage: Lineage, nameFor: (attempt: number) => string, signal: AbortSignal): Promise<Allocation>;
+  allocate(
+    lineage: Lineage,
+    nameFor: (attempt: number) => string,
+    signal: AbortSignal,
+    subject?: RunSnapshot,
+  ): Promise<Allocation>;
   preview(lineage: Lineage, nameFor: (attempt: number) => string): Promise<Allocation>;
 }
 
@@ -75,7 +81,7 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
       const dryRun = request.dryRun === true;
       const allocation = dryRun
         ? await deps.attempts.preview(lineage, nameFor)
-        : await deps.attempts.allocate(lineage, nameFor, signal);
+        : await deps.attempts.allocate(lineage, nameFor, signal, snapshotOf(subject));
       const attempt = String(allocation.attempt);
       const claims: ClaimsToWrite = {
         name: allocation.name,

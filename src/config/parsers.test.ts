@@ -59,3 +59,17 @@ describe("other parsers", () => {
     expect(() => parseDnsLabel("Tekton")).toThrow(SettingError);
   });
 });
+
+describe("URL settings", () => {
+  it("reads http(s) URLs and link templates, and refuses anything else", async () => {
+    const { parseHttpUrl, parseLinkTemplate } = await import("./parsers.ts");
+    expect(parseHttpUrl("https://gitlab.example/")).toBe("https://gitlab.example");
+    expect(parseHttpUrl("")).toBe("");
+    expect(() => parseHttpUrl("gitlab.example")).toThrow(/http\(s\) URL/);
+    expect(parseLinkTemplate("https://c/ns/{{ namespace }}/pipelinerun/{{ pr }}")).toBe(
+      "https://c/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+    );
+    expect(() => parseLinkTemplate("ftp://c/{{ pr }}")).toThrow(/URL template/);
+    expect(() => parseLinkTemplate("{{ namespace }}/x")).toThrow(/URL template/);
+  });
+});

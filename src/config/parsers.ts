@@ -78,6 +78,35 @@ export function parseDnsLabel(raw: string): string {
   return value;
 }
 
+/** An http(s) URL without a trailing slash, or "" for none. */
+export function parseHttpUrl(raw: string): string {
+  const value = raw.trim().replace(/\/+$/, "");
+  if (value === "") return "";
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return value;
+  } catch {
+    /* reported below */
+  }
+  throw new SettingError(`expected an http(s) URL, got "${raw}"`);
+}
+
+/** A link template: once its placeholders are filled, an http(s) URL; "" for none. */
+export function parseLinkTemplate(raw: string): string {
+  const value = raw.trim();
+  if (value === "") return "";
+  const sample = value.replace(/\{\{\s*[\w-]+\s*\}\}|\{[\w-]+\}/g, "x");
+  try {
+    const url = new URL(sample);
+    if (url.protocol === "http:" || url.protocol === "https:") return value;
+  } catch {
+    /* reported below */
+  }
+  throw new SettingError(
+    `expected an http(s) URL template such as https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}, got "${raw}"`,
+  );
+}
+
 export function parseText(raw: string): string {
   return raw.trim();
 }

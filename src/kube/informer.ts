@@ -80,6 +80,7 @@ export class Informer<T extends CachedObject> {
 
   /** Keeps objects findable by a derived value (a label, say); add indexes before start(). */
   addIndex(name: string, of: (object: T) => string | undefined): void {
+    if (this.indexes.has(name)) return; // several controllers may ask for the same index
     const index = { of, members: new Map<string, Set<string>>() };
     this.indexes.set(name, index);
     for (const [key, object] of this.cache) this.indexAdd(index, key, object);

@@ -7,10 +7,19 @@ export interface CounterRecord {
   lastName?: string;
   /** Lineage key of the last attempt (ids are digests; the key tells two lineages apart). */
   lineageKey?: string;
+  /** What the last attempt was admitted as (namespace, PaC annotations), for reporting it if never created. */
+  lastSubject?: RunSnapshot;
+}
+
+/** The parts of an admitted run worth keeping in case the run itself never exists. */
+export interface RunSnapshot {
+  namespace: string;
+  annotations: Record<string, string>;
 }
 
 export interface AttemptRequest {
   lineageKey: string;
+  subject?: RunSnapshot;
   /** The run's name for a given attempt: deterministic, or the name the user chose. */
   nameFor(attempt: number): string;
 }
@@ -32,7 +41,12 @@ export function planAllocations(
     const attempt = previous.last + 1;
     const name = request.nameFor(attempt);
     const supersedes = previous.lineageKey === request.lineageKey ? previous.lastName : undefined;
-    previous = { last: attempt, lastName: name, lineageKey: request.lineageKey };
+    previous = {
+      last: attempt,
+      lastName: name,
+      lineageKey: request.lineageKey,
+      lastSubject: request.subject,
+    };
     return supersedes ? { attempt, name, supersedes } : { attempt, name };
   });
   return { record: previous, allocations };

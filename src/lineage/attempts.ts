@@ -3,7 +3,13 @@ import { Counter, Histogram, type Registry } from "prom-client";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
 import { type LeaseAccess, microTime } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
-import { type Allocation, type AttemptRequest, type CounterRecord, planAllocations } from "./attempt-plan.ts";
+import {
+  type Allocation,
+  type AttemptRequest,
+  type CounterRecord,
+  planAllocations,
+  type RunSnapshot,
+} from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
 import { admissionKeys, leaseLabels, prefix } from "./vocabulary.ts";
 
@@ -11,6 +17,7 @@ export const attemptLeaseKind = "attempts";
 const lastKey = `${prefix}last-attempt`;
 const lastNameKey = `${prefix}last-name`;
 const namespaceKey = `${prefix}namespace`;
+const lastSubjectKey = `${prefix}last-subject`;
 
 export function attemptLeaseName(lineageId: string): string {
   return `tl-attempts-${lineageId}`;
@@ -23,6 +30,7 @@ export function readRecord(lease: V1Lease | undefined): CounterRecord {
     last: Number.isSafeInteger(last) && last > 0 ? last : 0,
     lastName: annotations[lastNameKey],
     lineageKey: annotations[admissionKeys.lineage],
+    lastSubject: parseSnapshot(annotations[lastSubjectKey]),
   };
 }
 
@@ -84,16 +92,17 @@ export class AttemptAllocator {
     this.logger = options.logger;
   }
 
-  /** Reserves the next attempt of the lineage. */
+  /** Reserves the next attempt of the lineage; `subject` is kept in case the run never gets created. */
   async allocate(
     lineage: Lineage,
     nameFor: (attempt: number) => string,
     signal: AbortSignal,
+    subject?: RunSnapshot,
   ): Promise<Allocation> {
     try {
       return await this.batcher.submit(
         attemptLeaseName(lineage.id),
-        { lineage, request: { lineageKey: lineage.key, nameFor } },
+        { lineage, request: { lineageKey: lineage.key, nameFor, subject } },
         signal,
       );
     } catch (error) {
@@ -135,8 +144,19 @@ function counterLease(
         [namespaceKey]: lineage.parts.namespace ?? "",
         [lastKey]: String(record.last),
         [lastNameKey]: record.lastName ?? "",
+        ...(record.lastSubject ? { [lastSubjectKey]: JSON.stringify(record.lastSubject) } : {}),
       },
     },
     spec: { ...current?.spec, holderIdentity: instance, renewTime: microTime(now) },
   };
+}
+
+function parseSnapshot(text: string | undefined): RunSnapshot | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as RunSnapshot;
+    return typeof value.namespace === "string" && typeof value.annotations === "object" ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,13 @@
+import { TokenSource } from "../gitlab/credentials.ts";
+import { FailingTasks } from "../gitlab/failing-task.ts";
+import { createGitLabMetrics } from "../gitlab/metrics.ts";
+import { GitLabReporter } from "../gitlab/reporter.ts";
 import { customResourceSource, pipelineRunResource } from "../kube/custom-objects.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource } from "../kube/leases.ts";
 import { type PipelineRun, trimPipelineRun } from "../kube/pipelinerun.ts";
+import { attemptLeaseKind } from "../lineage/attempts.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { labelKeys, leaseLabels } from "../lineage/vocabulary.ts";
@@ -82,6 +87,40 @@ export function createReconciler(context: ServiceContext): Component {
     cancellations: queueMetrics.cancellations,
     logger,
   });
+  const counters = new Informer<CachedLease>({
+    name: "attempt-counters",
+    kubeConfig,
+    source: leaseSource(kubeConfig, namespace),
+    namespaces: [namespace],
+    labelSelector: `${leaseLabels.kind}=${attemptLeaseKind}`,
+    transform: (raw) => raw as CachedLease,
+    resyncMs: config.resync,
+    logger,
+  });
+  const gitlab = new GitLabReporter({
+    runs,
+    counters,
+    countersNamespace: namespace,
+    repositories,
+    tokens: new TokenSource(kubeConfig),
+    failingTasks: new FailingTasks(kubeConfig),
+    actions,
+    events,
+    metrics: createGitLabMetrics(registry),
+    logger,
+    settings: {
+      gitlabUrl: config.gitlabUrl,
+      tokenSecret: config.gitlabTokenSecret,
+      application: config.gitlabApplication,
+      contextTemplate: config.gitlabContext,
+    },
+    links: { console: config.consoleUrl || undefined, error: config.errorUrl || undefined },
+    creationGraceMs: config.creationGrace,
+    resyncMs: config.gitlabResync,
+    timeoutMs: config.gitlabTimeout,
+    maxRepairs: config.gitlabMaxRepairs,
+    repairWindowMs: 600_000,
+  });
   const collectCounters = createCounterCollector({
     store,
     runs,
@@ -101,10 +140,11 @@ export function createReconciler(context: ServiceContext): Component {
     onStartedLeading: (_epoch, signal) => {
       queues.run(signal);
       supersede.run(signal);
+      gitlab.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
     },
   });
-  const informers = [runs, queueLeases, repositories];
+  const informers = [runs, queueLeases, repositories, counters];
   return {
     name: "reconciler",
     views: { "/queues": queueViewHandler(queueLeases) },
@@ -112,6 +152,7 @@ export function createReconciler(context: ServiceContext): Component {
       "pipelineruns-synced": () => runs.synced,
       "queue-leases-synced": () => queueLeases.synced,
       "repositories-synced": () => repositories.synced,
+      "attempt-counters-synced": () => counters.synced,
     },
     start() {
       events.start();

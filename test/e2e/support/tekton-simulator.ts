@@ -5,7 +5,7 @@ import { isDone, type PipelineRun, trimPipelineRun } from "../../../src/kube/pip
 import { silentLogger } from "../../../src/observability/logger.ts";
 
 export interface SimulatedOutcome {
-  /** How long the run runs, in ms. */
+  /** How long the run runs, in ms; Infinity holds it until finishNow(). */
   durationMs: number;
   succeeded: boolean;
   reason?: string;
@@ -81,11 +81,23 @@ export class TektonSimulator {
       true,
     );
     const outcome = this.outcome(run);
+    if (!Number.isFinite(outcome.durationMs)) return; // held until finishNow()
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.finish(run, outcome);
     }, outcome.durationMs);
     this.timers.add(timer);
+  }
+
+  /** Ends a started run now, as Tekton would when its tasks finish. */
+  async finishNow(
+    namespace: string,
+    name: string,
+    outcome: Omit<SimulatedOutcome, "durationMs">,
+  ): Promise<void> {
+    const run = this.informer.get(namespace, name);
+    if (!run) throw new Error(`simulated Tekton does not know ${namespace}/${name}`);
+    await this.finish(run, { durationMs: 0, ...outcome });
   }
 
   private async finish(run: PipelineRun, outcome: SimulatedOutcome): Promise<void> {

@@ -1,0 +1,83 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeGitLab } from "../../test/fakes/gitlab/server.ts";
+import { GitLabApi, GitLabError, HostGate, parseRetryAfter } from "./api.ts";
+
+const sha = "4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d";
+let gitlab: FakeGitLab;
+let gate: HostGate;
+let api: GitLabApi;
+
+beforeEach(async () => {
+  gitlab = await new FakeGitLab().start();
+  gitlab.model.addProject(1001, "demo/app");
+  gitlab.model.addToken("glpat-secret-value", "bot");
+  gate = new HostGate();
+  api = new GitLabApi({ host: gitlab.url, token: "glpat-secret-value", gate, timeoutMs: 2000 });
+});
+
+afterEach(async () => {
+  await gitlab.stop();
+});
+
+const write = {
+  state: "running",
+  description: "attempt 1 running",
+  targetUrl: "https://c/1",
+  ref: "feature",
+  name: "CI / build",
+};
+
+describe("GitLabApi", () => {
+  it("posts and reads a commit status through gitbeaker", async () => {
+    const posted = await api.postStatus("1001", sha, write);
+    expect(posted).toMatchObject({
+      status: "running",
+      targetUrl: "https://c/1",
+      description: "attempt 1 running",
+    });
+    expect(await api.currentStatus("1001", sha, { ref: "feature", name: "CI / build" })).toEqual(posted);
+    expect(await api.currentStatus("1001", sha, { ref: "feature", name: "other" })).toBeUndefined();
+  });
+
+  it("sends exactly one request per call, even for a 429 (no hidden retries)", async () => {
+    gitlab.failNext(5, { status: 429, retryAfterSeconds: 7 });
+    const error = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect(error).toBeInstanceOf(GitLabError);
+    expect([error.status, error.retryAfterMs, error.retryable]).toEqual([429, 7000, true]);
+    expect(gitlab.requests).toHaveLength(1);
+  });
+
+  it("holds every call to a host that asked to wait, without sending it", async () => {
+    gitlab.failNext(1, { status: 429, retryAfterSeconds: 30 });
+    await api.postStatus("1001", sha, write).catch(() => {});
+    const held = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect(held.status).toBe(429);
+    expect(held.retryAfterMs).toBeGreaterThan(29_000);
+    expect(gitlab.requests).toHaveLength(1);
+  });
+
+  it("tells refusals, locks, outages and permanent errors apart, and never shows the token", async () => {
+    await api.postStatus("1001", sha, write);
+    const refused = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect([refused.status, refused.refusedTransition, refused.retryable]).toEqual([400, true, false]);
+    gitlab.failNext(1, { status: 409 });
+    expect(
+      ((await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError).retryable,
+    ).toBe(true);
+    const bad = new GitLabApi({ host: gitlab.url, token: "wrong", gate, timeoutMs: 2000 });
+    const unauthorized = (await bad.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect([unauthorized.status, unauthorized.retryable]).toEqual([401, false]);
+    await gitlab.down();
+    const down = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect([down.status, down.retryable]).toEqual([0, true]);
+    for (const error of [refused, unauthorized, down])
+      expect(JSON.stringify({ ...error, message: error.message })).not.toContain("glpat");
+    await gitlab.up();
+  });
+
+  it("reads Retry-After as seconds or as a date", () => {
+    expect(parseRetryAfter("3")).toBe(3000);
+    expect(parseRetryAfter(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});

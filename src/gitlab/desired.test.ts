@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { Condition, PipelineRun } from "../kube/pipelinerun.ts";
+import { type AttemptView, desiredStatus, supersededDescription } from "./desired.ts";
+
+const links = {
+  console: "https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+  error: "https://errors.example/{namespace}/{lineage}",
+};
+
+function run(
+  patch: { status?: string; conditions?: object[]; annotations?: Record<string, string> } = {},
+): PipelineRun {
+  return {
+    metadata: { name: "build-abc-2", namespace: "team-a", annotations: patch.annotations ?? {} },
+    spec: patch.status ? { status: patch.status } : {},
+    status: { conditions: patch.conditions as Condition[] | undefined },
+  };
+}
+
+const view = (r: PipelineRun | undefined, extra: Partial<AttemptView> = {}): AttemptView => ({
+  attempt: 2,
+  name: "build-abc-2",
+  namespace: "team-a",
+  lineageId: "abcdefghij",
+  run: r,
+  ...extra,
+});
+
+describe("desiredStatus", () => {
+  it("reports a running attempt as running, linked to its run", () => {
+    expect(
+      desiredStatus(
+        view(run({ conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }] })),
+        links,
+      ),
+    ).toEqual({
+      state: "running",
+      description: "attempt 2 running",
+      targetUrl: "https://console.example/ns/team-a/pipelinerun/build-abc-2",
+      attempt: 2,
+      name: "build-abc-2",
+    });
+  });
+
+  it("reports a queued attempt as pending with its place in line", () => {
+    const queued = run({
+      status: "PipelineRunPending",
+      annotations: {
+        "tekton-lineage.io/pending-by-queue": "true",
+        "tekton-lineage.io/queue": "pac/team-a/repo",
+        "tekton-lineage.io/queue-position": "3",
+      },
+    });
+    expect(desiredStatus(view(queued), links)).toMatchObject({
+      state: "pending",
+      description: "attempt 2 queued in pac/team-a/repo, 3 in line",
+    });
+  });
+
+  it("says what failed: reason, first failing task and message, within 255 characters", () => {
+    const failed = run({
+      conditions: [
+        {
+          type: "Succeeded",
+          status: "False",
+          reason: "Failed",
+          message: `Tasks Completed: 3 (Failed: 1, Cancelled 0), Skipped: 1 ${"x".repeat(400)}`,
+        },
+      ],
+    });
+    const status = desiredStatus(view(failed, { failingTask: "compile" }), links);
+    expect(status.state).toBe("failed");
+    expect(
+      status.description.startsWith("attempt 2 failed (Failed): task compile failed: Tasks Completed: 3"),
+    ).toBe(true);
+    expect([...status.description].length).toBe(255);
+  });
+
+  it("reports success and cancellation, with the queue's reason when it cancelled", () => {
+    expect(
+      desiredStatus(
+        view(run({ conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded" }] })),
+        links,
+      ).state,
+    ).toBe("success");
+    const cancelled = run({
+      conditions: [{ type: "Succeeded", status: "False", reason: "Cancelled" }],
+      annotations: { "tekton-lineage.io/queue-decision": "cancelled: waited longer than 60s in queue q" },
+    });
+    expect(desiredStatus(view(cancelled), links)).toMatchObject({
+      state: "canceled",
+      description: "attempt 2 cancelled: waited longer than 60s in queue q",
+    });
+  });
+
+  it("reports an attempt never created as failed, linked to the error page (never the console root)", () => {
+    expect(desiredStatus(view(undefined, { creationError: "denied by policy X" }), links)).toEqual({
+      state: "failed",
+      description: "attempt 2 (build-abc-2) was admitted but never created: denied by policy X",
+      targetUrl: "https://errors.example/team-a/abcdefghij",
+      attempt: 2,
+      name: "build-abc-2",
+    });
+    expect(desiredStatus(view(undefined), {}).targetUrl).toBe("");
+  });
+
+  it("describes a superseded attempt", () => {
+    expect(supersededDescription(1, { attempt: 2, name: "build-abc-2" })).toBe(
+      "attempt 1 superseded by attempt 2 (build-abc-2)",
+    );
+  });
+});

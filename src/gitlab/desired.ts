@@ -1,0 +1,119 @@
+import { isDone, type PipelineRun, succeededCondition } from "../kube/pipelinerun.ts";
+import { admissionKeys, reconcilerKeys } from "../lineage/vocabulary.ts";
+import { cutText, fillTemplate } from "./text.ts";
+
+export type GitLabState = "pending" | "running" | "success" | "failed" | "canceled";
+
+/** One attempt of a lineage as the reporter sees it. */
+export interface AttemptView {
+  attempt: number;
+  /** The run's name (for a run never created: the name it was admitted with). */
+  name: string;
+  namespace: string;
+  lineageId: string;
+  /** Undefined when the attempt was admitted but never created. */
+  run?: PipelineRun;
+  /** Why the create failed, when known. */
+  creationError?: string;
+  /** The first task that failed, when the run failed and it is known. */
+  failingTask?: string;
+}
+
+/** Link templates: PaC's {{ namespace }} / {{ pr }} or {namespace} / {name} / {lineage}. */
+export interface LinkTemplates {
+  console?: string;
+  error?: string;
+}
+
+export interface DesiredStatus {
+  state: GitLabState;
+  description: string;
+  /** "" when there is nothing honest to link to (GitLab clears the old link). */
+  targetUrl: string;
+  attempt: number;
+  name: string;
+}
+
+const cancelledReasons = ["Cancelled", "PipelineRunCancelled", "CancelledRunFinally", "StoppedRunFinally"];
+
+function link(template: string | undefined, view: AttemptView): string {
+  if (!template) return "";
+  return fillTemplate(template, {
+    namespace: view.namespace,
+    pr: view.name,
+    name: view.name,
+    lineage: view.lineageId,
+    attempt: String(view.attempt),
+  });
+}
+
+/**
+ * What GitLab should show for a lineage: the state of its latest attempt, a link to that run (or, for a
+ * run never created, to the error page when one is configured; never the console root), and a
+ * description that says which attempt it is and what went wrong.
+ */
+export function desiredStatus(latest: AttemptView, links: LinkTemplates): DesiredStatus {
+  const base = { attempt: latest.attempt, name: latest.name };
+  const run = latest.run;
+  const prefix = `attempt ${latest.attempt}`;
+  if (!run) {
+    const why =
+      latest.creationError ??
+      "the API server or a later admission step refused it; see the creating client's log";
+    return {
+      ...base,
+      state: "failed",
+      description: cutText(`${prefix} (${latest.name}) was admitted but never created: ${why}`),
+      targetUrl: link(links.error, latest),
+    };
+  }
+  const targetUrl = link(links.console, latest);
+  const annotations = run.metadata.annotations ?? {};
+  const condition = succeededCondition(run);
+  if (isDone(run)) {
+    if (condition?.status === "True")
+      return { ...base, state: "success", description: `${prefix} succeeded`, targetUrl };
+    const reason = condition?.reason ?? "Failed";
+    if (cancelledReasons.includes(reason)) {
+      const decision = annotations[reconcilerKeys.queueDecision];
+      const why = decision?.startsWith("cancelled") ? `: ${decision.replace(/^cancelled:?\s*/, "")}` : "";
+      return { ...base, state: "canceled", description: cutText(`${prefix} cancelled${why}`), targetUrl };
+    }
+    const task = latest.failingTask ? ` task ${latest.failingTask} failed:` : "";
+    const message = (condition?.message ?? "").trim();
+    return {
+      ...base,
+      state: "failed",
+      description: cutText(`${prefix} failed (${reason}):${task} ${message}`.replace(/:\s*$/, "")),
+      targetUrl,
+    };
+  }
+  const status = run.spec?.status;
+  if (status && /^(Cancelled|CancelledRunFinally|StoppedRunFinally)$/.test(status)) {
+    return { ...base, state: "canceled", description: `${prefix} cancelling`, targetUrl };
+  }
+  if (status === "PipelineRunPending") {
+    if (annotations[admissionKeys.pendingByQueue] === "true") {
+      const position = annotations[reconcilerKeys.queuePosition];
+      const queue = annotations[admissionKeys.queue] ?? "its queue";
+      const place = position ? `, ${position} in line` : "";
+      return {
+        ...base,
+        state: "pending",
+        description: cutText(`${prefix} queued in ${queue}${place}`),
+        targetUrl,
+      };
+    }
+    return { ...base, state: "pending", description: `${prefix} pending (not started yet)`, targetUrl };
+  }
+  return { ...base, state: "running", description: `${prefix} running`, targetUrl };
+}
+
+/** What an earlier attempt becomes when a newer one takes the status over. */
+export function supersededDescription(
+  previous: number | undefined,
+  latest: { attempt: number; name: string },
+): string {
+  const which = previous === undefined ? "an earlier attempt" : `attempt ${previous}`;
+  return cutText(`${which} superseded by attempt ${latest.attempt} (${latest.name})`);
+}

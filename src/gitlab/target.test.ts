@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { Repository } from "../kube/repository.ts";
+import { parseSecretRef, reportTarget } from "./target.ts";
+
+const settings = {
+  gitlabUrl: "",
+  application: "Pipelines as Code CI",
+  contextTemplate: "{application} / {pipeline}",
+};
+
+function run(annotations: Record<string, string>): PipelineRun {
+  return { metadata: { name: "build-1", namespace: "team-a", annotations } };
+}
+
+const repository: Repository = {
+  metadata: { name: "repo", namespace: "team-a" },
+  spec: {
+    url: "https://gitlab.example/demo/app",
+    git_provider: {
+      url: "https://gitlab.example/",
+      type: "gitlab",
+      secret: { name: "gitlab-token", key: "token" },
+    },
+  },
+};
+
+const pacAnnotations = {
+  "pipelinesascode.tekton.dev/sha": "abc123",
+  "pipelinesascode.tekton.dev/source-project-id": "1001",
+  "pipelinesascode.tekton.dev/target-project-id": "1000",
+  "pipelinesascode.tekton.dev/source-branch": "feature/login",
+  "pipelinesascode.tekton.dev/original-prname": "build",
+  "pipelinesascode.tekton.dev/gitlab-pipeline-id": "77",
+};
+
+describe("reportTarget", () => {
+  it("reads project, sha, ref, pipeline and context as PaC does, and the token from the Repository", () => {
+    expect(reportTarget(run(pacAnnotations), repository, settings)).toEqual({
+      host: "https://gitlab.example",
+      secret: { namespace: "team-a", name: "gitlab-token", key: "token" },
+      project: "1001",
+      sha: "abc123",
+      ref: "feature/login",
+      pipelineId: 77,
+      context: "Pipelines as Code CI / build",
+    });
+  });
+
+  it("prefers the pipeline id tekton-lineage persisted, and falls back to the repository path and defaults", () => {
+    const target = reportTarget(
+      run({ "pipelinesascode.tekton.dev/sha": "abc", "tekton-lineage.io/gitlab-pipeline-id": "88" }),
+      {
+        metadata: { name: "r", namespace: "team-a" },
+        spec: { url: "https://gitlab.example/group/sub/app.git" },
+      },
+      { ...settings, tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" } },
+    );
+    expect(target).toMatchObject({
+      host: "https://gitlab.example",
+      project: "group/sub/app",
+      pipelineId: 88,
+      context: "Pipelines as Code CI",
+      secret: { namespace: "tekton-lineage", name: "gitlab" },
+    });
+  });
+
+  it("skips runs of other providers, and says what is missing", () => {
+    expect(
+      reportTarget(
+        run({ ...pacAnnotations, "pipelinesascode.tekton.dev/git-provider": "github" }),
+        repository,
+        settings,
+      ),
+    ).toEqual({
+      skip: "git provider is github",
+    });
+    expect(reportTarget(run(pacAnnotations), undefined, settings)).toMatchObject({
+      skip: expect.stringMatching(/no GitLab URL/),
+    });
+  });
+});
+
+describe("parseSecretRef", () => {
+  it("reads namespace/name:key with PaC's default key", () => {
+    expect(parseSecretRef("tekton-lineage/gitlab:token")).toEqual({
+      namespace: "tekton-lineage",
+      name: "gitlab",
+      key: "token",
+    });
+    expect(parseSecretRef("ns/s")).toEqual({ namespace: "ns", name: "s", key: "provider.token" });
+    expect(parseSecretRef("nope")).toBeUndefined();
+  });
+});

@@ -1,0 +1,128 @@
+import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { Repository } from "../kube/repository.ts";
+import { pac, prefix } from "../lineage/vocabulary.ts";
+
+export interface SecretRef {
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+export interface ReportSettings {
+  /** GitLab when the Repository names none (https://gitlab.example). */
+  gitlabUrl: string;
+  /** Token when the Repository names none. */
+  tokenSecret?: SecretRef;
+  /** The first part of PaC's status name. */
+  application: string;
+  /** Status name template: {application}, {pipeline}. */
+  contextTemplate: string;
+}
+
+/** Where a lineage's status goes in GitLab. */
+export interface ReportTarget {
+  host: string;
+  secret: SecretRef;
+  /** Project id, or "group/project" path. */
+  project: string;
+  sha: string;
+  ref?: string;
+  pipelineId?: number;
+  context: string;
+}
+
+export const gitlabPipelineIdKey = `${prefix}gitlab-pipeline-id`;
+
+/** PaC's default key in the git provider Secret. */
+const defaultSecretKey = "provider.token";
+
+/**
+ * Reads where to report from the run (PaC's annotations: project ids, sha, source branch, the MR pipeline
+ * id) and its Repository (GitLab URL and token Secret), falling back to the configured defaults.
+ */
+export function reportTarget(
+  run: PipelineRun,
+  repository: Repository | undefined,
+  settings: ReportSettings,
+): ReportTarget | { skip: string } {
+  const a = run.metadata.annotations ?? {};
+  const l = run.metadata.labels ?? {};
+  const read = (key: string) => a[key] ?? l[key];
+  const provider = read(pac.gitProvider) ?? repository?.spec?.git_provider?.type;
+  if (provider && provider !== "gitlab") return { skip: `git provider is ${provider}` };
+  const sha = read(pac.sha);
+  if (!sha) return { skip: "no commit sha on the run" };
+  const repoUrl = repository?.spec?.url ?? read(pac.repoUrl);
+  const host =
+    trimSlash(repository?.spec?.git_provider?.url ?? settings.gitlabUrl ?? "") || originOf(repoUrl);
+  if (!host) return { skip: "no GitLab URL (Repository spec.git_provider.url or --gitlab-url)" };
+  const namespace = run.metadata.namespace ?? "";
+  const fromRepository = repository?.spec?.git_provider?.secret?.name;
+  const secret = fromRepository
+    ? {
+        namespace,
+        name: fromRepository,
+        key: repository?.spec?.git_provider?.secret?.key ?? defaultSecretKey,
+      }
+    : settings.tokenSecret;
+  if (!secret)
+    return { skip: "no token Secret (Repository spec.git_provider.secret or --gitlab-token-secret)" };
+  const project =
+    positive(read(pac.sourceProjectId)) ??
+    positive(read(pac.targetProjectId)) ??
+    pathOf(read(pac.urlOrg), read(pac.urlRepository)) ??
+    pathFromUrl(repoUrl);
+  if (!project) return { skip: "no GitLab project (source-project-id, target-project-id or repository URL)" };
+  const pipeline = Number(a[gitlabPipelineIdKey] ?? read(pac.gitlabPipelineId));
+  const pipelineName = read(pac.originalPrName);
+  const context = pipelineName
+    ? settings.contextTemplate
+        .replaceAll("{application}", settings.application)
+        .replaceAll("{pipeline}", pipelineName)
+    : settings.application;
+  return {
+    host,
+    secret,
+    project,
+    sha,
+    ref: read(pac.sourceBranch),
+    pipelineId: Number.isSafeInteger(pipeline) && pipeline > 0 ? pipeline : undefined,
+    context,
+  };
+}
+
+function positive(value: string | undefined): string | undefined {
+  return value && /^[1-9]\d*$/.test(value) ? value : undefined;
+}
+
+function pathOf(org: string | undefined, repository: string | undefined): string | undefined {
+  return org && repository ? `${org}/${repository}` : undefined;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function originOf(url: string | undefined): string {
+  try {
+    return url ? new URL(url).origin : "";
+  } catch {
+    return "";
+  }
+}
+
+function pathFromUrl(url: string | undefined): string | undefined {
+  try {
+    const path = url ? new URL(url).pathname.replace(/^\/+|\/+$/g, "").replace(/\.git$/, "") : "";
+    return path || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses "namespace/name:key" (key optional). */
+export function parseSecretRef(raw: string): SecretRef | undefined {
+  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)(?::([\w.-]+))?$/.exec(raw.trim());
+  if (!match) return undefined;
+  return { namespace: match[1] ?? "", name: match[2] ?? "", key: match[3] ?? defaultSecretKey };
+}

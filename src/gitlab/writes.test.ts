@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import type { DesiredStatus } from "./desired.ts";
+import { type ActualStatus, converged, planWrites } from "./writes.ts";
+
+const link2 = "https://console.example/ns/team-a/pipelinerun/build-x-2";
+const link1 = "https://console.example/ns/team-a/pipelinerun/build-x-1";
+const desired = (state: DesiredStatus["state"], patch: Partial<DesiredStatus> = {}): DesiredStatus => ({
+  state,
+  description: `attempt 2 ${state}`,
+  targetUrl: link2,
+  attempt: 2,
+  name: "build-x-2",
+  ...patch,
+});
+const actual = (status: string, description: string, targetUrl: string): ActualStatus => ({
+  id: 1,
+  status,
+  description,
+  targetUrl,
+});
+
+describe("planWrites", () => {
+  it("posts the desired status when GitLab shows nothing", () => {
+    expect(planWrites(undefined, desired("running"))).toEqual([
+      { state: "running", description: "attempt 2 running", targetUrl: link2 },
+    ]);
+  });
+
+  it("writes nothing when GitLab already shows it, whatever another writer worded", () => {
+    expect(planWrites(actual("running", "attempt 2 running", link2), desired("running"))).toEqual([]);
+    expect(
+      planWrites(actual("success", "successfully validated your commit", link2), desired("success")),
+    ).toEqual([]);
+  });
+
+  it("moves an open status of the same attempt forward in place", () => {
+    expect(planWrites(actual("pending", "attempt 2 queued", link2), desired("running"))).toHaveLength(1);
+    expect(planWrites(actual("running", "attempt 2 running", link2), desired("failed"))).toHaveLength(1);
+  });
+
+  it("closes an earlier attempt's open status as superseded, then posts the new one", () => {
+    expect(planWrites(actual("running", "attempt 1 running", link1), desired("running"))).toEqual([
+      { state: "canceled", description: "attempt 1 superseded by attempt 2 (build-x-2)", targetUrl: link1 },
+      { state: "running", description: "attempt 2 running", targetUrl: link2 },
+    ]);
+    expect(planWrites(actual("pending", "attempt 1 queued", link1), desired("pending"))[0]?.state).toBe(
+      "canceled",
+    );
+  });
+
+  it("repairs a stale finished status from another writer with one post (a new job)", () => {
+    expect(planWrites(actual("failed", "failed", "https://console.example/"), desired("running"))).toEqual([
+      { state: "running", description: "attempt 2 running", targetUrl: link2 },
+    ]);
+  });
+
+  it("replaces an open status with a wrong link, which only a state change can do", () => {
+    const writes = planWrites(actual("running", "running", "https://console.example/"), desired("running"));
+    expect(writes.map((w) => w.state)).toEqual(["canceled", "running"]);
+    expect(writes[0]?.description).toBe("an earlier attempt superseded by attempt 2 (build-x-2)");
+  });
+
+  it("cancels in place when the latest attempt itself was cancelled", () => {
+    expect(planWrites(actual("running", "attempt 2 running", link2), desired("canceled"))).toHaveLength(1);
+  });
+
+  it("knows convergence needs state, link and attempt to agree", () => {
+    expect(converged(actual("running", "attempt 1 running", link2), desired("running"))).toBe(false);
+    expect(converged(actual("running", "attempt 2 running", link1), desired("running"))).toBe(false);
+  });
+});

@@ -1,0 +1,215 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { GitLabModel, type StatusParams } from "./model.ts";
+
+export interface Fault {
+  status: number;
+  retryAfterSeconds?: number;
+  message?: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  status: number;
+  at: number;
+  body?: unknown;
+}
+
+/**
+ * A stateful fake GitLab on 127.0.0.1 (node:http) serving the commit status endpoints of GitLab's REST
+ * API by the rules in model.ts, with the failures of the real one on demand: 409 while another update of
+ * the same commit is in progress, 429 with Retry-After and RateLimit-* headers, 5xx, an outage, latency.
+ * Read-only JSON views: GET /__fake/projects/:id/commits/:sha/statuses and GET /__fake/requests.
+ */
+export class FakeGitLab {
+  readonly model: GitLabModel;
+  readonly requests: RecordedRequest[] = [];
+  /** Each POST holds its commit's lock this long; a POST meeting the lock gets 409, as GitLab answers. */
+  processingMs: number;
+  latencyMs = 0;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly faults: Fault[] = [];
+  private readonly locks = new Set<string>();
+  private rate: { perSecond: number; tokens: number; at: number } | undefined;
+  port = 0;
+
+  constructor(options: { model?: GitLabModel; processingMs?: number; port?: number } = {}) {
+    this.model = options.model ?? new GitLabModel();
+    this.processingMs = options.processingMs ?? 2;
+    this.port = options.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  /** GitLab is unreachable (connections refused) until up(). */
+  down(): Promise<void> {
+    return this.stop();
+  }
+
+  /** GitLab is back, on the same port, with the same state. */
+  async up(): Promise<void> {
+    await this.start();
+  }
+
+  /** The next `count` API requests fail this way. */
+  failNext(count: number, fault: Fault): void {
+    for (let i = 0; i < count; i++) this.faults.push(fault);
+  }
+
+  /** At most `perSecond` API requests per second; beyond, 429 with Retry-After. undefined lifts the limit. */
+  rateLimit(perSecond: number | undefined): void {
+    this.rate = perSecond === undefined ? undefined : { perSecond, tokens: perSecond, at: Date.now() };
+  }
+
+  /** API requests (not the /__fake views) matching a method and path pattern. */
+  count(method: string, path: RegExp, status?: number): number {
+    return this.requests.filter(
+      (r) => r.method === method && path.test(r.path) && (status === undefined || r.status === status),
+    ).length;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const path = url.pathname;
+    const method = req.method ?? "GET";
+    const body = await readBody(req);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      if (!path.startsWith("/__fake/")) this.requests.push({ method, path, status, at: Date.now(), body });
+      res.writeHead(status, { "content-type": "application/json", ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    if (path.startsWith("/__fake/")) return this.view(path, send);
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const fault = this.faults.shift();
+    if (fault) {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
+      return send(fault.status, { message: fault.message ?? defaultMessage(fault.status) }, headers);
+    }
+    const limited = this.takeRateToken();
+    if (limited) return send(429, { message: "Retry later" }, limited);
+    const token = headerValue(req.headers["private-token"]) ?? bearer(req.headers.authorization);
+
+    const post = /^\/api\/v4\/projects\/([^/]+)\/statuses\/([0-9a-f]+)$/.exec(path);
+    if (post && method === "POST") {
+      const [, project = "", sha = ""] = post;
+      const lock = `${this.model.project(project)?.id ?? project}/${sha}`;
+      if (this.locks.has(lock))
+        return send(409, { message: "Another update to this commit status is in progress" });
+      this.locks.add(lock);
+      try {
+        if (this.processingMs > 0) await sleep(this.processingMs);
+        const params = { ...Object.fromEntries(url.searchParams), ...(body as object) } as StatusParams;
+        const result = this.model.postStatus(token, project, sha, params);
+        return send(result.status, result.body);
+      } finally {
+        this.locks.delete(lock);
+      }
+    }
+    const list = /^\/api\/v4\/projects\/([^/]+)\/repository\/commits\/([0-9a-f]+)\/statuses$/.exec(path);
+    if (list && method === "GET") {
+      const [, project = "", sha = ""] = list;
+      const q = url.searchParams;
+      const result = this.model.listStatuses(token, project, sha, {
+        ref: q.get("ref") ?? undefined,
+        name: q.get("name") ?? undefined,
+        all: q.get("all") === "true",
+        pipeline_id: q.has("pipeline_id") ? Number(q.get("pipeline_id")) : undefined,
+      });
+      return send(result.status, result.body, {
+        "x-total": String(Array.isArray(result.body) ? result.body.length : 0),
+      });
+    }
+    return send(404, { message: "404 Not Found" });
+  }
+
+  private view(path: string, send: (status: number, payload: unknown) => void): void {
+    const statuses = /^\/__fake\/projects\/([^/]+)\/commits\/([0-9a-f]+)\/statuses$/.exec(path);
+    if (statuses) send(200, this.model.history(statuses[1] ?? "", statuses[2] ?? ""));
+    else if (path === "/__fake/requests") send(200, this.requests);
+    else send(404, { message: "no such view" });
+  }
+
+  private takeRateToken(): Record<string, string> | undefined {
+    const rate = this.rate;
+    if (!rate) return undefined;
+    const now = Date.now();
+    rate.tokens = Math.min(rate.perSecond, rate.tokens + ((now - rate.at) / 1000) * rate.perSecond);
+    rate.at = now;
+    if (rate.tokens >= 1) {
+      rate.tokens -= 1;
+      return undefined;
+    }
+    const retryAfter = Math.max(1, Math.ceil((1 - rate.tokens) / rate.perSecond));
+    return {
+      "retry-after": String(retryAfter),
+      "ratelimit-limit": String(rate.perSecond),
+      "ratelimit-remaining": "0",
+      "ratelimit-reset": String(Math.ceil(now / 1000) + retryAfter),
+      "ratelimit-resettime": new Date(now + retryAfter * 1000).toUTCString(),
+    };
+  }
+}
+
+function defaultMessage(status: number): string {
+  if (status === 429) return "Retry later";
+  if (status === 409) return "Another update to this commit status is in progress";
+  if (status >= 500) return "500 Internal Server Error";
+  return `${status}`;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function bearer(value: string | undefined): string | undefined {
+  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (!text) return resolve({});
+      const type = req.headers["content-type"] ?? "";
+      if (type.includes("application/x-www-form-urlencoded"))
+        return resolve(Object.fromEntries(new URLSearchParams(text)));
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve({});
+      }
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
