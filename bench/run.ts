@@ -3,6 +3,8 @@
  *   node bench/run.ts            all benchmarks
  *   node bench/run.ts mutate     only the named ones
  */
+
+import { benchGitLab } from "./gitlab.bench.ts";
 import { benchEnvironment } from "./lib/environment.ts";
 import { benchMutate } from "./mutate.bench.ts";
 import { benchQueue } from "./queue.bench.ts";
@@ -10,6 +12,7 @@ import { benchQueue } from "./queue.bench.ts";
 const benches: Record<string, typeof benchMutate> = {
   mutate: benchMutate,
   queue: benchQueue,
+  gitlab: benchGitLab,
 };
 
 async function main(selected: string[]) {

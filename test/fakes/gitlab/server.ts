@@ -33,6 +33,7 @@ export class FakeGitLab {
   private readonly faults: Fault[] = [];
   private readonly locks = new Set<string>();
   private rate: { perSecond: number; tokens: number; at: number } | undefined;
+  private readonly listeners: ((request: RecordedRequest) => void)[] = [];
   port = 0;
 
   constructor(options: { model?: GitLabModel; processingMs?: number; port?: number } = {}) {
@@ -86,6 +87,11 @@ export class FakeGitLab {
     this.rate = perSecond === undefined ? undefined : { perSecond, tokens: perSecond, at: Date.now() };
   }
 
+  /** Told of every API request once answered. */
+  onRequest(listener: (request: RecordedRequest) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** API requests (not the /__fake views) matching a method and path pattern. */
   count(method: string, path: RegExp, status?: number): number {
     return this.requests.filter(
@@ -99,7 +105,11 @@ export class FakeGitLab {
     const method = req.method ?? "GET";
     const body = await readBody(req);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      if (!path.startsWith("/__fake/")) this.requests.push({ method, path, status, at: Date.now(), body });
+      if (!path.startsWith("/__fake/")) {
+        const recorded = { method, path, status, at: Date.now(), body };
+        this.requests.push(recorded);
+        for (const listener of this.listeners) listener(recorded);
+      }
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(payload));
     };
