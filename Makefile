@@ -12,7 +12,7 @@ export E2E_KUBECONFIG := $(KUBECONFIG)
 endif
 
 .PHONY: help install build typecheck lint test unit e2e bench run demo cluster-up cluster-down binaries \
-        image e2e-kind release clean
+        image e2e-kind release configmap clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,8 +50,22 @@ bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios
 	bash test/e2e/controlplane/binaries.sh >/dev/null
 	node bench/run.ts
 
-run: $(STAMP) build ## start the local control plane and tekton-lineage (Ctrl-C to stop)
-	node test/e2e/controlplane/run-local.ts
+run: $(STAMP) build ## local control plane + tekton-lineage + fake GitLab + simulated Tekton (Ctrl-C to stop)
+	node test/local/run.ts
+
+demo: $(STAMP) build ## replay the reported failure and print the GitLab status timeline
+	node test/local/demo.ts
+
+release: $(STAMP) ## render the in-cluster release into dist/tekton-lineage.yaml (IMAGE=... to set the image)
+	@mkdir -p dist
+	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
+	"$$(bash test/e2e/controlplane/binaries.sh kubectl | sed -n 's/^KUBECTL=//p')" kustomize webhook-config/overlays/in-cluster \
+	  | sed "s#image: ghcr.io/tekton-lineage/tekton-lineage:.*#image: $(or $(IMAGE),ghcr.io/tekton-lineage/tekton-lineage:v0.1.0)#" \
+	  > dist/tekton-lineage.yaml
+	@echo "wrote dist/tekton-lineage.yaml"
+
+configmap: $(STAMP) ## regenerate webhook-config/base/configmap.yaml from the settings table
+	node src/config/configmap.ts > webhook-config/base/configmap.yaml
 
 cluster-up: $(STAMP) ## start the local control plane alone; prints `export KUBECONFIG=...`
 	@node test/e2e/controlplane/cli.ts up

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { parseSecretRef, type SecretRef } from "../gitlab/target.ts";
 import { parseQueueRules } from "../queue/rules.ts";
 import {
+  parseBoolean,
   parseBytes,
   parseDnsLabel,
   parseDuration,
@@ -57,6 +58,61 @@ export const settings = {
     default: "/etc/tekton-lineage/tls/tls.key",
     description: "PEM private key of the serving certificate. Reloaded together with --tls-cert.",
     parse: parseText,
+  }),
+  tlsSecret: setting({
+    flag: "tls-secret",
+    env: "TEKTON_LINEAGE_TLS_SECRET",
+    default: "",
+    defaultText: "none: serve the --tls-cert/--tls-key files",
+    description:
+      "Serve the certificate of this Secret (in --namespace; keys tls.crt, tls.key), watched so a rotation needs no restart. Until it exists, a temporary self-signed certificate answers probes.",
+    parse: parseText,
+  }),
+  manageCertificates: setting({
+    flag: "manage-certificates",
+    env: "TEKTON_LINEAGE_MANAGE_CERTIFICATES",
+    default: "false",
+    description:
+      "The reconciler leader creates the CA and serving certificate in --tls-secret, renews them before expiry, and writes the CA bundle into the webhook configurations.",
+    parse: parseBoolean,
+  }),
+  serviceName: setting({
+    flag: "service-name",
+    env: "TEKTON_LINEAGE_SERVICE_NAME",
+    default: "tekton-lineage",
+    description: "The Service in front of the webhook; its DNS names go into the serving certificate.",
+    parse: parseDnsLabel,
+  }),
+  extraSans: setting({
+    flag: "extra-sans",
+    env: "TEKTON_LINEAGE_EXTRA_SANS",
+    default: "",
+    defaultText: "none",
+    description:
+      "More DNS names or IPs for the serving certificate (comma-separated), e.g. 127.0.0.1 for webhooks by URL.",
+    parse: parseList,
+  }),
+  certValidity: setting({
+    flag: "cert-validity",
+    env: "TEKTON_LINEAGE_CERT_VALIDITY",
+    default: "2160h",
+    description: "Lifetime of a serving certificate made by --manage-certificates (90 days).",
+    parse: parseDuration,
+  }),
+  certRenewBefore: setting({
+    flag: "cert-renew-before",
+    env: "TEKTON_LINEAGE_CERT_RENEW_BEFORE",
+    default: "720h",
+    description: "Renew the serving certificate when it has less than this left (30 days).",
+    parse: parseDuration,
+  }),
+  webhookConfigurations: setting({
+    flag: "webhook-configurations",
+    env: "TEKTON_LINEAGE_WEBHOOK_CONFIGURATIONS",
+    default: "tekton-lineage",
+    description:
+      "Mutating and validating webhook configurations whose caBundle --manage-certificates keeps current.",
+    parse: parseList,
   }),
   kubeconfig: setting({
     flag: "kubeconfig",

@@ -180,3 +180,13 @@ describe("positionText", () => {
     expect(positionText(21)).toBe("20+");
   });
 });
+
+describe("planQueue and runs that will never be created", () => {
+  it("frees at once the slot of a missing attempt whose lineage already has a newer attempt", () => {
+    const id = "abcdefghij";
+    const state = queue(1, [`ns/build-${id}-1`], [`ns/build-${id}-2`]);
+    const plan = planQueue(input(state, [view(`ns/build-${id}-2`)]));
+    expect(plan.freed.map((f) => [f.slot.run, f.why])).toEqual([[`ns/build-${id}-1`, "reclaimed"]]);
+    expect(plan.promote.map((s) => s.run)).toEqual([`ns/build-${id}-2`]);
+  });
+});

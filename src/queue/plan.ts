@@ -1,3 +1,4 @@
+import { parseAttemptName } from "../lineage/names.ts";
 import type { RunView } from "./run-view.ts";
 import type { QueueState, Slot, WaitingEntry } from "./state.ts";
 
@@ -70,11 +71,13 @@ export function planQueue(input: PlanInput): QueuePlan {
   };
   const state = plan.state;
   const { slots, waiting } = withOrphans(input, plan);
+  const superseded = supersededBeforeCreation(input.runs);
 
   for (const slot of slots) {
     const view = runs.get(slot.run);
     if (!view) {
       if (input.seen.has(slot.run)) plan.freed.push({ slot, why: "deleted" });
+      else if (superseded(slot.run)) plan.freed.push({ slot, why: "reclaimed" });
       else if (missingFor(slot.run) >= ttlMs) plan.freed.push({ slot, why: "reclaimed" });
       else state.slots.push(slot);
     } else if (view.done) plan.freed.push({ slot, why: "done" });
@@ -89,6 +92,7 @@ export function planQueue(input: PlanInput): QueuePlan {
     const view = runs.get(entry.run);
     if (!view) {
       if (input.seen.has(entry.run)) plan.dropped.push({ entry, why: "deleted" });
+      else if (superseded(entry.run)) plan.dropped.push({ entry, why: "never created" });
       else if (missingFor(entry.run) >= ttlMs) plan.dropped.push({ entry, why: "never created" });
       else state.waiting.push(entry); // its create may still be on its way: it keeps its place
       continue;
@@ -166,4 +170,21 @@ function withOrphans(input: PlanInput, plan: QueuePlan): { slots: Slot[]; waitin
   );
   plan.state.lastFence = Math.max(plan.state.lastFence, ...slots.map((s) => s.fence));
   return { slots, waiting };
+}
+
+/**
+ * A missing run whose lineage already has a newer attempt in this queue will never be created (its
+ * create failed, and the lineage moved on): its slot or place need not wait for the TTL. Names say
+ * their lineage and attempt (`<base>-<lineage id>-<attempt>`).
+ */
+function supersededBeforeCreation(runs: ReadonlyMap<string, RunView>): (run: string) => boolean {
+  const newest = new Map<string, number>();
+  for (const key of runs.keys()) {
+    const parsed = parseAttemptName(key.split("/")[1] ?? "");
+    if (parsed) newest.set(parsed.lineageId, Math.max(newest.get(parsed.lineageId) ?? 0, parsed.attempt));
+  }
+  return (run) => {
+    const parsed = parseAttemptName(run.split("/")[1] ?? "");
+    return parsed !== undefined && (newest.get(parsed.lineageId) ?? 0) > parsed.attempt;
+  };
 }

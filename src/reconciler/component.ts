@@ -1,3 +1,4 @@
+import { CertificateManager, servingNames } from "../certs/manager.ts";
 import { TokenSource } from "../gitlab/credentials.ts";
 import { FailingTasks } from "../gitlab/failing-task.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
@@ -121,6 +122,21 @@ export function createReconciler(context: ServiceContext): Component {
     maxRepairs: config.gitlabMaxRepairs,
     repairWindowMs: 600_000,
   });
+  const certificates = config.manageCertificates
+    ? new CertificateManager({
+        kubeConfig,
+        namespace,
+        secretName: config.tlsSecret || "tekton-lineage-tls",
+        policy: {
+          sans: servingNames(config.serviceName, namespace, config.extraSans),
+          servingValidMs: config.certValidity,
+          renewBeforeMs: config.certRenewBefore,
+          caValidMs: Math.max(config.certValidity * 10, 365 * 86_400_000),
+        },
+        webhookConfigurations: config.webhookConfigurations,
+        logger,
+      })
+    : undefined;
   const collectCounters = createCounterCollector({
     store,
     runs,
@@ -142,6 +158,10 @@ export function createReconciler(context: ServiceContext): Component {
       supersede.run(signal);
       gitlab.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
+      if (certificates) {
+        const interval = Math.min(60_000, Math.max(1000, config.certRenewBefore / 4));
+        void every("certificates", interval, () => certificates.reconcile(), signal, logger);
+      }
     },
   });
   const informers = [runs, queueLeases, repositories, counters];

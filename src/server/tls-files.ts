@@ -1,7 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createSecureContext, type SecureContextOptions } from "node:tls";
+import { createSecureContext } from "node:tls";
+import type { Logger } from "../observability/logger.ts";
 
 export interface KeyPair {
   cert: string;
@@ -10,13 +11,15 @@ export interface KeyPair {
   notAfter: Date;
 }
 
-/** Reads a certificate and key and proves they form a usable pair before anyone serves with them. */
+/** Proves a certificate and key form a usable pair before anyone serves with them. */
+export function keyPair(cert: string, key: string): KeyPair {
+  createSecureContext({ cert, key }); // throws when the key does not match the certificate or either is malformed
+  return { cert, key, notAfter: new Date(new X509Certificate(cert).validTo) };
+}
+
 export async function readKeyPair(certFile: string, keyFile: string): Promise<KeyPair> {
   const [cert, key] = await Promise.all([readFile(certFile, "utf8"), readFile(keyFile, "utf8")]);
-  const options: SecureContextOptions = { cert, key };
-  createSecureContext(options); // throws when the key does not match the certificate or either is malformed
-  const leaf = new X509Certificate(cert);
-  return { cert, key, notAfter: new Date(leaf.validTo) };
+  return keyPair(cert, key);
 }
 
 /**
@@ -34,4 +37,45 @@ export function fileStamp(...files: string[]): string {
       }
     })
     .join("|");
+}
+
+/**
+ * Polls the certificate files and installs the pair when either changes. A half-written pair (a new
+ * certificate with the old key) is refused and the old pair keeps serving until both files agree.
+ */
+export function watchKeyPairFiles(options: {
+  certFile: string;
+  keyFile: string;
+  install: (pair: KeyPair) => void;
+  refused: (error: unknown) => void;
+  intervalMs?: number;
+  logger: Logger;
+}): { reloadNow(): Promise<boolean>; stop(): void } {
+  let stamp = fileStamp(options.certFile, options.keyFile);
+  let checking = false;
+  const reloadNow = async (): Promise<boolean> => {
+    const current = fileStamp(options.certFile, options.keyFile);
+    try {
+      const pair = await readKeyPair(options.certFile, options.keyFile);
+      stamp = current;
+      options.install(pair);
+      return true;
+    } catch (error) {
+      options.refused(error);
+      options.logger.warn(
+        { err: error },
+        "certificate files changed but do not form a valid pair yet; keeping the old one",
+      );
+      return false;
+    }
+  };
+  const timer = setInterval(() => {
+    if (checking || fileStamp(options.certFile, options.keyFile) === stamp) return;
+    checking = true;
+    void reloadNow().finally(() => {
+      checking = false;
+    });
+  }, options.intervalMs ?? 1000);
+  timer.unref();
+  return { reloadNow, stop: () => clearInterval(timer) };
 }

@@ -11,6 +11,7 @@ import { drain } from "../server/drain.ts";
 import { startHttpsServer } from "../server/https-server.ts";
 import { InFlight } from "../server/in-flight.ts";
 import { Readiness } from "../server/readiness.ts";
+import { fileTlsSource, secretTlsSource } from "../server/tls-source.ts";
 import type { Component } from "./component.ts";
 
 export type Role = "webhook" | "reconciler" | "all";
@@ -70,13 +71,23 @@ export async function runService(role: Role, config: Config, factories: Record<R
     deadlineMs: config.admissionDeadline,
     maxBodyBytes: config.maxBodyBytes,
   });
+  const tls = config.tlsSecret
+    ? await secretTlsSource({
+        kubeConfig,
+        namespace: context.namespace,
+        name: config.tlsSecret,
+        logger,
+        registry,
+      })
+    : await fileTlsSource({ certFile: config.tlsCert, keyFile: config.tlsKey, logger, registry });
+  readiness.add("tls", () => tls.ready);
   const server = await startHttpsServer(app, {
     listen: config.listen,
-    certFile: config.tlsCert,
-    keyFile: config.tlsKey,
+    initial: tls.initial,
     logger,
     registry,
   });
+  tls.start(server.install);
   for (const component of components) await component.start();
   logger.info({ role, namespace: context.namespace, components: components.map((c) => c.name) }, "started");
 
@@ -93,6 +104,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
       timeoutMs: config.drainTimeout,
       server: { close: server.close, closeAllConnections: () => server.server.closeAllConnections() },
     });
+    tls.stop();
     for (const component of [...components].reverse()) {
       try {
         await component.stop();

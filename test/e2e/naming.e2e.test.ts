@@ -32,7 +32,11 @@ const startReplica = () => startTektonLineage({ role: "webhook", args: ["--trust
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
   replicas = [await startReplica(), await startReplica()];
-  balancer = await new TcpProxy(replicas.map((r) => r.port)).start();
+  const listenHost = e2eContext().webhookHost === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0";
+  balancer = await new TcpProxy(
+    replicas.map((r) => r.port),
+    listenHost,
+  ).start();
   webhooks = await registerWebhooks({
     suite: suite.id,
     port: balancer.port,

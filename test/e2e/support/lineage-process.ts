@@ -44,6 +44,8 @@ export interface StartOptions {
   port?: number;
   waitReady?: boolean;
   logLevel?: string;
+  /** The CA to trust when talking to the process, when it is not the test CA (a certificate it made). */
+  trust?: () => Promise<string>;
 }
 
 /** Starts `tekton-lineage <role>` from dist/ on a free loopback port and waits until it is ready. */
@@ -71,7 +73,8 @@ export async function startLineageProcess(
     ],
     { logFile, env: { ...process.env, ...options.env } },
   );
-  const ca = readFileSync(join(environment.certDir, "ca.crt"), "utf8");
+  const testCa = readFileSync(join(environment.certDir, "ca.crt"), "utf8");
+  const ca = options.trust ?? (async () => testCa);
   const logs = () =>
     readFileSync(logFile, "utf8")
       .split("\n")
@@ -90,7 +93,7 @@ export async function startLineageProcess(
       { timeoutMs: 20_000 },
     );
     if (options.waitReady ?? true) {
-      const get = (path: string) => httpsGet(`https://127.0.0.1:${port}${path}`, { ca });
+      const get = async (path: string) => httpsGet(`https://127.0.0.1:${port}${path}`, { ca: await ca() });
       await eventually(`${name} to be ready`, async () => (await get("/readyz")).status === 200, {
         timeoutMs: 30_000,
       });
@@ -101,7 +104,7 @@ export async function startLineageProcess(
     throw error;
   }
   const url = `https://127.0.0.1:${port}`;
-  const get = (path: string) => httpsGet(`${url}${path}`, { ca });
+  const get = async (path: string) => httpsGet(`${url}${path}`, { ca: await ca() });
   return {
     name,
     pid: started.pid,

@@ -14,13 +14,17 @@ export class TcpProxy {
   port = 0;
   connections = 0;
 
-  constructor(backends: number[]) {
+  private readonly host: string;
+
+  /** `host` is where the proxy listens: loopback, or 0.0.0.0 when a remote API server must reach it. */
+  constructor(backends: number[], host = "127.0.0.1") {
     this.backends = [...backends];
+    this.host = host;
   }
 
   async start(): Promise<this> {
     this.server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.server?.listen(0, this.host, resolve));
     const address = this.server.address();
     this.port = typeof address === "object" && address ? address.port : 0;
     return this;

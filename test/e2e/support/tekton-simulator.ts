@@ -21,6 +21,7 @@ export class TektonSimulator {
   private readonly informer: Informer<PipelineRun>;
   private readonly api: CustomObjectsApi;
   private readonly handled = new Set<string>();
+  private readonly cancelled = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Run keys in the order this simulator started them, with the time. */
   readonly started: { run: string; at: number }[] = [];
@@ -56,9 +57,11 @@ export class TektonSimulator {
 
   private async observe(run: PipelineRun): Promise<void> {
     const key = `${run.metadata.namespace}/${run.metadata.name}`;
-    if (isDone(run) || this.handled.has(key)) return;
+    if (isDone(run) || this.cancelled.has(key)) return;
     const status = run.spec?.status;
     if (status === "Cancelled" || status === "CancelledRunFinally" || status === "StoppedRunFinally") {
+      // Pending or running, a cancelled run ends now, as Tekton ends it.
+      this.cancelled.add(key);
       this.handled.add(key);
       await this.writeStatus(run, {
         status: "False",
@@ -68,7 +71,7 @@ export class TektonSimulator {
       this.finished.push({ run: key, at: Date.now() });
       return;
     }
-    if (status === "PipelineRunPending") return;
+    if (status === "PipelineRunPending" || this.handled.has(key)) return;
     this.handled.add(key);
     this.started.push({ run: key, at: Date.now() });
     await this.writeStatus(

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# tekton-lineage: build with the full toolchain, run on a small non-root Node 24 image with production
+# dependencies only.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# The `node` dev dependency (a Node binary for tests) and the other dev tools are not needed to build
+# inside an image that already has Node 24; install scripts stay off.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production \
+    # A small young generation: the cache is long-lived, and RSS stays well under the memory limit.
+    NODE_OPTIONS="--max-semi-space-size=2" \
+    MALLOC_ARENA_MAX=2
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]
+CMD ["all"]

@@ -1,0 +1,221 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
+import type { FakeGitLab } from "../fakes/gitlab/server.ts";
+import { registerWebhooksByUrl } from "./controlplane/register-webhooks.ts";
+import { waitUntilServing } from "./support/admission.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { shown, startFakeGitLab } from "./support/gitlab.ts";
+import { kubectlApply, renderOverlay } from "./support/manifests.ts";
+import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
+import { eventually } from "./support/poll.ts";
+import { createRepository } from "./support/repositories.ts";
+import { createSuite } from "./support/suite.ts";
+import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
+import { TektonSimulator } from "./support/tekton-simulator.ts";
+import { grantPipelineRunAccess, kubeConfigAs, kubeconfigFileForServiceAccount } from "./support/users.ts";
+import { suiteLabel } from "./support/webhooks.ts";
+
+/**
+ * The release as installed: every manifest applied to the real API server, and tekton-lineage running as
+ * its own ServiceAccount (so RBAC is enforced: a missing rule fails here), serving the certificate it
+ * makes and rotates itself, with admissions, a queue, GitLab reports and audit Events flowing through a
+ * certificate rotation.
+ */
+const suite = createSuite("install");
+const admin = adminKubeConfig();
+const runs = pipelineRuns(admin);
+let namespace: string;
+let gitlab: FakeGitLab;
+let lineage: LineageProcess;
+let unregister: () => Promise<void>;
+let tekton: TektonSimulator;
+
+function configMapOf(yaml: string): Record<string, string> {
+  const docs = loadAllYaml(yaml) as { kind?: string; data?: Record<string, string> }[];
+  return docs.find((d) => d.kind === "ConfigMap")?.data ?? {};
+}
+
+beforeAll(async () => {
+  namespace = await suite.namespace("runs");
+  // Everything of the local overlay but the webhook configurations, for real; those are registered by
+  // URL below, scoped to this suite's namespaces, so other suites running meanwhile are not affected.
+  const local = renderOverlay("local");
+  const withoutWebhooks = local
+    .split(/^---$/m)
+    .filter((doc) => !/kind: (Mutating|Validating)WebhookConfiguration/.test(doc))
+    .join("---\n");
+  kubectlApply(withoutWebhooks);
+  gitlab = await startFakeGitLab(namespace);
+  await createRepository(admin, {
+    namespace,
+    name: "demo-repo",
+    annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
+    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+  });
+  const settings = configMapOf(local);
+  const serviceAccount = await kubeconfigFileForServiceAccount("tekton-lineage", "tekton-lineage");
+  const secrets = admin.makeApiClient(CoreV1Api);
+  lineage = await startTektonLineage({
+    role: "all",
+    kubeconfig: serviceAccount,
+    // It serves the certificate it makes; trust the CA it keeps in its Secret.
+    trust: async () => {
+      const secret = await secrets.readNamespacedSecret({
+        name: "tekton-lineage-tls",
+        namespace: "tekton-lineage",
+      });
+      return Buffer.from(secret.data?.["ca.crt"] ?? "", "base64").toString("utf8");
+    },
+    // The ConfigMap's settings, as the Deployment loads them (envFrom), with this test's overrides.
+    env: Object.fromEntries(Object.entries(settings).filter(([k]) => k !== "TEKTON_LINEAGE_LISTEN")),
+    args: [
+      `--watch-namespaces=${namespace}`,
+      "--namespace=tekton-lineage",
+      "--leader-election-id=tekton-lineage-install-e2e",
+      "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+      "--cert-validity=40s",
+      "--cert-renew-before=30s",
+      "--gitlab-resync=2s",
+    ],
+  });
+  expect(settings.TEKTON_LINEAGE_MANAGE_CERTIFICATES).toBe("true");
+  unregister = await registerWebhooksByUrl(admin, {
+    name: "tekton-lineage",
+    baseUrl: `https://${e2eContext().webhookHost}:${lineage.port}`,
+    // Not tekton-lineage's CA: only the CA it writes into the configurations makes the calls succeed.
+    caPem: readFileSync(join(e2eContext().certDir, "ca.crt"), "utf8"),
+    namespaceLabels: { [suiteLabel]: suite.id },
+    mutatingFailurePolicy: "Fail",
+  });
+  await waitUntilServing(admin, namespace, lineage);
+  tekton = new TektonSimulator(admin, [namespace], () => ({ durationMs: 300, succeeded: true }));
+  await tekton.start();
+  await grantPipelineRunAccess(namespace, "alice");
+});
+
+afterAll(async () => {
+  tekton?.stop();
+  await unregister?.();
+  await lineage?.stop();
+  await gitlab?.stop();
+  await suite.cleanup();
+});
+
+describe("the release YAML", () => {
+  it("applies to the real API server without error (server-side)", () => {
+    // The webhook configurations are checked under another name: this file registers the real name by
+    // URL, and an apply would merge into that object instead of checking the release's own.
+    const release = renderOverlay("in-cluster").replace(
+      /(kind: (?:Mutating|Validating)WebhookConfiguration\nmetadata:\n(?: {2}.*\n)*? {2}name: )tekton-lineage$/gm,
+      "$1tekton-lineage-release-check",
+    );
+    const out = kubectlApply(release, { dryRun: true });
+    for (const kind of [
+      "deployment.apps/tekton-lineage",
+      "poddisruptionbudget.policy/tekton-lineage",
+      "service/tekton-lineage",
+    ]) {
+      expect(out).toContain(kind);
+    }
+    for (const kind of ["mutating", "validating"]) {
+      expect(out).toContain(
+        `${kind}webhookconfiguration.admissionregistration.k8s.io/tekton-lineage-release-check serverside-applied`,
+      );
+    }
+  });
+});
+
+describe("tekton-lineage running as its ServiceAccount", () => {
+  it("admits, queues, reports to GitLab and audits, through certificate rotations, with no failed admission", async () => {
+    const secrets = admin.makeApiClient(CoreV1Api);
+    const served = async () =>
+      (await secrets.readNamespacedSecret({ name: "tekton-lineage-tls", namespace: "tekton-lineage" }))
+        .data?.["tls.crt"];
+    const firstCertificate = await served();
+    const loadsBefore = await lineage.metric("tekton_lineage_tls_reloads_total", { result: "loaded" });
+    const created: PipelineRun[] = [];
+    const failures: string[] = [];
+    const deadline = Date.now() + 25_000;
+    const sha = randomBytes(20).toString("hex");
+    while (Date.now() < deadline) {
+      try {
+        created.push(
+          await runs.create(
+            pacPipelineRun({
+              namespace,
+              sha: created.length % 3 === 0 ? sha : randomBytes(20).toString("hex"),
+              repository: "demo-repo",
+            }),
+          ),
+        );
+      } catch (error) {
+        failures.push(apiFailure(error).message);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(failures).toEqual([]);
+    expect(created.length).toBeGreaterThan(50);
+    expect(created.every((r) => r.metadata.annotations?.["tekton-lineage.io/attempt"] !== undefined)).toBe(
+      true,
+    );
+    // The serving certificate was renewed during the traffic, and the new one served without a restart.
+    expect(await served()).not.toBe(firstCertificate);
+    expect(
+      await lineage.metric("tekton_lineage_tls_reloads_total", { result: "loaded" }),
+    ).toBeGreaterThanOrEqual(loadsBefore + 2);
+    // The queue ran everything (limit 2), and GitLab shows the latest attempt of the shared commit.
+    await eventually("every run to finish", () => tekton.finished.length >= created.length, {
+      timeoutMs: 90_000,
+    });
+    const latest = created
+      .filter((r) => r.metadata.annotations?.["pipelinesascode.tekton.dev/sha"] === sha)
+      .pop();
+    const job = await eventually(
+      "GitLab to show the latest attempt",
+      async () => {
+        const current = await shown(gitlab, sha, "Pipelines as Code CI / build");
+        return current?.status === "success" && current.target_url?.endsWith(latest?.metadata.name ?? "?")
+          ? current
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(job.description).toBe(
+      `attempt ${latest?.metadata.annotations?.["tekton-lineage.io/attempt"]} succeeded`,
+    );
+    // A forged create is refused and audited, with the ServiceAccount's own rights.
+    const forged = pacPipelineRun({
+      namespace,
+      sha,
+      repository: "demo-repo",
+      extraAnnotations: { "tekton-lineage.io/attempt": "1" },
+    });
+    expect(
+      await pipelineRuns(kubeConfigAs("alice"))
+        .create(forged)
+        .catch((e: unknown) => apiFailure(e)),
+    ).toMatchObject({ code: 403 });
+    await eventually("the rejection as an Event", async () => {
+      const events = await secrets.listNamespacedEvent({
+        namespace,
+        fieldSelector: "reason=CreationRejected",
+      });
+      return events.items.length > 0;
+    });
+    // Nothing tekton-lineage asked of the API server was forbidden.
+    const forbidden = lineage
+      .logs()
+      .filter(
+        (l) =>
+          l.level !== "info" &&
+          /"(code|status)":403\b|forbidden/i.test(JSON.stringify(l)) &&
+          l.msg !== "admission review",
+      );
+    expect(forbidden).toEqual([]);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The embedded default: a local control plane, tekton-lineage installed from the local overlay and
+ * running as its own ServiceAccount, a stateful fake GitLab and a simulated Tekton controller. Used by
+ * `make run` (in the foreground) and `make demo`.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, loadAllYaml } from "@kubernetes/client-node";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import { obtainBinaries } from "../e2e/controlplane/binaries.ts";
+import { clusterUp } from "../e2e/controlplane/cli.ts";
+import { eventually } from "../e2e/support/poll.ts";
+import { isAlive } from "../e2e/support/processes.ts";
+import { TektonSimulator } from "../e2e/support/tekton-simulator.ts";
+import { FakeGitLab } from "../fakes/gitlab/server.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+export const runStateFile = join(root, ".cluster/run.json");
+export const demoNamespace = "demo";
+export const gitlabToken = "glpat-local-demo";
+export const pacToken = "glpat-pac";
+export const projectId = 1001;
+
+export interface RunState {
+  kubeconfig: string;
+  gitlabUrl: string;
+  pid: number;
+  serverVersion: string;
+  kubectl: string;
+}
+
+export interface LocalStack extends RunState {
+  gitlab: FakeGitLab;
+  stop(): Promise<void>;
+}
+
+const ignoreExists = (error: unknown) => {
+  if (apiFailure(error).code !== 409) throw error;
+};
+
+/** The running `make run` stack, if one is up. */
+export function runningStack(): RunState | undefined {
+  if (!existsSync(runStateFile)) return undefined;
+  const state = JSON.parse(readFileSync(runStateFile, "utf8")) as RunState;
+  return isAlive(state.pid) ? state : undefined;
+}
+
+export async function startLocalStack(options: {
+  port?: number;
+  gitlabPort?: number;
+  log: (line: string) => void;
+}): Promise<LocalStack> {
+  const port = options.port ?? 8443;
+  const cluster = await clusterUp();
+  const { kubectl } = await obtainBinaries({ kubectl: true });
+  if (!kubectl) throw new Error("binaries.sh built no kubectl");
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cluster.kubeconfig);
+
+  // Install as a user would: the local overlay (webhooks by URL), applied server-side.
+  const manifests = execFileSync(kubectl, ["kustomize", join(root, "webhook-config/overlays/local")], {
+    encoding: "utf8",
+  });
+  execFileSync(
+    kubectl,
+    ["apply", "--server-side", "--force-conflicts", `--kubeconfig=${cluster.kubeconfig}`, "-f", "-"],
+    {
+      input: manifests,
+      stdio: ["pipe", "ignore", "inherit"],
+    },
+  );
+  const settings =
+    (loadAllYaml(manifests) as { kind?: string; data?: Record<string, string> }[]).find(
+      (d) => d.kind === "ConfigMap",
+    )?.data ?? {};
+
+  // A GitLab for the demo project, and the repository PaC would know it by.
+  const gitlab = await new FakeGitLab({ port: options.gitlabPort ?? 8929 }).start();
+  gitlab.model.addProject(projectId, "demo/demo-repo");
+  gitlab.model.addToken(gitlabToken, "tekton-lineage");
+  gitlab.model.addToken(pacToken, "pipelines-as-code");
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: demoNamespace } } }).catch(ignoreExists);
+  await core
+    .createNamespacedSecret({
+      namespace: demoNamespace,
+      body: { metadata: { name: "gitlab-token" }, stringData: { token: gitlabToken } },
+    })
+    .catch(ignoreExists);
+  const repository = {
+    apiVersion: "pipelinesascode.tekton.dev/v1alpha1",
+    kind: "Repository",
+    metadata: {
+      name: "demo-repo",
+      namespace: demoNamespace,
+      annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
+    },
+    spec: {
+      url: "https://gitlab.example/demo/demo-repo",
+      git_provider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+    },
+  };
+  execFileSync(
+    kubectl,
+    ["apply", "--server-side", "--force-conflicts", `--kubeconfig=${cluster.kubeconfig}`, "-f", "-"],
+    {
+      input: JSON.stringify(repository),
+      stdio: ["pipe", "ignore", "inherit"],
+    },
+  );
+
+  // tekton-lineage runs as its ServiceAccount, with the ConfigMap's settings, as a pod would.
+  const token = await core.createNamespacedServiceAccountToken({
+    name: "tekton-lineage",
+    namespace: "tekton-lineage",
+    body: { spec: { expirationSeconds: 86_400 } },
+  });
+  const saConfig = new KubeConfig();
+  saConfig.loadFromOptions({
+    clusters: kubeConfig.clusters,
+    contexts: [
+      { name: "tekton-lineage", cluster: kubeConfig.getCurrentCluster()?.name ?? "", user: "tekton-lineage" },
+    ],
+    currentContext: "tekton-lineage",
+    users: [{ name: "tekton-lineage", token: token.status?.token }],
+  });
+  const work = join(tmpdir(), "tekton-lineage-run");
+  mkdirSync(work, { recursive: true });
+  const saKubeconfig = join(work, "tekton-lineage.kubeconfig");
+  writeFileSync(saKubeconfig, saConfig.exportConfig(), { mode: 0o600 });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "dist/main.js"),
+      "all",
+      `--listen=127.0.0.1:${port}`,
+      `--kubeconfig=${saKubeconfig}`,
+      "--namespace=tekton-lineage",
+      "--instance-id=local",
+      "--drain-delay=0s",
+      "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+      "--creation-grace=3s",
+      "--gitlab-resync=5s",
+    ],
+    {
+      // The ConfigMap's settings, as the Deployment loads them; the caller's TEKTON_LINEAGE_* win, as flags would.
+      env: { ...settings, ...process.env, TEKTON_LINEAGE_LISTEN: `127.0.0.1:${port}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const logFile = join(work, "tekton-lineage.log");
+  writeFileSync(logFile, "");
+  const append = (chunk: Buffer) => writeFileSync(logFile, chunk, { flag: "a" });
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+
+  const tekton = new TektonSimulator(kubeConfig, [], (run) => ({
+    durationMs: Number(run.metadata.annotations?.["demo.tekton-lineage.io/duration-ms"] ?? 8000),
+    succeeded: run.metadata.annotations?.["demo.tekton-lineage.io/outcome"] !== "fail",
+  }));
+  await tekton.start();
+
+  // Ready when it serves its own certificate and the API server trusts it (the CA it wrote).
+  const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  await eventually(
+    "tekton-lineage to be installed and trusted",
+    async () => {
+      if (child.exitCode !== null) throw new Error(`tekton-lineage exited; see ${logFile}`);
+      const configuration = await admission.readMutatingWebhookConfiguration({ name: "tekton-lineage" });
+      return Boolean(configuration.webhooks?.[0]?.clientConfig.caBundle);
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  const state: RunState = {
+    kubeconfig: cluster.kubeconfig,
+    gitlabUrl: gitlab.url,
+    pid: process.pid,
+    serverVersion: cluster.version,
+    kubectl,
+  };
+  mkdirSync(join(root, ".cluster"), { recursive: true });
+  writeFileSync(runStateFile, JSON.stringify(state, null, 2));
+  options.log(
+    `tekton-lineage running as system:serviceaccount:tekton-lineage:tekton-lineage; log: ${logFile}`,
+  );
+
+  let stopped = false;
+  return {
+    ...state,
+    gitlab,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      rmSync(runStateFile, { force: true });
+      tekton.stop();
+      // Webhook configurations first, so the cluster keeps accepting PipelineRuns without tekton-lineage.
+      await admission.deleteMutatingWebhookConfiguration({ name: "tekton-lineage" }).catch(() => {});
+      await admission.deleteValidatingWebhookConfiguration({ name: "tekton-lineage" }).catch(() => {});
+      child.kill("SIGTERM");
+      await new Promise((resolve) =>
+        child.exitCode !== null ? resolve(undefined) : child.once("exit", resolve),
+      );
+      await gitlab.stop();
+    },
+  };
+}
