@@ -64,8 +64,9 @@ release: $(STAMP) ## render the in-cluster release into dist/tekton-lineage.yaml
 	  > dist/tekton-lineage.yaml
 	@echo "wrote dist/tekton-lineage.yaml"
 
-configmap: $(STAMP) ## regenerate webhook-config/base/configmap.yaml from the settings table
+configmap: $(STAMP) ## regenerate the ConfigMap and docs/settings.md from the settings table
 	node src/config/configmap.ts > webhook-config/base/configmap.yaml
+	node src/config/configmap.ts doc > docs/settings.md
 
 cluster-up: $(STAMP) ## start the local control plane alone; prints `export KUBECONFIG=...`
 	@node test/e2e/controlplane/cli.ts up

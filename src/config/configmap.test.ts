@@ -1,10 +1,18 @@
 import { readFileSync } from "node:fs";
 import { loadAllYaml } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { renderConfigMap } from "./configmap.ts";
+import { renderConfigMap, renderSettingsDoc } from "./configmap.ts";
 import { loadConfig } from "./load.ts";
 
 const file = new URL("../../webhook-config/base/configmap.yaml", import.meta.url);
+
+describe("docs/settings.md", () => {
+  it("is the one rendered from the settings table (run `make configmap` after changing a setting)", () => {
+    expect(readFileSync(new URL("../../docs/settings.md", import.meta.url), "utf8")).toBe(
+      renderSettingsDoc(),
+    );
+  });
+});
 
 describe("the ConfigMap of webhook-config/base", () => {
   it("is the one rendered from the settings table (run `make configmap` after changing a setting)", () => {

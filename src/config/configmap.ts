@@ -41,4 +41,30 @@ export function renderConfigMap(): string {
   return `${lines.join("\n")}\n`;
 }
 
-if (process.argv[1]?.endsWith("configmap.ts")) process.stdout.write(renderConfigMap());
+/** docs/settings.md: every setting, its flag, variable, default and in-cluster value. */
+export function renderSettingsDoc(): string {
+  const rows = (Object.values(settings) as Setting<unknown>[]).map((s) => {
+    const shown = s.defaultText ?? (s.default === "" ? "(empty)" : (s.default ?? ""));
+    const cluster =
+      inClusterValues[s.flag] !== undefined ? ` In the release: \`${inClusterValues[s.flag]}\`.` : "";
+    const cell = (text: string) => text.replaceAll("|", "\\|");
+    return `| \`--${s.flag}\` | \`${s.env}\` | ${cell(shown)} | ${cell(s.description)}${cluster} |`;
+  });
+  return [
+    "# Settings",
+    "",
+    "Generated from `src/config/settings.ts` by `make configmap`. Every setting is a flag and an environment",
+    "variable (the keys of the `tekton-lineage` ConfigMap, which the Deployment loads with `envFrom`).",
+    "Flags win over the environment; the environment wins over defaults. A bad value stops the process",
+    "with exit code 2 and a message naming the flag or variable.",
+    "",
+    "| Flag | Variable | Default | What it does |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
+if (process.argv[1]?.endsWith("configmap.ts")) {
+  process.stdout.write(process.argv[2] === "doc" ? renderSettingsDoc() : renderConfigMap());
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { leaseLabels } from "../lineage/vocabulary.ts";
 import { apiFailure, isAmbiguous } from "./api-errors.ts";
 import type { InformerSource } from "./informer.ts";
 
@@ -162,6 +163,24 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /** A Lease as the informer keeps it (raw JSON: times are strings). */
 export type CachedLease = V1Lease & { metadata: NonNullable<V1Lease["metadata"]> };
 
+/** Drops what no reader needs (managedFields above all, which server-side writers make large). */
+export function trimLease(raw: unknown): CachedLease {
+  const lease = raw as V1Lease;
+  const m = lease.metadata ?? {};
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+      labels: m.labels,
+      annotations: m.annotations,
+    },
+    spec: lease.spec,
+  };
+}
+
 /** List-and-watch access to the Leases of one namespace, for an Informer. */
 export function leaseSource(kubeConfig: KubeConfig, namespace: string): InformerSource {
   const api = kubeConfig.makeApiClient(CoordinationV1Api);
@@ -180,6 +199,34 @@ export function leaseSource(kubeConfig: KubeConfig, namespace: string): Informer
         continueToken: list.metadata?._continue,
       };
     },
+  };
+}
+
+/**
+ * A Lease of tekton-lineage's own (attempt counter, queue) as it should be written: everything of
+ * `current` kept, these labels and annotations set, and the writer and time recorded in the spec.
+ */
+export function ownedLease(
+  current: V1Lease | undefined,
+  kind: string,
+  fields: { labels: Record<string, string>; annotations: Record<string, string> },
+  instance: string,
+  now: Date,
+): V1Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      ...current?.metadata,
+      labels: {
+        ...current?.metadata?.labels,
+        [leaseLabels.managedBy]: leaseLabels.managedByValue,
+        [leaseLabels.kind]: kind,
+        ...fields.labels,
+      },
+      annotations: { ...current?.metadata?.annotations, ...fields.annotations },
+    },
+    spec: { ...current?.spec, holderIdentity: instance, renewTime: microTime(now) },
   };
 }
 

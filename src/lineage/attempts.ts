@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
-import { type LeaseAccess, microTime } from "../kube/leases.ts";
+import { type LeaseAccess, ownedLease } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
   type Allocation,
@@ -11,13 +11,16 @@ import {
   type RunSnapshot,
 } from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
-import { admissionKeys, leaseLabels, prefix } from "./vocabulary.ts";
+import { admissionKeys, prefix } from "./vocabulary.ts";
 
 export const attemptLeaseKind = "attempts";
 const lastKey = `${prefix}last-attempt`;
 const lastNameKey = `${prefix}last-name`;
 const namespaceKey = `${prefix}namespace`;
 const lastSubjectKey = `${prefix}last-subject`;
+
+/** On attempt counters: the namespace of the lineage's runs, so a scoped reconciler selects only its own. */
+export const runNamespaceLabel = `${prefix}run-namespace`;
 
 export function attemptLeaseName(lineageId: string): string {
   return `tl-attempts-${lineageId}`;
@@ -127,19 +130,12 @@ function counterLease(
   instance: string,
   now: Date,
 ): V1Lease {
-  return {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      ...current?.metadata,
-      labels: {
-        ...current?.metadata?.labels,
-        [leaseLabels.managedBy]: leaseLabels.managedByValue,
-        [leaseLabels.kind]: attemptLeaseKind,
-        [admissionKeys.lineageId]: lineage.id,
-      },
+  return ownedLease(
+    current,
+    attemptLeaseKind,
+    {
+      labels: { [admissionKeys.lineageId]: lineage.id, [runNamespaceLabel]: lineage.parts.namespace ?? "" },
       annotations: {
-        ...current?.metadata?.annotations,
         [admissionKeys.lineage]: record.lineageKey ?? lineage.key,
         [namespaceKey]: lineage.parts.namespace ?? "",
         [lastKey]: String(record.last),
@@ -147,8 +143,9 @@ function counterLease(
         ...(record.lastSubject ? { [lastSubjectKey]: JSON.stringify(record.lastSubject) } : {}),
       },
     },
-    spec: { ...current?.spec, holderIdentity: instance, renewTime: microTime(now) },
-  };
+    instance,
+    now,
+  );
 }
 
 function parseSnapshot(text: string | undefined): RunSnapshot | undefined {

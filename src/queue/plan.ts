@@ -72,13 +72,19 @@ export function planQueue(input: PlanInput): QueuePlan {
   const state = plan.state;
   const { slots, waiting } = withOrphans(input, plan);
   const superseded = supersededBeforeCreation(input.runs);
+  /** What became of a run the cache does not hold: deleted (seen before), abandoned, or not yet known. */
+  const missing = (run: string): "deleted" | "abandoned" | "wait" => {
+    if (input.seen.has(run)) return "deleted";
+    if (superseded(run) || missingFor(run) >= ttlMs) return "abandoned";
+    return "wait";
+  };
 
   for (const slot of slots) {
     const view = runs.get(slot.run);
     if (!view) {
-      if (input.seen.has(slot.run)) plan.freed.push({ slot, why: "deleted" });
-      else if (superseded(slot.run)) plan.freed.push({ slot, why: "reclaimed" });
-      else if (missingFor(slot.run) >= ttlMs) plan.freed.push({ slot, why: "reclaimed" });
+      const fate = missing(slot.run);
+      if (fate === "deleted") plan.freed.push({ slot, why: "deleted" });
+      else if (fate === "abandoned") plan.freed.push({ slot, why: "reclaimed" });
       else state.slots.push(slot);
     } else if (view.done) plan.freed.push({ slot, why: "done" });
     else if (view.deleting) plan.freed.push({ slot, why: "deleted" });
@@ -91,9 +97,9 @@ export function planQueue(input: PlanInput): QueuePlan {
   for (const entry of waiting) {
     const view = runs.get(entry.run);
     if (!view) {
-      if (input.seen.has(entry.run)) plan.dropped.push({ entry, why: "deleted" });
-      else if (superseded(entry.run)) plan.dropped.push({ entry, why: "never created" });
-      else if (missingFor(entry.run) >= ttlMs) plan.dropped.push({ entry, why: "never created" });
+      const fate = missing(entry.run);
+      if (fate === "deleted") plan.dropped.push({ entry, why: "deleted" });
+      else if (fate === "abandoned") plan.dropped.push({ entry, why: "never created" });
       else state.waiting.push(entry); // its create may still be on its way: it keeps its place
       continue;
     }

@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
-import { microTime } from "../kube/leases.ts";
+import { ownedLease } from "../kube/leases.ts";
 import { lineageIdOf } from "../lineage/lineage.ts";
-import { labelKeys, leaseLabels, prefix } from "../lineage/vocabulary.ts";
+import { labelKeys, prefix } from "../lineage/vocabulary.ts";
 
 /** A run holding one of the queue's slots. */
 export interface Slot {
@@ -71,21 +71,16 @@ export function queueLease(
   instance: string,
   now: Date,
 ): V1Lease {
-  return {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      ...current?.metadata,
-      labels: {
-        ...current?.metadata?.labels,
-        [leaseLabels.managedBy]: leaseLabels.managedByValue,
-        [leaseLabels.kind]: queueLeaseKind,
-        [labelKeys.queueId]: queueIdOf(state.key),
-      },
-      annotations: { ...current?.metadata?.annotations, [queueStateKey]: JSON.stringify(state) },
+  return ownedLease(
+    current,
+    queueLeaseKind,
+    {
+      labels: { [labelKeys.queueId]: queueIdOf(state.key) },
+      annotations: { [queueStateKey]: JSON.stringify(state) },
     },
-    spec: { ...current?.spec, holderIdentity: instance, renewTime: microTime(now) },
-  };
+    instance,
+    now,
+  );
 }
 
 export function sameState(a: QueueState | undefined, b: QueueState | undefined): boolean {

@@ -6,9 +6,9 @@ import { GitLabReporter } from "../gitlab/reporter.ts";
 import { customResourceSource, pipelineRunResource } from "../kube/custom-objects.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
-import { type CachedLease, leaseSource } from "../kube/leases.ts";
+import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
 import { type PipelineRun, trimPipelineRun } from "../kube/pipelinerun.ts";
-import { attemptLeaseKind } from "../lineage/attempts.ts";
+import { attemptLeaseKind, runNamespaceLabel } from "../lineage/attempts.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { labelKeys, leaseLabels } from "../lineage/vocabulary.ts";
@@ -54,7 +54,7 @@ export function createReconciler(context: ServiceContext): Component {
     source: leaseSource(kubeConfig, namespace),
     namespaces: [namespace],
     labelSelector: `${leaseLabels.kind}=${queueLeaseKind}`,
-    transform: (raw) => raw as CachedLease,
+    transform: trimLease,
     resyncMs: config.resync,
     logger,
   });
@@ -93,8 +93,12 @@ export function createReconciler(context: ServiceContext): Component {
     kubeConfig,
     source: leaseSource(kubeConfig, namespace),
     namespaces: [namespace],
-    labelSelector: `${leaseLabels.kind}=${attemptLeaseKind}`,
-    transform: (raw) => raw as CachedLease,
+    labelSelector:
+      `${leaseLabels.kind}=${attemptLeaseKind}` +
+      (config.watchNamespaces.length > 0
+        ? `,${runNamespaceLabel} in (${config.watchNamespaces.join(",")})`
+        : ""),
+    transform: trimLease,
     resyncMs: config.resync,
     logger,
   });

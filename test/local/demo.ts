@@ -12,6 +12,7 @@ import { pipelineRunResource } from "../../src/kube/custom-objects.ts";
 import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
+import type { Job } from "../e2e/support/gitlab.ts";
 import { newPipelineRun, pacPipelineRun } from "../e2e/support/pipelineruns.ts";
 import { eventually } from "../e2e/support/poll.ts";
 import {
@@ -25,15 +26,6 @@ import {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const context = "Pipelines as Code CI / build";
-
-interface Job {
-  id: number;
-  status: string;
-  description: string | null;
-  target_url: string | null;
-  retried: boolean;
-  name: string;
-}
 
 /** Prints every change of the commit's statuses, until stopped. */
 function watchTimeline(gitlabUrl: string, sha: string, started: number): { stop(): Promise<void> } {
@@ -66,8 +58,13 @@ function watchTimeline(gitlabUrl: string, sha: string, started: number): { stop(
 }
 
 async function main() {
-  let owned: LocalStack | undefined;
-  const state = runningStack() ?? (owned = await startLocalStack({ log: (line) => say(`[demo] ${line}`) }));
+  // The stack `make run` keeps up, or one of our own for the demo's duration.
+  const running = runningStack();
+  const owned: LocalStack | undefined = running
+    ? undefined
+    : await startLocalStack({ log: (line) => say(`[demo] ${line}`) });
+  const state = running ?? owned;
+  if (!state) throw new Error("no local stack");
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(state.kubeconfig);
   const api = kubeConfig.makeApiClient(CustomObjectsApi);

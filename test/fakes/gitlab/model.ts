@@ -108,13 +108,25 @@ export class GitLabModel {
     return token ? this.tokens.get(token) : undefined;
   }
 
-  postStatus(token: string | undefined, projectRef: string, sha: string, params: StatusParams): ModelResult {
+  /** GitLab's answers for a bad token (401), an unknown project (404), a project out of reach (403). */
+  private authorize(
+    token: string | undefined,
+    projectRef: string,
+  ): ModelResult | { auth: { user: string; projects: "*" | Set<number> }; project: Project } {
     const auth = this.authenticate(token);
     if (!auth) return { status: 401, body: { message: "401 Unauthorized" } };
     const project = this.project(projectRef);
     if (!project) return { status: 404, body: { message: "404 Project Not Found" } };
-    if (auth.projects !== "*" && !auth.projects.has(project.id))
+    if (auth.projects !== "*" && !auth.projects.has(project.id)) {
       return { status: 403, body: { message: "403 Forbidden" } };
+    }
+    return { auth, project };
+  }
+
+  postStatus(token: string | undefined, projectRef: string, sha: string, params: StatusParams): ModelResult {
+    const access = this.authorize(token, projectRef);
+    if ("status" in access) return access;
+    const { auth, project } = access;
     const state = params.state as State;
     if (!states.includes(state)) {
       return { status: 400, body: { error: "state does not have a valid value" } };
@@ -206,12 +218,9 @@ export class GitLabModel {
     sha: string,
     query: { ref?: string; name?: string; all?: boolean; pipeline_id?: number },
   ): ModelResult {
-    const auth = this.authenticate(token);
-    if (!auth) return { status: 401, body: { message: "401 Unauthorized" } };
-    const project = this.project(projectRef);
-    if (!project) return { status: 404, body: { message: "404 Project Not Found" } };
-    if (auth.projects !== "*" && !auth.projects.has(project.id))
-      return { status: 403, body: { message: "403 Forbidden" } };
+    const access = this.authorize(token, projectRef);
+    if ("status" in access) return access;
+    const { project } = access;
     const jobs = this.jobs.filter(
       (j) =>
         j.project_id === project.id &&
