@@ -36,14 +36,14 @@ binaries: ## build (or reuse) kube-apiserver, etcd and kubectl for the local con
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 
 test: $(STAMP) ## everything: typecheck, lint, unit and e2e tests (starts its own control plane)
-	bash test/e2e/controlplane/binaries.sh >/dev/null
+	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 	npm test $(if $(VITEST_JSON),-- --reporter=default --reporter=json --outputFile.json=$(VITEST_JSON))
 
 unit: $(STAMP) ## unit tests only
 	vitest run --project unit
 
 e2e: $(STAMP) build ## e2e tests only (KUBECONFIG=<file> on the command line uses that cluster)
-	bash test/e2e/controlplane/binaries.sh >/dev/null
+	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 	vitest run --project e2e
 
 bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios
