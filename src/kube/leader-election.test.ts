@@ -20,6 +20,15 @@ function elector(store: MemoryLeases, identity: string, clock: { t: number }, lo
 
 const settle = () => new Promise((r) => setTimeout(r, 60));
 
+/** Polls until `check` holds (rounds take longer on a loaded machine), or fails after 3 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached within 3 s");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe("LeaderElector", () => {
   it("elects exactly one of several candidates", async () => {
     const store = new MemoryLeases();
@@ -27,6 +36,7 @@ describe("LeaderElector", () => {
     const log: string[] = [];
     const candidates = ["a", "b", "c"].map((id) => elector(store, id, clock, log));
     for (const c of candidates) c.start();
+    await until(() => candidates.some((c) => c.isLeader));
     await settle();
     expect(candidates.filter((c) => c.isLeader)).toHaveLength(1);
     expect(log).toHaveLength(1);
@@ -39,7 +49,7 @@ describe("LeaderElector", () => {
     const log: string[] = [];
     const a = elector(store, "a", clock, log);
     a.start();
-    await settle();
+    await until(() => a.isLeader);
     // a dies without releasing (no stop): its timer is simply gone.
     (a as unknown as { running: boolean }).running = false;
     await settle();
@@ -48,8 +58,7 @@ describe("LeaderElector", () => {
     await settle();
     expect(b.isLeader).toBe(false);
     clock.t += 16_000;
-    await settle();
-    expect(b.isLeader).toBe(true);
+    await until(() => b.isLeader);
     expect(log).toEqual(["a leads (epoch 1)", "b leads (epoch 2)"]);
     await b.stop();
   });
@@ -60,14 +69,13 @@ describe("LeaderElector", () => {
     const log: string[] = [];
     const a = elector(store, "a", clock, log);
     a.start();
-    await settle();
+    await until(() => a.isLeader);
     await a.stop();
     const b = elector(store, "b", clock, log);
     b.start();
     await settle();
     clock.t += 1_500; // the released Lease lasts one second
-    await settle();
-    expect(b.isLeader).toBe(true);
+    await until(() => b.isLeader);
     await b.stop();
   });
 
@@ -77,12 +85,10 @@ describe("LeaderElector", () => {
     const log: string[] = [];
     const a = elector(store, "a", clock, log);
     a.start();
-    await settle();
-    expect(a.isLeader).toBe(true);
+    await until(() => a.isLeader);
     for (let i = 0; i < 1000; i++) store.failures.push("lost");
     clock.t += 11_000;
-    await settle();
-    expect(a.isLeader).toBe(false);
+    await until(() => !a.isLeader);
     expect(log).toContain("a stops");
     store.failures.length = 0;
     await a.stop();
