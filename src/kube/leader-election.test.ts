@@ -18,6 +18,14 @@ function elector(store: MemoryLeases, identity: string, clock: { t: number }, lo
   });
 }
 
+/** One shared Lease store and clock, and the log of who led, for the candidates of one test. */
+function election() {
+  const store = new MemoryLeases();
+  const clock = { t: 0 };
+  const log: string[] = [];
+  return { store, clock, log, candidate: (identity: string) => elector(store, identity, clock, log) };
+}
+
 const settle = () => new Promise((r) => setTimeout(r, 60));
 
 /** Polls until `check` holds (rounds take longer on a loaded machine), or fails after 3 s. */
@@ -31,10 +39,8 @@ async function until(check: () => boolean): Promise<void> {
 
 describe("LeaderElector", () => {
   it("elects exactly one of several candidates", async () => {
-    const store = new MemoryLeases();
-    const clock = { t: 0 };
-    const log: string[] = [];
-    const candidates = ["a", "b", "c"].map((id) => elector(store, id, clock, log));
+    const { log, candidate } = election();
+    const candidates = ["a", "b", "c"].map((id) => candidate(id));
     for (const c of candidates) c.start();
     await until(() => candidates.some((c) => c.isLeader));
     await settle();
@@ -44,16 +50,14 @@ describe("LeaderElector", () => {
   });
 
   it("lets another take over only after the lease went unrenewed for its duration, by its own clock", async () => {
-    const store = new MemoryLeases();
-    const clock = { t: 0 };
-    const log: string[] = [];
-    const a = elector(store, "a", clock, log);
+    const { clock, log, candidate } = election();
+    const a = candidate("a");
     a.start();
     await until(() => a.isLeader);
     // a dies without releasing (no stop): its timer is simply gone.
     (a as unknown as { running: boolean }).running = false;
     await settle();
-    const b = elector(store, "b", clock, log);
+    const b = candidate("b");
     b.start();
     await settle();
     expect(b.isLeader).toBe(false);
@@ -64,14 +68,12 @@ describe("LeaderElector", () => {
   });
 
   it("releases on stop so a successor takes over at once", async () => {
-    const store = new MemoryLeases();
-    const clock = { t: 0 };
-    const log: string[] = [];
-    const a = elector(store, "a", clock, log);
+    const { clock, candidate } = election();
+    const a = candidate("a");
     a.start();
     await until(() => a.isLeader);
     await a.stop();
-    const b = elector(store, "b", clock, log);
+    const b = candidate("b");
     b.start();
     await settle();
     clock.t += 1_500; // the released Lease lasts one second
@@ -80,10 +82,8 @@ describe("LeaderElector", () => {
   });
 
   it("steps down when it cannot renew within the renew deadline", async () => {
-    const store = new MemoryLeases();
-    const clock = { t: 0 };
-    const log: string[] = [];
-    const a = elector(store, "a", clock, log);
+    const { store, clock, log, candidate } = election();
+    const a = candidate("a");
     a.start();
     await until(() => a.isLeader);
     for (let i = 0; i < 1000; i++) store.failures.push("lost");

@@ -94,6 +94,18 @@ export function planQueue(input: PlanInput): QueuePlan {
     }
   }
 
+  /** Gives a waiting run a slot with the next fencing token. */
+  const takeSlot = (entry: WaitingEntry): Slot => {
+    const slot = {
+      ticket: entry.ticket,
+      run: entry.run,
+      fence: ++state.lastFence,
+      since: input.wallNow.toISOString(),
+    };
+    state.slots.push(slot);
+    return slot;
+  };
+
   for (const entry of waiting) {
     const view = runs.get(entry.run);
     if (!view) {
@@ -108,14 +120,7 @@ export function planQueue(input: PlanInput): QueuePlan {
     else if (view.deleting) plan.dropped.push({ entry, why: "deleted" });
     else if (!view.pending) {
       // Started by someone else: it runs whatever we think, so it counts against the limit.
-      const slot = {
-        ticket: entry.ticket,
-        run: entry.run,
-        fence: ++state.lastFence,
-        since: input.wallNow.toISOString(),
-      };
-      state.slots.push(slot);
-      plan.adopted.push(slot);
+      plan.adopted.push(takeSlot(entry));
     } else if (
       input.maxWaitMs > 0 &&
       input.wallNow.getTime() - Date.parse(entry.enqueuedAt) > input.maxWaitMs
@@ -125,14 +130,7 @@ export function planQueue(input: PlanInput): QueuePlan {
         why: `waited longer than ${Math.round(input.maxWaitMs / 1000)}s in queue ${state.key}`,
       });
     } else if (state.waiting.length === 0 && state.slots.length < state.limit) {
-      const slot = {
-        ticket: entry.ticket,
-        run: entry.run,
-        fence: ++state.lastFence,
-        since: input.wallNow.toISOString(),
-      };
-      state.slots.push(slot);
-      plan.promote.push(slot);
+      plan.promote.push(takeSlot(entry));
     } else {
       state.waiting.push(entry);
     }
