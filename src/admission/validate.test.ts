@@ -9,7 +9,7 @@ const key = Buffer.alloc(32, 9);
 const now = new Date("2026-11-22T10:00:00Z");
 const deps: ValidateDependencies = {
   keys: { current: () => key, all: () => [key] },
-  trustedUsers: ["system:serviceaccount:tekton-lineage:tekton-lineage"],
+  isTrusted: (user) => user === "system:serviceaccount:tekton-lineage:tekton-lineage",
   claimMaxAgeMs: 120_000,
   now: () => now,
 };

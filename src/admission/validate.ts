@@ -8,8 +8,8 @@ import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 export interface ValidateDependencies {
   keys: KeyRing;
-  /** Users who may change tekton-lineage's keys on existing runs (its own service account). */
-  trustedUsers: readonly string[];
+  /** Whether a user may change tekton-lineage's keys on existing runs (tekton-lineage itself, and those configured). */
+  isTrusted: (user: string) => boolean;
   claimMaxAgeMs: number;
   now: () => Date;
 }
@@ -67,7 +67,7 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
   }
   if (request.operation === "UPDATE") {
     const user = request.userInfo.username ?? "(unknown user)";
-    if (deps.trustedUsers.includes(user)) return { allowed: true };
+    if (deps.isTrusted(user)) return { allowed: true };
     const subject = subjectOf(request.oldObject, request.namespace);
     const unpended = startedOutsideQueue(request.oldObject, request.object);
     if (unpended) {

@@ -1,3 +1,4 @@
+import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
 import { SigningKeys } from "../kube/signing-keys.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
 import { QueueAdmitter } from "../queue/admitter.ts";
@@ -41,10 +42,12 @@ export function createWebhook(context: ServiceContext): Component {
     conflicts,
   });
   const now = () => new Date();
-  const trustedUsers =
-    config.trustedUsers.length > 0
-      ? config.trustedUsers
-      : [`system:serviceaccount:${namespace}:tekton-lineage`];
+  const identity = new OwnIdentity({
+    review: selfSubjectReview(kubeConfig),
+    assumed: `system:serviceaccount:${namespace}:tekton-lineage`,
+    logger,
+  });
+  const isTrusted = (user: string) => user === identity.username || config.trustedUsers.includes(user);
   const audited = (route: AdmissionRoute): AdmissionRoute => ({
     ...route,
     onDecision: (request, decision) => {
@@ -65,20 +68,26 @@ export function createWebhook(context: ServiceContext): Component {
         now,
       }),
     ),
-    audited(createValidateRoute({ keys, trustedUsers, claimMaxAgeMs: config.claimMaxAge, now })),
+    audited(createValidateRoute({ keys, isTrusted, claimMaxAgeMs: config.claimMaxAge, now })),
   ];
   return {
     name: "webhook",
     routes,
-    readiness: { "signing-key": () => keys.loaded, "repositories-synced": () => repositories.synced },
+    readiness: {
+      "signing-key": () => keys.loaded,
+      "own-identity": () => identity.username !== undefined,
+      "repositories-synced": () => repositories.synced,
+    },
     start() {
       events.start();
       repositories.start();
       // Not awaited: the key loads (with retries) while the process reports not ready.
       void keys.start();
+      void identity.start();
     },
     async stop() {
       keys.stop();
+      identity.stop();
       repositories.stop();
       await events.stop();
     },

@@ -195,9 +195,9 @@ export const settings = {
     flag: "trusted-users",
     env: "TEKTON_LINEAGE_TRUSTED_USERS",
     default: "",
-    defaultText: "system:serviceaccount:<namespace>:tekton-lineage",
+    defaultText: "none",
     description:
-      "Comma-separated users allowed to change tekton-lineage's labels and annotations on existing PipelineRuns.",
+      "Comma-separated users allowed, besides tekton-lineage itself (the user the API server says it is), to change tekton-lineage's labels and annotations on existing PipelineRuns.",
     parse: parseList,
   }),
   claimMaxAge: setting({

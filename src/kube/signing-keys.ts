@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
+import { retryUntilDone } from "./retry-until-done.ts";
 
 const currentKey = "hmac-key";
 const previousKey = "previous-hmac-key";
@@ -15,6 +16,7 @@ const previousKey = "previous-hmac-key";
 export class SigningKeys {
   private keys: KeyObject[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly stopped = new AbortController();
   private readonly api: CoreV1Api;
   private readonly namespace: string;
   private readonly secretName: string;
@@ -44,7 +46,12 @@ export class SigningKeys {
   }
 
   async start(refreshMs = 60_000): Promise<void> {
-    await this.loadWithRetry();
+    const loaded = await retryUntilDone(() => this.load(), {
+      what: `load signing key Secret ${this.secretName}`,
+      logger: this.logger,
+      signal: this.stopped.signal,
+    });
+    if (!loaded) return;
     this.timer = setInterval(() => {
       this.load().catch((error: unknown) =>
         this.logger.warn({ err: error }, "could not refresh the signing key"),
@@ -54,23 +61,8 @@ export class SigningKeys {
   }
 
   stop(): void {
+    this.stopped.abort();
     clearInterval(this.timer);
-  }
-
-  private async loadWithRetry(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.load();
-        return;
-      } catch (error) {
-        const delay = Math.min(500 * 2 ** attempt, 10_000);
-        this.logger.warn(
-          { err: error, retryInMs: delay },
-          `could not load signing key Secret ${this.secretName}`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
   }
 
   private async load(): Promise<void> {

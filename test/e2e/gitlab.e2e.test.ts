@@ -54,7 +54,6 @@ beforeAll(async () => {
     role: "all",
     args: [
       `--watch-namespaces=${namespace}`,
-      "--trusted-users=admin",
       "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
       "--error-url=https://errors.example/{{ namespace }}/lineage/{lineage}",
       "--creation-grace=1500ms",

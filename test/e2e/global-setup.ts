@@ -7,7 +7,13 @@ import { KubeConfig, VersionApi } from "@kubernetes/client-node";
 import type { TestProject } from "vitest/node";
 import { obtainBinaries } from "./controlplane/binaries.ts";
 import { type ControlPlaneState, startControlPlane, stopControlPlane } from "./controlplane/control-plane.ts";
-import { ensureNamespace, installCrds, sharedCrdFiles, testCrdFiles } from "./controlplane/install.ts";
+import { installCrds, sharedCrdFiles, testCrdFiles } from "./controlplane/install.ts";
+import {
+  applyManifests,
+  renderOverlay,
+  withoutWebhookConfigurations,
+  writeServiceAccountKubeconfig,
+} from "./controlplane/release.ts";
 import type { E2eContext } from "./support/context.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,7 +44,7 @@ export default async function setup(project: TestProject) {
   const { kubectl } = await obtainBinaries({ kubectl: true });
   if (!kubectl) throw new Error("binaries.sh built no kubectl");
   let controlPlane: ControlPlaneState | undefined;
-  let context: E2eContext;
+  let context: Omit<E2eContext, "lineageKubeconfig">;
   if (process.env.E2E_KUBECONFIG) {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(process.env.E2E_KUBECONFIG);
@@ -69,9 +75,15 @@ export default async function setup(project: TestProject) {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(context.kubeconfig);
   await installCrds(kubeConfig, [...sharedCrdFiles, ...testCrdFiles]);
-  await ensureNamespace(kubeConfig, "tekton-lineage");
+  // tekton-lineage's namespace, ServiceAccount, RBAC and ConfigMap, as released; each test registers its
+  // own webhook configurations, scoped to its namespaces.
+  applyManifests(kubectl, context.kubeconfig, withoutWebhookConfigurations(renderOverlay(kubectl, "local")));
+  const lineageKubeconfig = await writeServiceAccountKubeconfig(
+    kubeConfig,
+    join(work, "tekton-lineage.kubeconfig"),
+  );
   log(`kube-apiserver ${context.serverVersion}; tests on Node ${process.version}; process logs in ${logDir}`);
-  project.provide("e2e", context);
+  project.provide("e2e", { ...context, lineageKubeconfig });
 
   return async () => {
     if (controlPlane) await stopControlPlane(controlPlane, { keep: process.env.E2E_KEEP === "1" });

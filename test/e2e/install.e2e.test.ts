@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { registerWebhooksByUrl } from "./controlplane/register-webhooks.ts";
+import { configMapSettings } from "./controlplane/release.ts";
 import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { shown, startFakeGitLab } from "./support/gitlab.ts";
@@ -17,7 +18,7 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { grantPipelineRunAccess, kubeConfigAs, kubeconfigFileForServiceAccount } from "./support/users.ts";
+import { grantPipelineRunAccess, kubeConfigAs } from "./support/users.ts";
 import { suiteLabel } from "./support/webhooks.ts";
 
 /**
@@ -35,21 +36,12 @@ let lineage: LineageProcess;
 let unregister: () => Promise<void>;
 let tekton: TektonSimulator;
 
-function configMapOf(yaml: string): Record<string, string> {
-  const docs = loadAllYaml(yaml) as { kind?: string; data?: Record<string, string> }[];
-  return docs.find((d) => d.kind === "ConfigMap")?.data ?? {};
-}
-
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
-  // Everything of the local overlay but the webhook configurations, for real; those are registered by
-  // URL below, scoped to this suite's namespaces, so other suites running meanwhile are not affected.
+  // The global setup applied everything of the local overlay but the webhook configurations, for real;
+  // those are registered by URL below, scoped to this suite's namespaces, so other suites running
+  // meanwhile are not affected.
   const local = renderOverlay("local");
-  const withoutWebhooks = local
-    .split(/^---$/m)
-    .filter((doc) => !/kind: (Mutating|Validating)WebhookConfiguration/.test(doc))
-    .join("---\n");
-  kubectlApply(withoutWebhooks);
   gitlab = await startFakeGitLab(namespace);
   await createRepository(admin, {
     namespace,
@@ -57,12 +49,10 @@ beforeAll(async () => {
     annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
     gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
   });
-  const settings = configMapOf(local);
-  const serviceAccount = await kubeconfigFileForServiceAccount("tekton-lineage", "tekton-lineage");
+  const settings = configMapSettings(local);
   const secrets = admin.makeApiClient(CoreV1Api);
   lineage = await startTektonLineage({
     role: "all",
-    kubeconfig: serviceAccount,
     // It serves the certificate it makes; trust the CA it keeps in its Secret.
     trust: async () => {
       const secret = await secrets.readNamespacedSecret({

@@ -37,7 +37,6 @@ let reconcilers: (LineageProcess | undefined)[] = [];
 
 const reconcilerArgs = () => [
   `--watch-namespaces=${namespace}`,
-  "--trusted-users=admin",
   `--queue-ttl=${ttlMs}ms`,
   "--queue-position-delay=250ms",
   "--leader-lease-duration=2s",
@@ -60,7 +59,7 @@ beforeAll(async () => {
   }
   webhook = await startTektonLineage({
     role: "webhook",
-    args: [`--watch-namespaces=${namespace}`, "--trusted-users=admin"],
+    args: [`--watch-namespaces=${namespace}`],
     logLevel: "info",
   });
   webhooks = await registerWebhooks({ suite: suite.id, port: webhook.port, mutatingFailurePolicy: "Fail" });

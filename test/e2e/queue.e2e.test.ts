@@ -39,7 +39,6 @@ beforeAll(async () => {
     role: "all",
     args: [
       `--watch-namespaces=${namespace}`,
-      "--trusted-users=admin",
       "--queue-position-delay=100ms",
       "--leader-lease-duration=3s",
       "--leader-renew-deadline=2s",

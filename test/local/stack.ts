@@ -3,15 +3,21 @@
  * running as its own ServiceAccount, a stateful fake GitLab and a simulated Tekton controller. Used by
  * `make run` (in the foreground) and `make demo`.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, loadAllYaml } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import { obtainBinaries } from "../e2e/controlplane/binaries.ts";
 import { clusterUp } from "../e2e/controlplane/cli.ts";
+import {
+  applyManifests,
+  configMapSettings,
+  renderOverlay,
+  writeServiceAccountKubeconfig,
+} from "../e2e/controlplane/release.ts";
 import { eventually } from "../e2e/support/poll.ts";
 import { isAlive } from "../e2e/support/processes.ts";
 import { TektonSimulator } from "../e2e/support/tekton-simulator.ts";
@@ -61,21 +67,9 @@ export async function startLocalStack(options: {
   kubeConfig.loadFromFile(cluster.kubeconfig);
 
   // Install as a user would: the local overlay (webhooks by URL), applied server-side.
-  const manifests = execFileSync(kubectl, ["kustomize", join(root, "webhook-config/overlays/local")], {
-    encoding: "utf8",
-  });
-  execFileSync(
-    kubectl,
-    ["apply", "--server-side", "--force-conflicts", `--kubeconfig=${cluster.kubeconfig}`, "-f", "-"],
-    {
-      input: manifests,
-      stdio: ["pipe", "ignore", "inherit"],
-    },
-  );
-  const settings =
-    (loadAllYaml(manifests) as { kind?: string; data?: Record<string, string> }[]).find(
-      (d) => d.kind === "ConfigMap",
-    )?.data ?? {};
+  const manifests = renderOverlay(kubectl, "local");
+  applyManifests(kubectl, cluster.kubeconfig, manifests);
+  const settings = configMapSettings(manifests);
 
   // A GitLab for the demo project, and the repository PaC would know it by.
   const gitlab = await new FakeGitLab({ port: options.gitlabPort ?? 8929 }).start();
@@ -103,34 +97,15 @@ export async function startLocalStack(options: {
       git_provider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
     },
   };
-  execFileSync(
-    kubectl,
-    ["apply", "--server-side", "--force-conflicts", `--kubeconfig=${cluster.kubeconfig}`, "-f", "-"],
-    {
-      input: JSON.stringify(repository),
-      stdio: ["pipe", "ignore", "inherit"],
-    },
-  );
+  applyManifests(kubectl, cluster.kubeconfig, JSON.stringify(repository));
 
   // tekton-lineage runs as its ServiceAccount, with the ConfigMap's settings, as a pod would.
-  const token = await core.createNamespacedServiceAccountToken({
-    name: "tekton-lineage",
-    namespace: "tekton-lineage",
-    body: { spec: { expirationSeconds: 86_400 } },
-  });
-  const saConfig = new KubeConfig();
-  saConfig.loadFromOptions({
-    clusters: kubeConfig.clusters,
-    contexts: [
-      { name: "tekton-lineage", cluster: kubeConfig.getCurrentCluster()?.name ?? "", user: "tekton-lineage" },
-    ],
-    currentContext: "tekton-lineage",
-    users: [{ name: "tekton-lineage", token: token.status?.token }],
-  });
   const work = join(tmpdir(), "tekton-lineage-run");
   mkdirSync(work, { recursive: true });
-  const saKubeconfig = join(work, "tekton-lineage.kubeconfig");
-  writeFileSync(saKubeconfig, saConfig.exportConfig(), { mode: 0o600 });
+  const saKubeconfig = await writeServiceAccountKubeconfig(
+    kubeConfig,
+    join(work, "tekton-lineage.kubeconfig"),
+  );
   const child = spawn(
     process.execPath,
     [

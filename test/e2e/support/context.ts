@@ -5,6 +5,11 @@ import { inject } from "vitest";
 export interface E2eContext {
   /** Admin kubeconfig of the cluster under test. */
   kubeconfig: string;
+  /**
+   * tekton-lineage's ServiceAccount (installed from the local overlay), which processes started by tests
+   * act as: RBAC applies to them as to a pod, so a rule missing from the manifests fails a test.
+   */
+  lineageKubeconfig: string;
   /** A kubeconfig for a user without permissions of its own, when the harness made one (local control plane). */
   developerKubeconfig?: string;
   /** ca.crt, tls.crt, tls.key for tekton-lineage processes started by tests. */

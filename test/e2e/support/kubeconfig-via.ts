@@ -14,15 +14,16 @@ export function apiServerPort(): number {
   return Number(url.port || 443);
 }
 
-/** A copy of the admin kubeconfig that reaches the API server through a local port (a proxy). */
+/** A copy of tekton-lineage's kubeconfig that reaches the API server through a local port (a proxy). */
 export function kubeconfigThrough(port: number, name: string): string {
-  const admin = adminKubeConfig();
+  const lineage = new KubeConfig();
+  lineage.loadFromFile(e2eContext().lineageKubeconfig);
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: admin.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
-    contexts: admin.contexts,
-    currentContext: admin.currentContext,
-    users: admin.users,
+    clusters: lineage.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
+    contexts: lineage.contexts,
+    currentContext: lineage.currentContext,
+    users: lineage.users,
   });
   const file = join(e2eContext().logDir, `${name}.kubeconfig`);
   writeFileSync(file, kc.exportConfig(), { mode: 0o600 });

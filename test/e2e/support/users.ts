@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { adminKubeConfig, e2eContext } from "./context.ts";
 
 /** The admin's kubeconfig, acting as another user through impersonation (works on any cluster). */
@@ -20,29 +20,6 @@ export function kubeConfigAs(user: string): KubeConfig {
 export function kubeconfigFileAs(user: string, name: string): string {
   const file = join(e2eContext().logDir, `${name}.kubeconfig`);
   writeFileSync(file, kubeConfigAs(user).exportConfig(), { mode: 0o600 });
-  return file;
-}
-
-/**
- * A kubeconfig file that authenticates as a ServiceAccount, with a token from the TokenRequest API, as a
- * pod of that ServiceAccount would.
- */
-export async function kubeconfigFileForServiceAccount(namespace: string, name: string): Promise<string> {
-  const admin = adminKubeConfig();
-  const request = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { expirationSeconds: 3600, audiences: [] } },
-  });
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: admin.clusters,
-    contexts: [{ name: "sa", cluster: admin.getCurrentCluster()?.name ?? "", user: "sa" }],
-    currentContext: "sa",
-    users: [{ name: "sa", token: request.status?.token }],
-  });
-  const file = join(e2eContext().logDir, `${namespace}-${name}.kubeconfig`);
-  writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
   return file;
 }
 

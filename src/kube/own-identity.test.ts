@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { silentLogger } from "../observability/logger.ts";
+import { OwnIdentity } from "./own-identity.ts";
+
+const assumed = "system:serviceaccount:tekton-lineage:tekton-lineage";
+const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code, body: "{}" });
+
+function identity(answers: (() => Promise<string | undefined>)[]) {
+  let call = 0;
+  const review = () => {
+    const answer = answers[Math.min(call, answers.length - 1)];
+    call += 1;
+    return answer ? answer() : Promise.resolve(undefined);
+  };
+  return { own: new OwnIdentity({ review, assumed, logger: silentLogger() }), calls: () => call };
+}
+
+describe("OwnIdentity", () => {
+  it("is the user the API server names, whatever the ServiceAccount is called", async () => {
+    const { own } = identity([async () => "system:serviceaccount:ci:lineage-renamed"]);
+    expect(own.username).toBeUndefined();
+    await own.start();
+    expect(own.username).toBe("system:serviceaccount:ci:lineage-renamed");
+  });
+
+  it.each([404, 403])("assumes the released ServiceAccount when the review answers %i", async (code) => {
+    const { own } = identity([() => Promise.reject(apiError(code))]);
+    await own.start();
+    expect(own.username).toBe(assumed);
+  });
+
+  it("retries an outage instead of guessing, and stays unknown until stopped", async () => {
+    const { own, calls } = identity([() => Promise.reject(apiError(503))]);
+    const started = own.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(own.username).toBeUndefined();
+    own.stop();
+    await started;
+    expect(own.username).toBeUndefined();
+    expect(calls()).toBe(1);
+  });
+});
