@@ -1,11 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 
 export interface StartedProcess {
   child: ChildProcess;
   pid: number;
   logFile: string;
 }
+
+/**
+ * On Linux, `setpriv --pdeathsig KILL` makes a child die with the process that started it, so a test run
+ * that is itself killed (a CI time limit, `kill -9`) leaves no API server or webhook behind. setpriv execs
+ * the program, so the pid stays the program's.
+ */
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 
 /** Starts a program with its output in a log file; `detached` lets it outlive this process (cluster-up). */
 export function startProcess(
@@ -15,7 +22,11 @@ export function startProcess(
 ): StartedProcess {
   const out = openSync(options.logFile, "a");
   try {
-    const child = spawn(command, args, {
+    const tied = !options.detached && setpriv !== undefined;
+    const [program, programArgs] = tied
+      ? [setpriv as string, ["--pdeathsig", "KILL", "--", command, ...args]]
+      : [command, args];
+    const child = spawn(program, programArgs, {
       stdio: ["ignore", out, out],
       env: options.env ?? process.env,
       detached: options.detached ?? false,
