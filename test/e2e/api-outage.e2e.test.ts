@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiFailure } from "../../src/kube/api-errors.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { apiServerPort, kubeconfigThrough } from "./support/kubeconfig-via.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
@@ -10,7 +9,7 @@ import { eventually } from "./support/poll.ts";
 import { createSuite } from "./support/suite.ts";
 import { TcpProxy } from "./support/tcp-proxy.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 /**
  * The API server turns slow while an attempt number is being allocated. tekton-lineage reaches it
@@ -32,13 +31,14 @@ async function serveWith(policy: "allow" | "deny", mutatingFailurePolicy: "Ignor
     kubeconfig: kubeconfigThrough(slowApi.port, `outage-${policy}`),
     args: ["--admission-deadline=1s", `--on-allocation-failure=${policy}`],
   });
-  webhooks = await registerWebhooks({
+  webhooks = await registerAndServe({
     suite: suite.id,
     port: webhook.port,
     mutatingFailurePolicy,
     validatingFailurePolicy: "Fail",
+    namespace,
+    processes: webhook,
   });
-  await waitUntilServing(admin, namespace, webhook);
 }
 
 const fallbackEvents = async () =>

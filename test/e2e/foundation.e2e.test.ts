@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiFailure } from "../../src/kube/api-errors.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe, registerWebhooks } from "./support/webhooks.ts";
 
 const suite = createSuite("foundation");
 const kubeConfig = adminKubeConfig();
@@ -20,13 +19,14 @@ const reviews = (path: string) => lineage.metric("tekton_lineage_admission_revie
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
   lineage = await startTektonLineage({ role: "all", args: [`--watch-namespaces=${namespace}`] });
-  webhooks = await registerWebhooks({
+  webhooks = await registerAndServe({
     suite: suite.id,
     port: lineage.port,
     mutatingFailurePolicy: "Fail",
     validatingFailurePolicy: "Fail",
+    namespace,
+    processes: lineage,
   });
-  await waitUntilServing(kubeConfig, namespace, lineage);
 });
 
 afterAll(async () => {

@@ -7,7 +7,6 @@ import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
@@ -16,7 +15,7 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 /**
  * The merge request's status follows the latest attempt, against the real API server, the real
@@ -61,8 +60,13 @@ beforeAll(async () => {
       "--gitlab-timeout=2s",
     ],
   });
-  webhooks = await registerWebhooks({ suite: suite.id, port: lineage.port, mutatingFailurePolicy: "Fail" });
-  await waitUntilServing(admin, namespace, lineage);
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: lineage.port,
+    mutatingFailurePolicy: "Fail",
+    namespace,
+    processes: lineage,
+  });
   tekton = new TektonSimulator(admin, [namespace], () => ({
     durationMs: Number.POSITIVE_INFINITY,
     succeeded: true,

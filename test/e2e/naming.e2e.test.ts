@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
 import { attemptLeaseName } from "../../src/lineage/attempts.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { inParallel, withRetries } from "./support/load.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
@@ -14,7 +13,7 @@ import { createSuite } from "./support/suite.ts";
 import { TcpProxy } from "./support/tcp-proxy.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { grantPipelineRunAccess, kubeConfigAs } from "./support/users.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 const suite = createSuite("naming");
 const admin = adminKubeConfig();
@@ -37,13 +36,14 @@ beforeAll(async () => {
     replicas.map((r) => r.port),
     listenHost,
   ).start();
-  webhooks = await registerWebhooks({
+  webhooks = await registerAndServe({
     suite: suite.id,
     port: balancer.port,
     mutatingFailurePolicy: "Fail",
     validatingFailurePolicy: "Fail",
+    namespace,
+    processes: replicas,
   });
-  await waitUntilServing(admin, namespace, replicas);
   await grantPipelineRunAccess(namespace, "alice");
 });
 

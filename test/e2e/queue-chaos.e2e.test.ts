@@ -7,7 +7,6 @@ import { type CachedLease, LeaseStore, leaseSource } from "../../src/kube/leases
 import { isDone, type PipelineRun, trimPipelineRun } from "../../src/kube/pipelinerun.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readQueueState } from "../../src/queue/state.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { inParallel, withRetries } from "./support/load.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
@@ -16,7 +15,7 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 /**
  * Chaos: 3 reconciler processes, killed with SIGKILL and restarted at random, keep 10 queues (limits 1 to
@@ -62,8 +61,13 @@ beforeAll(async () => {
     args: [`--watch-namespaces=${namespace}`],
     logLevel: "info",
   });
-  webhooks = await registerWebhooks({ suite: suite.id, port: webhook.port, mutatingFailurePolicy: "Fail" });
-  await waitUntilServing(admin, namespace, webhook);
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: webhook.port,
+    mutatingFailurePolicy: "Fail",
+    namespace,
+    processes: webhook,
+  });
   reconcilers = await Promise.all(
     [0, 1, 2].map(() => startTektonLineage({ role: "reconciler", args: reconcilerArgs(), logLevel: "info" })),
   );

@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
-import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -13,7 +12,7 @@ import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
 import { grantPipelineRunAccess, kubeConfigAs } from "./support/users.ts";
-import { type RegisteredWebhooks, registerWebhooks } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 const suite = createSuite("queue");
 const admin = adminKubeConfig();
@@ -45,8 +44,13 @@ beforeAll(async () => {
       "--leader-retry-period=500ms",
     ],
   });
-  webhooks = await registerWebhooks({ suite: suite.id, port: lineage.port, mutatingFailurePolicy: "Fail" });
-  await waitUntilServing(admin, namespace, lineage);
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: lineage.port,
+    mutatingFailurePolicy: "Fail",
+    namespace,
+    processes: lineage,
+  });
   await createRepository(admin, {
     namespace,
     name: "slow",

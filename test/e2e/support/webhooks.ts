@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { registerWebhooksByUrl } from "../controlplane/register-webhooks.ts";
+import { waitUntilServing } from "./admission.ts";
 import { adminKubeConfig, e2eContext } from "./context.ts";
+import type { LineageProcess } from "./lineage-process.ts";
 
 export const suiteLabel = "tekton-lineage.io/e2e-suite";
 
@@ -33,4 +35,16 @@ export async function registerWebhooks(options: RegisterOptions): Promise<Regist
     timeoutSeconds: options.timeoutSeconds,
   });
   return { name, remove };
+}
+
+/**
+ * Registers the webhooks (as registerWebhooks) and waits until the API server calls `processes` for
+ * PipelineRuns in `namespace`, so the test's first create meets them.
+ */
+export async function registerAndServe(
+  options: RegisterOptions & { namespace: string; processes: LineageProcess | LineageProcess[] },
+): Promise<RegisteredWebhooks> {
+  const webhooks = await registerWebhooks(options);
+  await waitUntilServing(adminKubeConfig(), options.namespace, options.processes);
+  return webhooks;
 }
