@@ -238,21 +238,6 @@ export class QueueController {
         "queue state had lost runs; put them back",
       );
     }
-    const event = (
-      run: PipelineRun,
-      reason: string,
-      message: string,
-      type: "Normal" | "Warning" = "Normal",
-    ) =>
-      events.record({
-        namespace: run.metadata.namespace ?? "",
-        objectName: run.metadata.name ?? "",
-        objectUid: run.metadata.uid,
-        reason,
-        message,
-        type,
-      });
-
     // Starts go out in ticket order (a start cut short before a newer grant first).
     for (const slot of [...plan.restart, ...plan.promote].sort((a, b) => a.ticket - b.ticket)) {
       const run = runs.get(slot.run);
@@ -264,7 +249,7 @@ export class QueueController {
       if (result === "done" && plan.promote.includes(slot)) {
         metrics.promotions.inc();
         if (waited !== undefined) metrics.waitSeconds.observe(waited);
-        event(run, "Promoted", decision);
+        this.recordEvent(run, "Promoted", decision);
       }
     }
     for (const slot of plan.adopted) {
@@ -305,10 +290,26 @@ export class QueueController {
       if (!run) continue;
       if ((await actions.cancel(run, `cancelled: ${why}`)) === "done") {
         metrics.cancellations.inc({ reason: "max-wait" });
-        event(run, "CancelledInQueue", `cancelled: ${why}`, "Warning");
+        this.recordEvent(run, "CancelledInQueue", `cancelled: ${why}`, "Warning");
       }
     }
     this.schedulePositions(id, state.key);
+  }
+
+  private recordEvent(
+    run: PipelineRun,
+    reason: string,
+    message: string,
+    type: "Normal" | "Warning" = "Normal",
+  ) {
+    this.o.events.record({
+      namespace: run.metadata.namespace ?? "",
+      objectName: run.metadata.name ?? "",
+      objectUid: run.metadata.uid,
+      reason,
+      message,
+      type,
+    });
   }
 
   /**
@@ -347,14 +348,11 @@ export class QueueController {
         [reconcilerKeys.queueDecision]: decision,
       });
       if (first) {
-        this.o.events.record({
-          namespace: run.metadata.namespace ?? "",
-          objectName: run.metadata.name ?? "",
-          objectUid: run.metadata.uid,
-          reason: "Queued",
-          message: `${decision}: ${index + 1} in line, ${state.slots.length}/${state.limit} running`,
-          type: "Normal",
-        });
+        this.recordEvent(
+          run,
+          "Queued",
+          `${decision}: ${index + 1} in line, ${state.slots.length}/${state.limit} running`,
+        );
       }
     }
   }
