@@ -7,6 +7,8 @@ export class TokenError extends Error {
   override readonly name = "TokenError";
 }
 
+const secretId = (ref: SecretRef) => `${ref.namespace}/${ref.name}:${ref.key}`;
+
 /** GitLab tokens read from Secrets, kept for a minute so a rotated token is picked up without restart. */
 export class TokenSource {
   private readonly api: CoreV1Api;
@@ -19,7 +21,7 @@ export class TokenSource {
   }
 
   async token(ref: SecretRef): Promise<string> {
-    const id = `${ref.namespace}/${ref.name}:${ref.key}`;
+    const id = secretId(ref);
     const cached = this.cache.get(id);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.token;
     let data: Record<string, string> | undefined;
@@ -39,5 +41,10 @@ export class TokenSource {
     const token = Buffer.from(encoded, "base64").toString("utf8").trim();
     this.cache.set(id, { token, at: Date.now() });
     return token;
+  }
+
+  /** Drops a token GitLab refused, so the next use reads the Secret again (it may have been rotated). */
+  forget(ref: SecretRef): void {
+    this.cache.delete(secretId(ref));
   }
 }

@@ -69,7 +69,8 @@ const lineageIndex = "lineage-id";
 export class GitLabReporter {
   private readonly o: GitLabReporterOptions;
   private readonly memory = new Map<string, Memory>();
-  private readonly apis = new Map<string, GitLabApi>();
+  /** One client per GitLab host and token Secret, replaced when the token in the Secret changes. */
+  private readonly apis = new Map<string, { token: string; api: GitLabApi }>();
   private readonly gate = new HostGate();
   private readonly clock: () => number;
   private work: WorkQueue | undefined;
@@ -161,23 +162,24 @@ export class GitLabReporter {
       await this.persistPipelineId(runs, target, memory);
       this.scheduleCheck(lineageId, memory, latest.run);
     } catch (error) {
-      this.handleFailure(lineageId, memory, error);
+      this.handleFailure(lineageId, memory, target, error);
     }
   }
 
-  private api(host: string, token: string): GitLabApi {
-    const key = `${host}\u0000${token}`;
-    let api = this.apis.get(key);
-    if (!api) {
-      api = new GitLabApi({
-        host,
-        token,
-        gate: this.gate,
-        timeoutMs: this.o.timeoutMs,
-        observe: (method, status) => this.o.metrics.requests.inc({ method, status: String(status) }),
-      });
-      this.apis.set(key, api);
-    }
+  private async api(target: ReportTarget): Promise<GitLabApi> {
+    const token = await this.o.tokens.token(target.secret);
+    const { host, secret } = target;
+    const key = [host, secret.namespace, secret.name, secret.key].join("\u0000");
+    const cached = this.apis.get(key);
+    if (cached?.token === token) return cached.api;
+    const api = new GitLabApi({
+      host,
+      token,
+      gate: this.gate,
+      timeoutMs: this.o.timeoutMs,
+      observe: (method, status) => this.o.metrics.requests.inc({ method, status: String(status) }),
+    });
+    this.apis.set(key, { token, api });
     return api;
   }
 
@@ -187,7 +189,7 @@ export class GitLabReporter {
     target: ReportTarget,
     desired: DesiredStatus,
   ): Promise<void> {
-    const api = this.api(target.host, await this.o.tokens.token(target.secret));
+    const api = await this.api(target);
     const key = [target.host, target.project, target.sha, target.ref ?? "", target.context].join("|");
     const now = this.clock();
     const remembered = memory.known?.key === key ? memory.known : undefined;
@@ -286,11 +288,14 @@ export class GitLabReporter {
     this.o.events.record({ namespace, objectName: name, reason: "CreationFailed", message, type: "Warning" });
   }
 
-  private handleFailure(lineageId: string, memory: Memory, error: unknown): void {
+  private handleFailure(lineageId: string, memory: Memory, target: ReportTarget, error: unknown): void {
     memory.failures += 1;
+    /** Doubles with each failure in a row, up to capMs, with ±20% jitter. */
+    const backoff = (baseMs: number, capMs: number) =>
+      Math.min(baseMs * 2 ** (memory.failures - 1), capMs) * (0.8 + Math.random() * 0.4);
     if (error instanceof GitLabError && error.retryable) {
-      const backoff = Math.min(500 * 2 ** (memory.failures - 1), 60_000);
-      const delay = Math.max(error.retryAfterMs ?? 0, backoff) * (0.8 + Math.random() * 0.4);
+      // Never sooner than GitLab's Retry-After.
+      const delay = Math.max(error.retryAfterMs ?? 0, backoff(500, 60_000));
       this.o.logger.debug(
         { lineage: lineageId, status: error.status, retryInMs: Math.round(delay) },
         `GitLab: ${error.message}`,
@@ -299,6 +304,10 @@ export class GitLabReporter {
       return;
     }
     if (error instanceof GitLabError || error instanceof TokenError) {
+      // A token GitLab refuses, or a Secret not there yet, is mended by rotating or creating the Secret:
+      // read it again soon. Other refusals (a project or commit GitLab does not know) wait longer.
+      const credentials = error instanceof TokenError || error.status === 401 || error.status === 403;
+      if (credentials) this.o.tokens.forget(target.secret);
       const message = `cannot report to GitLab: ${error.message}`;
       if (memory.reported !== message) {
         memory.reported = message;
@@ -308,7 +317,7 @@ export class GitLabReporter {
           message,
         );
       }
-      this.work?.addAfter(lineageId, 300_000);
+      this.work?.addAfter(lineageId, credentials ? backoff(5_000, 300_000) : 300_000);
       return;
     }
     throw error;

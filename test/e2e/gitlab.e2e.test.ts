@@ -8,7 +8,7 @@ import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./support/context.ts";
-import { jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { gitlabToken, jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -257,5 +257,40 @@ describe("GitLab trouble", () => {
     expect(
       await lineage.metric("tekton_lineage_gitlab_problems_total", { kind: "contested" }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it("picks up a rotated token on the next try once GitLab refuses the old one", async () => {
+    // Warm the token cache with the old token, then rotate: GitLab revokes it and the Secret gets the new one.
+    const before = newSha();
+    await startedRun(before);
+    await eventually(
+      "running in GitLab",
+      async () => (await shown(gitlab, before, context))?.status === "running",
+    );
+    gitlab.model.addToken("glpat-e2e-rotated-0123", "tekton-lineage-bot");
+    gitlab.model.tokens.delete(gitlabToken);
+    await admin.makeApiClient(CoreV1Api).replaceNamespacedSecret({
+      name: "gitlab-token",
+      namespace,
+      body: { metadata: { name: "gitlab-token" }, stringData: { token: "glpat-e2e-rotated-0123" } },
+    });
+    const refusedBefore = gitlab.count("GET", /statuses/, 401) + gitlab.count("POST", /statuses/, 401);
+    const sha = newSha();
+    const run = await startedRun(sha);
+    const job = await eventually(
+      "the status written with the new token",
+      async () => {
+        const current = await shown(gitlab, sha, context);
+        return current?.status === "running" ? current : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
+    expect(job.author.username).toBe("tekton-lineage-bot");
+    // The old token was still cached (for a minute) and refused; the retry read the Secret again, within
+    // the 30 s above rather than after the cache or a 5-minute wait ran out.
+    expect(gitlab.count("GET", /statuses/, 401) + gitlab.count("POST", /statuses/, 401)).toBeGreaterThan(
+      refusedBefore,
+    );
   });
 });
