@@ -82,13 +82,14 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
     }
     const changed = changedOwnedKeys(request.oldObject, request.object);
     if (changed.length === 0) return { allowed: true };
+    const [records, them] = changed.length === 1 ? ["records", "it"] : ["record", "them"];
     return {
       allowed: false,
       code: 403,
       reason: "Forbidden",
       message:
         `change to PipelineRun ${subject.namespace}/${displayName(subject)} by ${user} refused: ${changed.join(", ")} ` +
-        "record the run's lineage and queue place and only tekton-lineage may change them. To run again, create a new " +
+        `${records} the run's lineage and queue place and only tekton-lineage may change ${them}. To run again, create a new ` +
         `PipelineRun (a retest); to keep tekton-lineage away from a run, label it ${labelKeys.webhook}=disabled when creating it.`,
     };
   }
