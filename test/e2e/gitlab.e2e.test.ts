@@ -8,7 +8,7 @@ import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./support/context.ts";
-import { gitlabToken, jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { gitlabToken, type Job, jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -39,6 +39,21 @@ const pacRun = (sha: string) => pacPipelineRun({ namespace, sha, repository: "de
 /** Posts made by tekton-lineage (its token's user) to one commit. */
 const ourWrites = async (sha: string) =>
   (await jobsOf(gitlab, sha)).filter((j) => j.author.username === "tekton-lineage-bot");
+
+/** Waits until the job GitLab shows for the pipeline's context on `sha` matches, and returns it. */
+const shownWhen = (what: string, sha: string, matches: (job: Job) => boolean, timeoutMs = 30_000) =>
+  eventually(
+    what,
+    async () => {
+      const job = await shown(gitlab, sha, context);
+      return job && matches(job) ? job : undefined;
+    },
+    { timeoutMs },
+  );
+const running = (job: Job) => job.status === "running";
+/** Status reads and writes GitLab answered with this HTTP status. */
+const statusRequestsAnswered = (status: number) =>
+  gitlab.count("GET", /statuses/, status) + gitlab.count("POST", /statuses/, status);
 
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
@@ -114,10 +129,9 @@ describe("the reported sequence", () => {
       description: "failed",
     });
     // tekton-lineage reports what really happened to attempt 1 once the grace period is over.
-    const reported = await eventually("attempt 1's failure to be reported", async () => {
-      const job = await shown(gitlab, sha, context);
-      return job?.description?.startsWith("attempt 1") ? job : undefined;
-    });
+    const reported = await shownWhen("attempt 1's failure to be reported", sha, (job) =>
+      Boolean(job.description?.startsWith("attempt 1")),
+    );
     expect(reported).toMatchObject({
       status: "failed",
       description: `attempt 1 (${taken}) was admitted but never created: the API server or a later admission step refused it; see the creating client's log`,
@@ -131,15 +145,9 @@ describe("the reported sequence", () => {
     // The retest: attempt 2 is created and runs; GitLab follows it.
     const second = await startedRun(sha);
     expect(second.metadata.annotations?.["tekton-lineage.io/attempt"]).toBe("2");
-    await eventually(
-      "attempt 2 running in GitLab",
-      async () => (await shown(gitlab, sha, context))?.status === "running",
-    );
+    await shownWhen("attempt 2 running in GitLab", sha, running);
     await tekton.finishNow(namespace, second.metadata.name ?? "", { succeeded: true });
-    const final = await eventually("attempt 2's success in GitLab", async () => {
-      const job = await shown(gitlab, sha, context);
-      return job?.status === "success" ? job : undefined;
-    });
+    const final = await shownWhen("attempt 2's success in GitLab", sha, (job) => job.status === "success");
     expect(final).toMatchObject({
       description: "attempt 2 succeeded",
       target_url: consoleLink(namespace, second.metadata.name ?? ""),
@@ -154,15 +162,13 @@ describe("a retest while the first attempt runs", () => {
   it("cancels attempt 1's status as superseded, then shows attempt 2, with no extra writes", async () => {
     const sha = newSha();
     const first = await startedRun(sha);
-    await eventually(
-      "attempt 1 running in GitLab",
-      async () => (await shown(gitlab, sha, context))?.status === "running",
-    );
+    await shownWhen("attempt 1 running in GitLab", sha, running);
     const second = await startedRun(sha);
-    const job = await eventually("attempt 2 running in GitLab", async () => {
-      const current = await shown(gitlab, sha, context);
-      return current?.description === "attempt 2 running" ? current : undefined;
-    });
+    const job = await shownWhen(
+      "attempt 2 running in GitLab",
+      sha,
+      (job) => job.description === "attempt 2 running",
+    );
     expect(job.target_url).toBe(consoleLink(namespace, second.metadata.name ?? ""));
     const history = await jobsOf(gitlab, sha);
     const superseded = history.find((j) => j.description?.startsWith("attempt 1 superseded"));
@@ -185,27 +191,17 @@ describe("GitLab trouble", () => {
     gitlab.failNext(6, { status: 429, retryAfterSeconds: 1 });
     const started = Date.now();
     const run = await startedRun(sha);
-    const job = await eventually(
-      "the status after the storm",
-      async () => {
-        const current = await shown(gitlab, sha, context);
-        return current?.status === "running" ? current : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const job = await shownWhen("the status after the storm", sha, running);
     expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
     // Six 429s, each asking for a second: had they been honoured, the storm took at least ~5 s.
     expect(Date.now() - started).toBeGreaterThan(4000);
-    expect(gitlab.count("GET", /statuses/, 429) + gitlab.count("POST", /statuses/, 429)).toBe(6);
+    expect(statusRequestsAnswered(429)).toBe(6);
   });
 
   it("delays reports while GitLab is down and sends them when it is back", async () => {
     const sha = newSha();
     const run = await startedRun(sha);
-    await eventually(
-      "running in GitLab",
-      async () => (await shown(gitlab, sha, context))?.status === "running",
-    );
+    await shownWhen("running in GitLab", sha, running);
     await gitlab.down();
     await tekton.finishNow(namespace, run.metadata.name ?? "", {
       succeeded: false,
@@ -214,13 +210,11 @@ describe("GitLab trouble", () => {
     });
     await new Promise((r) => setTimeout(r, 3000));
     await gitlab.up();
-    const job = await eventually(
+    const job = await shownWhen(
       "the failure reported once GitLab is back",
-      async () => {
-        const current = await shown(gitlab, sha, context);
-        return current?.status === "failed" ? current : undefined;
-      },
-      { timeoutMs: 60_000 },
+      sha,
+      (job) => job.status === "failed",
+      60_000,
     );
     expect(job.description).toBe(
       "attempt 1 failed (Failed): Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 0",
@@ -230,10 +224,7 @@ describe("GitLab trouble", () => {
   it("repairs a stale write by another client, and stops contesting one that keeps writing", async () => {
     const sha = newSha();
     const run = await startedRun(sha);
-    await eventually(
-      "running in GitLab",
-      async () => (await shown(gitlab, sha, context))?.status === "running",
-    );
+    await shownWhen("running in GitLab", sha, running);
     const stale = () =>
       pac.editStatus(projectId, sha, "failed", {
         name: context,
@@ -242,10 +233,7 @@ describe("GitLab trouble", () => {
         description: "failed",
       });
     await stale();
-    const repaired = await eventually("the stale status to be repaired", async () => {
-      const current = await shown(gitlab, sha, context);
-      return current?.status === "running" ? current : undefined;
-    });
+    const repaired = await shownWhen("the stale status to be repaired", sha, running);
     expect(repaired.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
     // The other client keeps writing: tekton-lineage repairs at most --gitlab-max-repairs (3) times.
     for (let i = 0; i < 6; i++) {
@@ -263,10 +251,7 @@ describe("GitLab trouble", () => {
     // Warm the token cache with the old token, then rotate: GitLab revokes it and the Secret gets the new one.
     const before = newSha();
     await startedRun(before);
-    await eventually(
-      "running in GitLab",
-      async () => (await shown(gitlab, before, context))?.status === "running",
-    );
+    await shownWhen("running in GitLab", before, running);
     gitlab.model.addToken("glpat-e2e-rotated-0123", "tekton-lineage-bot");
     gitlab.model.tokens.delete(gitlabToken);
     await admin.makeApiClient(CoreV1Api).replaceNamespacedSecret({
@@ -274,23 +259,14 @@ describe("GitLab trouble", () => {
       namespace,
       body: { metadata: { name: "gitlab-token" }, stringData: { token: "glpat-e2e-rotated-0123" } },
     });
-    const refusedBefore = gitlab.count("GET", /statuses/, 401) + gitlab.count("POST", /statuses/, 401);
+    const refusedBefore = statusRequestsAnswered(401);
     const sha = newSha();
     const run = await startedRun(sha);
-    const job = await eventually(
-      "the status written with the new token",
-      async () => {
-        const current = await shown(gitlab, sha, context);
-        return current?.status === "running" ? current : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const job = await shownWhen("the status written with the new token", sha, running);
     expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
     expect(job.author.username).toBe("tekton-lineage-bot");
     // The old token was still cached (for a minute) and refused; the retry read the Secret again, within
     // the 30 s above rather than after the cache or a 5-minute wait ran out.
-    expect(gitlab.count("GET", /statuses/, 401) + gitlab.count("POST", /statuses/, 401)).toBeGreaterThan(
-      refusedBefore,
-    );
+    expect(statusRequestsAnswered(401)).toBeGreaterThan(refusedBefore);
   });
 });
