@@ -238,7 +238,9 @@ export class QueueController {
         "queue state had lost runs; put them back",
       );
     }
-    // Starts go out in ticket order (a start cut short before a newer grant first).
+    // Starts go out in ticket order (a start cut short before a newer grant first). A slot held by a run
+    // still Pending was granted but its start did not land (cut short, or refused because the run moved
+    // on before the cache showed it): either way, the start that succeeds is the run's promotion.
     for (const slot of [...plan.restart, ...plan.promote].sort((a, b) => a.ticket - b.ticket)) {
       const run = runs.get(slot.run);
       if (!run) continue;
@@ -246,7 +248,7 @@ export class QueueController {
       const waited = Number.isFinite(enqueuedAt) ? Math.max(0, (Date.now() - enqueuedAt) / 1000) : undefined;
       const decision = `started by queue ${state.key} after waiting ${waited === undefined ? "?" : waited.toFixed(1)}s (ticket ${slot.ticket}, slot fence ${slot.fence})`;
       const result = await actions.start(run, slot.fence, decision);
-      if (result === "done" && plan.promote.includes(slot)) {
+      if (result === "done") {
         metrics.promotions.inc();
         if (waited !== undefined) metrics.waitSeconds.observe(waited);
         this.recordEvent(run, "Promoted", decision);
@@ -343,11 +345,11 @@ export class QueueController {
       if (run?.spec?.status !== pendingStatus) continue;
       const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
       const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
-      await this.o.actions.annotate(run, {
+      const written = await this.o.actions.annotateWaiting(run, {
         [reconcilerKeys.queuePosition]: positionText(index + 1),
         [reconcilerKeys.queueDecision]: decision,
       });
-      if (first) {
+      if (first && written === "done") {
         this.recordEvent(
           run,
           "Queued",

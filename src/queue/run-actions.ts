@@ -1,31 +1,19 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import jsonpatch from "fast-json-patch";
 import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
 import { pipelineRunResource } from "../kube/custom-objects.ts";
 import { isDone, type PipelineRun } from "../kube/pipelinerun.ts";
 import { admissionKeys, reconcilerKeys } from "../lineage/vocabulary.ts";
 import type { Logger } from "../observability/logger.ts";
+import { type RunEdit, runPatch } from "./run-patch.ts";
 import { pendingStatus } from "./run-view.ts";
-
-/** The part of a run a queue action changes, so the patch is a diff of exactly this. */
-interface Editable {
-  metadata: { annotations: Record<string, string> };
-  spec: { status?: string };
-}
-
-function editable(run: PipelineRun): Editable {
-  return {
-    metadata: { annotations: { ...(run.metadata.annotations ?? {}) } },
-    spec: run.spec?.status === undefined ? {} : { status: run.spec.status },
-  };
-}
 
 export type ActionResult = "done" | "gone" | "changed";
 
 /**
- * Writes the queue's decisions to PipelineRuns. Starting and cancelling are conditional: the JSON Patch is
- * made by diff with test operations for every value it replaces, so it applies only if the run is still
- * as the decision saw it (Pending). An ambiguous failure is followed by a re-read.
+ * Writes the queue's decisions to PipelineRuns. Starting, cancelling a waiting run and writing its place
+ * in line are conditional: the JSON Patch tests spec.status, so it applies only while the run is as the
+ * decision saw it (Pending), whatever else changed on it meanwhile. An ambiguous failure is followed by
+ * a re-read.
  */
 export class RunActions {
   private readonly api: CustomObjectsApi;
@@ -40,11 +28,14 @@ export class RunActions {
   start(run: PipelineRun, fence: number, decision: string): Promise<ActionResult> {
     return this.change(
       run,
-      (e) => {
-        delete e.spec.status;
-        e.metadata.annotations[admissionKeys.queueSlot] = String(fence);
-        e.metadata.annotations[reconcilerKeys.queueDecision] = decision;
-        delete e.metadata.annotations[reconcilerKeys.queuePosition];
+      {
+        expectStatus: pendingStatus,
+        status: null,
+        annotations: {
+          [admissionKeys.queueSlot]: String(fence),
+          [reconcilerKeys.queueDecision]: decision,
+          [reconcilerKeys.queuePosition]: null,
+        },
       },
       (fresh) =>
         fresh.spec?.status !== pendingStatus &&
@@ -55,18 +46,36 @@ export class RunActions {
 
   /**
    * Sets spec.status to Cancelled with the reason: Tekton ends a waiting run without starting it and stops
-   * a running one. The patch tests the spec.status it replaces, so a run changed meanwhile is left alone.
+   * a running one. A Pending run is cancelled only while it is still Pending.
    */
   cancel(run: PipelineRun, decision: string): Promise<ActionResult> {
     return this.change(
       run,
-      (e) => {
-        e.spec.status = "Cancelled";
-        e.metadata.annotations[reconcilerKeys.queueDecision] = decision;
-        delete e.metadata.annotations[reconcilerKeys.queuePosition];
+      {
+        expectStatus: run.spec?.status,
+        status: "Cancelled",
+        annotations: { [reconcilerKeys.queueDecision]: decision, [reconcilerKeys.queuePosition]: null },
       },
       (fresh) => fresh.spec?.status === "Cancelled",
       (fresh) => !isDone(fresh) && (fresh.spec?.status === undefined || fresh.spec.status === pendingStatus),
+    );
+  }
+
+  /**
+   * Sets annotations of a run that waits (Pending), and only while it waits: a run started meanwhile
+   * keeps what its start wrote. "changed" when it no longer waits.
+   */
+  async annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult> {
+    const current = run.metadata.annotations ?? {};
+    const changes = Object.fromEntries(
+      Object.entries(annotations).filter(([k, v]) => (current[k] ?? null) !== v),
+    );
+    if (Object.keys(changes).length === 0) return "done";
+    return this.change(
+      run,
+      { expectStatus: pendingStatus, annotations: changes },
+      (fresh) => Object.entries(changes).every(([k, v]) => (fresh.metadata.annotations?.[k] ?? null) === v),
+      (fresh) => fresh.spec?.status === pendingStatus,
     );
   }
 
@@ -101,22 +110,18 @@ export class RunActions {
 
   private async change(
     run: PipelineRun,
-    edit: (e: Editable) => void,
+    edit: RunEdit,
     applied: (fresh: PipelineRun) => boolean,
     stillApplies: (fresh: PipelineRun) => boolean,
     retried = false,
   ): Promise<ActionResult> {
-    const before = editable(run);
-    const after = structuredClone(before);
-    edit(after);
-    const patch = jsonpatch.compare(before, after, true);
     try {
-      await this.api.patchNamespacedCustomObject({ ...this.target(run), body: patch });
+      await this.api.patchNamespacedCustomObject({ ...this.target(run), body: runPatch(edit) });
       return "done";
     } catch (error) {
       const failure = apiFailure(error);
       if (failure.code === 404) return "gone";
-      if (failure.code === 422 || failure.code === 409) return "changed"; // a test failed: the run moved on
+      if (failure.code === 422 || failure.code === 409) return "changed"; // the test failed: the run moved on
       if (!isAmbiguous(error)) throw error;
       const fresh = await this.read(run);
       if (!fresh) return "gone";
@@ -127,7 +132,7 @@ export class RunActions {
         { run: run.metadata.name },
         "queue action not applied after an ambiguous failure; retrying",
       );
-      return this.change(fresh, edit, applied, stillApplies, true);
+      return this.change(fresh, { ...edit, expectStatus: fresh.spec?.status }, applied, stillApplies, true);
     }
   }
 
