@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { WorkQueue } from "./work-queue.ts";
 
@@ -64,5 +64,33 @@ describe("WorkQueue", () => {
     while (calls < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(calls).toBe(3);
     queue.stop();
+  });
+
+  describe("timers", () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("keeps one timer per key, the earliest", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+      const calls: string[] = [];
+      const queue = new WorkQueue({
+        name: "t",
+        concurrency: 1,
+        logger: silentLogger(),
+        handler: async (key) => {
+          calls.push(key);
+        },
+      });
+      queue.addAfter("a", 5000);
+      queue.addAfter("a", 1000);
+      queue.addAfter("a", 3000);
+      expect(queue.scheduledIn("a")).toBe(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls).toEqual(["a"]);
+      // The later timers were dropped: nothing more fires.
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(calls).toEqual(["a"]);
+      expect(queue.scheduledIn("a")).toBeUndefined();
+      queue.stop();
+    });
   });
 });

@@ -1,9 +1,15 @@
 import type { Logger } from "../observability/logger.ts";
+import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
+
+/** Retries of a reconcile that threw: 100 ms doubling to 30 s, with jitter. */
+const retryPolicy: BackoffPolicy = { baseMs: 100, capMs: 30_000 };
 
 /**
  * Keys to reconcile, each processed by one worker at a time (never two reconciles of the same key at
  * once), deduplicated while waiting, processed again when added during its own reconcile, and retried
- * with backoff when the reconcile throws.
+ * with backoff when the reconcile throws. A key has at most one timer: of two delayed adds the earlier
+ * wins, since a reconcile is level-based and asks again for what it still needs. (Timers that piled up
+ * per key used to multiply the retries of a failing key, and with them its backoff.)
  */
 export class WorkQueue {
   private readonly pending = new Set<string>();
@@ -11,7 +17,7 @@ export class WorkQueue {
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private running = 0;
   private stopped = false;
   private readonly handler: (key: string) => Promise<void>;
@@ -47,20 +53,30 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Adds the key after a delay (a retry, or a timer such as a TTL running out). */
+  /** Adds the key after a delay (a retry, or a timer such as a TTL running out); the earliest timer wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.stopped) return;
+    const at = performance.now() + Math.max(0, delayMs);
+    const scheduled = this.timers.get(key);
+    if (scheduled && scheduled.at <= at) return;
+    if (scheduled) clearTimeout(scheduled.timer);
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.timers.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
-    this.timers.add(timer);
+    this.timers.set(key, { at, timer });
+  }
+
+  /** When the key's timer fires, in ms from now; undefined when none is set (for tests and views). */
+  scheduledIn(key: string): number | undefined {
+    const scheduled = this.timers.get(key);
+    return scheduled ? Math.max(0, scheduled.at - performance.now()) : undefined;
   }
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
     this.order.length = 0;
@@ -88,7 +104,7 @@ export class WorkQueue {
     } catch (error) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
-      const delay = Math.min(100 * 2 ** failures, 30_000);
+      const delay = backoffDelay(failures, retryPolicy);
       this.logger.warn({ err: error, queue: this.name, key, retryInMs: delay }, "reconcile failed");
       this.addAfter(key, delay);
     } finally {
