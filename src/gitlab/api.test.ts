@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeGitLab } from "../../test/fakes/gitlab/server.ts";
-import { GitLabApi, GitLabError, HostGate, parseRetryAfter } from "./api.ts";
+import { GitLabApi, GitLabError, parseRetryAfter } from "./api.ts";
+import { HostGate } from "./host-gate.ts";
 
 const sha = "4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d";
 let gitlab: FakeGitLab;
@@ -69,10 +70,39 @@ describe("GitLabApi", () => {
     expect([unauthorized.status, unauthorized.retryable]).toEqual([401, false]);
     await gitlab.down();
     const down = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
-    expect([down.status, down.retryable]).toEqual([0, true]);
+    expect([down.status, down.retryable, down.hostHeld]).toEqual([0, true, true]);
     for (const error of [refused, unauthorized, down])
       expect(JSON.stringify({ ...error, message: error.message })).not.toContain("glpat");
     await gitlab.up();
+  });
+
+  it("sends nothing to a host that did not answer until its window passes, and says when it is back", async () => {
+    const clock = { now: 0 };
+    const gate = new HostGate(() => clock.now);
+    const api = new GitLabApi({ host: gitlab.url, token: "glpat-secret-value", gate, timeoutMs: 2000 });
+    const recovered: string[] = [];
+    gate.onRecovered((host) => recovered.push(host));
+    await gitlab.down();
+    const first = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect(first.message).toMatch(/no answer from GitLab/);
+    expect(first.retryAfterMs).toBeGreaterThan(0);
+    await gitlab.up();
+    // Still inside the window: refused without a request, though the host is back.
+    const held = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect([held.status, held.hostHeld]).toEqual([0, true]);
+    expect(held.message).toMatch(/did not answer; next try in/);
+    expect(gitlab.requests).toHaveLength(0);
+    expect(recovered).toEqual([]);
+    clock.now += gate.wait(gitlab.url).ms;
+    await api.postStatus("1001", sha, write);
+    expect(recovered).toEqual([gitlab.url]);
+  });
+
+  it("treats a gateway's 502/503/504 as the host being down", async () => {
+    gitlab.failNext(1, { status: 503 });
+    const error = (await api.postStatus("1001", sha, write).catch((e: unknown) => e)) as GitLabError;
+    expect([error.status, error.hostHeld]).toEqual([503, true]);
+    expect(gate.wait(gitlab.url)).toMatchObject({ reason: "unreachable" });
   });
 
   it("reads Retry-After as seconds or as a date", () => {

@@ -1,5 +1,6 @@
 import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { Commits } from "@gitbeaker/rest";
+import type { HostGate } from "./host-gate.ts";
 import type { ActualStatus } from "./writes.ts";
 
 /** A GitLab answer that was not a success, or no answer; never carries the token. */
@@ -27,24 +28,23 @@ export class GitLabError extends Error {
     );
   }
 
+  /**
+   * The host, not this request, is the trouble: it does not answer (or its gateway says it is down), or it
+   * asked everyone to wait. Such work waits on the host (HostGate), not on a backoff of its own.
+   */
+  get hostHeld(): boolean {
+    return this.status === 0 || this.status === 429 || gatewayDown(this.status);
+  }
+
   /** GitLab refused a transition ("Cannot transition status via :run from :running"). */
   get refusedTransition(): boolean {
     return this.status === 400 && this.message.startsWith("Cannot transition status");
   }
 }
 
-/** Per host: GitLab asked everyone to wait until then (Retry-After); nothing is sent before. */
-export class HostGate {
-  private readonly notBefore = new Map<string, number>();
-
-  hold(host: string, ms: number): void {
-    this.notBefore.set(host, Math.max(this.notBefore.get(host) ?? 0, Date.now() + ms));
-  }
-
-  /** Ms to wait before talking to this host, 0 when free. */
-  wait(host: string): number {
-    return Math.max(0, (this.notBefore.get(host) ?? 0) - Date.now());
-  }
+/** What a proxy in front of GitLab answers while GitLab itself is down. */
+function gatewayDown(status: number): boolean {
+  return status === 502 || status === 503 || status === 504;
 }
 
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -71,7 +71,11 @@ interface RequestOptions {
 function singleAttempt(host: string, gate: HostGate, timeoutMs: number, observe: RequestObserver) {
   return async (endpoint: string, options: RequestOptions) => {
     const wait = gate.wait(host);
-    if (wait > 0) throw new GitLabError(429, `GitLab asked to wait (Retry-After), ${wait} ms left`, wait);
+    if (wait.ms > 0) {
+      throw wait.reason === "unreachable"
+        ? new GitLabError(0, `GitLab did not answer; next try in ${wait.ms} ms`, wait.ms)
+        : new GitLabError(429, `GitLab asked to wait (Retry-After), ${wait.ms} ms left`, wait.ms);
+    }
     const base = options.prefixUrl?.endsWith("/") ? options.prefixUrl : `${options.prefixUrl ?? ""}/`;
     const url = new URL(endpoint, base);
     url.search = options.searchParams ?? "";
@@ -86,9 +90,12 @@ function singleAttempt(host: string, gate: HostGate, timeoutMs: number, observe:
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
       observe(options.method ?? "GET", 0);
-      throw new GitLabError(0, `no answer from GitLab (${cause})`);
+      gate.unreachable(host);
+      throw new GitLabError(0, `no answer from GitLab (${cause})`, gate.wait(host).ms);
     }
     observe(options.method ?? "GET", response.status);
+    if (gatewayDown(response.status)) gate.unreachable(host);
+    else gate.answered(host);
     const type = response.headers.get("content-type") ?? "";
     const payload: unknown = type.includes("application/json")
       ? await response.json().catch(() => ({}))
@@ -99,8 +106,10 @@ function singleAttempt(host: string, gate: HostGate, timeoutMs: number, observe:
         headers: Object.fromEntries(response.headers.entries()),
         status: response.status,
       };
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+    let retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
     if (response.status === 429) gate.hold(host, retryAfterMs ?? 1000);
+    else if (retryAfterMs !== undefined) gate.hold(host, retryAfterMs);
+    retryAfterMs = Math.max(retryAfterMs ?? 0, gate.wait(host).ms) || undefined;
     const message =
       (payload as { message?: unknown; error?: unknown } | undefined)?.message ??
       (payload as { error?: unknown })?.error ??

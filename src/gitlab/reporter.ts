@@ -7,11 +7,13 @@ import { attemptLeaseName, readRecord } from "../lineage/attempts.ts";
 import { labelKeys, pac } from "../lineage/vocabulary.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RunActions } from "../queue/run-actions.ts";
+import { backoffDelay } from "../reconciler/backoff.ts";
 import { WorkQueue } from "../reconciler/work-queue.ts";
-import { GitLabApi, GitLabError, HostGate } from "./api.ts";
+import { GitLabApi, GitLabError } from "./api.ts";
 import { TokenError, type TokenSource } from "./credentials.ts";
 import { type DesiredStatus, desiredStatus, type LinkTemplates } from "./desired.ts";
 import type { FailingTasks } from "./failing-task.ts";
+import { HostGate } from "./host-gate.ts";
 import { latestAttempt } from "./latest.ts";
 import type { GitLabMetrics } from "./metrics.ts";
 import { gitlabPipelineIdKey, type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
@@ -72,6 +74,8 @@ export class GitLabReporter {
   /** One client per GitLab host and token Secret, replaced when the token in the Secret changes. */
   private readonly apis = new Map<string, { token: string; api: GitLabApi }>();
   private readonly gate = new HostGate();
+  /** Lineages waiting for a host that does not answer or asked to wait; resumed when it answers again. */
+  private readonly parked = new Map<string, Set<string>>();
   private readonly clock: () => number;
   private work: WorkQueue | undefined;
 
@@ -87,6 +91,11 @@ export class GitLabReporter {
       const id = lease.metadata.labels?.[labelKeys.lineageId];
       if (id) this.work?.add(id);
     });
+    this.gate.onRecovered((host) => {
+      const waiting = this.parked.get(host);
+      this.parked.delete(host);
+      for (const id of waiting ?? []) this.work?.add(id);
+    });
   }
 
   run(signal: AbortSignal): void {
@@ -97,6 +106,7 @@ export class GitLabReporter {
       logger: this.o.logger,
     });
     this.work = work;
+    this.parked.clear();
     void Promise.all([this.o.runs.whenSynced(), this.o.counters.whenSynced()]).then(() => {
       if (!signal.aborted) for (const id of this.o.runs.indexValues(lineageIndex)) work.add(id);
     });
@@ -289,13 +299,29 @@ export class GitLabReporter {
   }
 
   private handleFailure(lineageId: string, memory: Memory, target: ReportTarget, error: unknown): void {
+    if (error instanceof GitLabError && error.hostHeld) {
+      // The host is down or asked to wait: wait on the host. Counting these as this lineage's failures
+      // would grow its backoff with every trigger while the host is down, and hold its report back long
+      // after the host is back.
+      const parked = this.parked.get(target.host) ?? new Set<string>();
+      parked.add(lineageId);
+      this.parked.set(target.host, parked);
+      const delay =
+        Math.max(error.retryAfterMs ?? 0, this.gate.wait(target.host).ms) + 50 + Math.random() * 200;
+      this.o.logger.debug(
+        { lineage: lineageId, status: error.status, retryInMs: Math.round(delay) },
+        `GitLab: ${error.message}`,
+      );
+      this.work?.addAfter(lineageId, delay);
+      return;
+    }
     memory.failures += 1;
-    /** Doubles with each failure in a row, up to capMs, with ±20% jitter. */
-    const backoff = (baseMs: number, capMs: number) =>
-      Math.min(baseMs * 2 ** (memory.failures - 1), capMs) * (0.8 + Math.random() * 0.4);
     if (error instanceof GitLabError && error.retryable) {
-      // Never sooner than GitLab's Retry-After.
-      const delay = Math.max(error.retryAfterMs ?? 0, backoff(500, 60_000));
+      // A lock (409), a timeout or a server error on this request: back off for this lineage.
+      const delay = Math.max(
+        error.retryAfterMs ?? 0,
+        backoffDelay(memory.failures, { baseMs: 500, capMs: 60_000 }),
+      );
       this.o.logger.debug(
         { lineage: lineageId, status: error.status, retryInMs: Math.round(delay) },
         `GitLab: ${error.message}`,
@@ -317,7 +343,10 @@ export class GitLabReporter {
           message,
         );
       }
-      this.work?.addAfter(lineageId, credentials ? backoff(5_000, 300_000) : 300_000);
+      this.work?.addAfter(
+        lineageId,
+        credentials ? backoffDelay(memory.failures, { baseMs: 5_000, capMs: 300_000 }) : 300_000,
+      );
       return;
     }
     throw error;

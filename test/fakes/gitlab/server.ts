@@ -29,6 +29,7 @@ export class FakeGitLab {
   processingMs: number;
   latencyMs = 0;
   private server: Server | undefined;
+  private unreachable = false;
   private readonly sockets = new Set<Socket>();
   private readonly faults: Fault[] = [];
   private readonly locks = new Set<string>();
@@ -49,6 +50,10 @@ export class FakeGitLab {
   async start(): Promise<this> {
     const server = createServer((req, res) => void this.handle(req, res));
     server.on("connection", (socket) => {
+      if (this.unreachable) {
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
@@ -67,14 +72,18 @@ export class FakeGitLab {
     this.server = undefined;
   }
 
-  /** GitLab is unreachable (connections refused) until up(). */
-  down(): Promise<void> {
-    return this.stop();
+  /**
+   * GitLab is unreachable until up(): every connection is cut as it opens, and open ones are cut now.
+   * The port stays bound, so no other process can take it meanwhile.
+   */
+  async down(): Promise<void> {
+    this.unreachable = true;
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** GitLab is back, on the same port, with the same state. */
   async up(): Promise<void> {
-    await this.start();
+    this.unreachable = false;
   }
 
   /** The next `count` API requests fail this way. */
