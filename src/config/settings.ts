@@ -339,6 +339,14 @@ export const settings = {
       "Token Secret when the Repository names none, as namespace/name:key (key defaults to provider.token).",
     parse: parseSecretSetting,
   }),
+  gitlabTokenCache: setting({
+    flag: "gitlab-token-cache",
+    env: "TEKTON_LINEAGE_GITLAB_TOKEN_CACHE",
+    default: "1m",
+    description:
+      "How long a token read from its Secret is used before the Secret is read again; a token GitLab refuses (401/403) is read again at once.",
+    parse: parseDuration,
+  }),
   gitlabApplication: setting({
     flag: "gitlab-application",
     env: "TEKTON_LINEAGE_GITLAB_APPLICATION",

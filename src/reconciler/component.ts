@@ -107,7 +107,7 @@ export function createReconciler(context: ServiceContext): Component {
     counters,
     countersNamespace: namespace,
     repositories,
-    tokens: new TokenSource(kubeConfig),
+    tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
     failingTasks: new FailingTasks(kubeConfig),
     actions,
     events,

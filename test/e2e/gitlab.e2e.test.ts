@@ -51,6 +51,12 @@ const shownWhen = (what: string, sha: string, matches: (job: Job) => boolean, ti
     { timeoutMs },
   );
 const running = (job: Job) => job.status === "running";
+/** Waits until tekton-lineage has read the commit's statuses again, `times` times since `since` (ms). */
+const readAgain = (sha: string, since: number, times = 1) =>
+  eventually(`tekton-lineage to read GitLab for ${sha.slice(0, 8)} ${times} more time(s)`, () => {
+    const reads = gitlab.requests.filter((r) => r.method === "GET" && r.path.includes(sha) && r.at >= since);
+    return reads.length >= times;
+  });
 /** Status reads and writes GitLab answered with this HTTP status. */
 const statusRequestsAnswered = (status: number) =>
   gitlab.count("GET", /statuses/, status) + gitlab.count("POST", /statuses/, status);
@@ -73,6 +79,8 @@ beforeAll(async () => {
       "--creation-grace=1500ms",
       "--gitlab-resync=1s",
       "--gitlab-timeout=2s",
+      // A token is read again only when GitLab refuses it, so the rotation test sees exactly that path.
+      "--gitlab-token-cache=10m",
     ],
   });
   webhooks = await registerAndServe({
@@ -179,7 +187,7 @@ describe("a retest while the first attempt runs", () => {
       retried: true,
     });
     // running (1), canceled (1), running (2): three writes, no flapping, even after a few resyncs.
-    await new Promise((r) => setTimeout(r, 2500));
+    await readAgain(sha, Date.now(), 2);
     expect((await ourWrites(sha)).map((j) => j.status)).toEqual(["canceled", "running"]);
     expect(history.filter((j) => j.author.username === "tekton-lineage-bot")).toHaveLength(2);
   });
@@ -198,27 +206,36 @@ describe("GitLab trouble", () => {
     expect(statusRequestsAnswered(429)).toBe(6);
   });
 
-  it("delays reports while GitLab is down and sends them when it is back", async () => {
+  it("delays reports while GitLab is down and sends them soon after it is back", async () => {
     const sha = newSha();
     const run = await startedRun(sha);
     await shownWhen("running in GitLab", sha, running);
+    const refused = () => lineage.metric("tekton_lineage_gitlab_requests_total", { status: "0" });
+    const refusedBefore = await refused();
     await gitlab.down();
     await tekton.finishNow(namespace, run.metadata.name ?? "", {
       succeeded: false,
       reason: "Failed",
       message: "Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 0",
     });
-    await new Promise((r) => setTimeout(r, 3000));
+    // GitLab stays down until tekton-lineage has found it down three windows in a row (0.5 + 1 + 2 s):
+    // long enough for a backoff to grow, had the reporter grown one per lineage.
+    await eventually("three refused tries", async () => (await refused()) >= refusedBefore + 3, {
+      timeoutMs: 30_000,
+    });
     await gitlab.up();
+    const back = Date.now();
+    // The host is tried again at most 5 s after its last refusal (README: "GitLab down").
     const job = await shownWhen(
       "the failure reported once GitLab is back",
       sha,
       (job) => job.status === "failed",
-      60_000,
+      10_000,
     );
     expect(job.description).toBe(
       "attempt 1 failed (Failed): Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 0",
     );
+    expect(Date.now() - back).toBeLessThan(10_000);
   });
 
   it("repairs a stale write by another client, and stops contesting one that keeps writing", async () => {
@@ -235,10 +252,11 @@ describe("GitLab trouble", () => {
     await stale();
     const repaired = await shownWhen("the stale status to be repaired", sha, running);
     expect(repaired.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
-    // The other client keeps writing: tekton-lineage repairs at most --gitlab-max-repairs (3) times.
+    // The other client keeps writing, each time after tekton-lineage has looked at GitLab again:
+    // tekton-lineage repairs at most --gitlab-max-repairs (3) times.
     for (let i = 0; i < 6; i++) {
       await stale();
-      await new Promise((r) => setTimeout(r, 1500));
+      await readAgain(sha, Date.now());
     }
     const writes = (await ourWrites(sha)).filter((j) => j.status === "running");
     expect(writes.length).toBeLessThanOrEqual(4);
@@ -252,6 +270,7 @@ describe("GitLab trouble", () => {
     const before = newSha();
     await startedRun(before);
     await shownWhen("running in GitLab", before, running);
+    const refusedBefore = statusRequestsAnswered(401);
     gitlab.model.addToken("glpat-e2e-rotated-0123", "tekton-lineage-bot");
     gitlab.model.tokens.delete(gitlabToken);
     await admin.makeApiClient(CoreV1Api).replaceNamespacedSecret({
@@ -259,14 +278,13 @@ describe("GitLab trouble", () => {
       namespace,
       body: { metadata: { name: "gitlab-token" }, stringData: { token: "glpat-e2e-rotated-0123" } },
     });
-    const refusedBefore = statusRequestsAnswered(401);
     const sha = newSha();
     const run = await startedRun(sha);
     const job = await shownWhen("the status written with the new token", sha, running);
     expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
     expect(job.author.username).toBe("tekton-lineage-bot");
-    // The old token was still cached (for a minute) and refused; the retry read the Secret again, within
-    // the 30 s above rather than after the cache or a 5-minute wait ran out.
+    // The old token was cached for ten minutes (--gitlab-token-cache); only GitLab's refusal made
+    // tekton-lineage read the Secret again, within the 30 s above rather than after a 5-minute wait.
     expect(statusRequestsAnswered(401)).toBeGreaterThan(refusedBefore);
   });
 });
