@@ -29,8 +29,9 @@ build: $(STAMP) ## compile to dist/
 typecheck: $(STAMP) ## type-check sources and tests
 	tsc -p tsconfig.json
 
-lint: $(STAMP) ## biome lint and format check
+lint: $(STAMP) ## biome lint and format check; imports of src/ point down its layers
 	biome check .
+	node test/lint/layers.ts
 
 binaries: ## build (or reuse) kube-apiserver, etcd and kubectl for the local control plane
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null

@@ -6,7 +6,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "test/fakes/**/*.test.ts", "bench/**/*.test.ts"],
+          include: [
+            "src/**/*.test.ts",
+            "test/fakes/**/*.test.ts",
+            "test/lint/**/*.test.ts",
+            "bench/**/*.test.ts",
+          ],
           environment: "node",
           sequence: { groupOrder: 0 },
         },

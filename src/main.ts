@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { createWebhook } from "./admission/webhook.ts";
 import { helpText } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
 import { clearQueue, listQueues } from "./queue/cli.ts";
-import { createReconciler } from "./reconciler/component.ts";
-import { type Role, runService } from "./service/run.ts";
+import { createReconciler } from "./roles/reconciler.ts";
+import { type Role, runService } from "./roles/service.ts";
+import { createWebhook } from "./roles/webhook.ts";
 
 const roles: Record<Role, Parameters<typeof runService>[2][Role]> = {
   webhook: [createWebhook],

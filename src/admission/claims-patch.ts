@@ -1,5 +1,5 @@
+import { signatureKey } from "../core/vocabulary.ts";
 import { type SigningKey, signClaims } from "../lineage/claims.ts";
-import { signatureKey } from "../lineage/vocabulary.ts";
 import { subjectOf } from "./pipelinerun-request.ts";
 
 export interface ClaimsToWrite {

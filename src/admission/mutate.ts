@@ -1,13 +1,13 @@
+import { pendingStatus } from "../core/tekton.ts";
+import { admissionKeys, labelKeys, pac } from "../core/vocabulary.ts";
 import type { Allocation, RunSnapshot } from "../lineage/attempt-plan.ts";
 import { checkClaims, type SigningKey } from "../lineage/claims.ts";
 import { type Lineage, type LineageRule, type LineageSubject, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
 import { snapshotOf } from "../lineage/snapshot.ts";
-import { admissionKeys, labelKeys, pac } from "../lineage/vocabulary.ts";
 import type { QueueAdmission } from "../queue/admit.ts";
 import type { QueueAdmitter } from "../queue/admitter.ts";
 import type { QueueChoice } from "../queue/choose.ts";
-import { pendingStatus } from "../queue/run-view.ts";
 import { type ClaimsToWrite, withAdmissionClaims } from "./claims-patch.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";

@@ -1,6 +1,6 @@
+import { isCancelRequested, isPending, type PipelineRun } from "../core/tekton.ts";
+import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../core/vocabulary.ts";
 import { checkClaims } from "../lineage/claims.ts";
-import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../lineage/vocabulary.ts";
-import { pendingStatus } from "../queue/run-view.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { claimsDenial, type KeyRing } from "./mutate.ts";
 import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
@@ -39,15 +39,12 @@ export function changedOwnedKeys(oldObject: unknown, newObject: unknown): string
  * new version is neither Pending nor cancelled.
  */
 export function startedOutsideQueue(oldObject: unknown, newObject: unknown): string | undefined {
-  type Run = { spec?: { status?: string }; metadata?: { annotations?: Record<string, string> } };
-  const before = oldObject as Run | undefined;
-  const after = newObject as Run | undefined;
-  const annotations = before?.metadata?.annotations ?? {};
-  if (before?.spec?.status !== pendingStatus || annotations[admissionKeys.pendingByQueue] !== "true")
-    return undefined;
-  const status = after?.spec?.status;
-  if (status === pendingStatus || (status !== undefined && /Cancelled|Stopped/.test(status)))
-    return undefined;
+  type Run = Pick<PipelineRun, "spec"> & { metadata?: { annotations?: Record<string, string> } };
+  const before = (oldObject ?? {}) as Run;
+  const after = (newObject ?? {}) as Run;
+  const annotations = before.metadata?.annotations ?? {};
+  if (!isPending(before) || annotations[admissionKeys.pendingByQueue] !== "true") return undefined;
+  if (isPending(after) || isCancelRequested(after)) return undefined;
   return annotations[admissionKeys.queue] ?? "(unknown)";
 }
 

@@ -7,7 +7,8 @@ import {
 } from "@kubernetes/client-node";
 import { apiFailure } from "../kube/api-errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { type CertificatePolicy, caBundle, certificateAction, splitSans, tlsKeys } from "./plan.ts";
+import { tlsKeys } from "../server/tls-keys.ts";
+import { type CertificatePolicy, caBundle, certificateAction, splitSans } from "./plan.ts";
 
 export interface CertificateManagerOptions {
   kubeConfig: KubeConfig;
@@ -56,7 +57,7 @@ export class CertificateManager {
     const action = certificateAction(data, policy, now);
     let bundle = data[tlsKeys.ca] ?? "";
     if (action.action !== "none") {
-      const { generateCa, issueServing } = await import("./generate.ts");
+      const { generateCa, issueServing } = await import("../server/certificates.ts");
       const currentCa = bundle.split(/(?<=-----END CERTIFICATE-----)/)[0]?.trim() ?? "";
       let ca = { certPem: currentCa, keyPem: data[tlsKeys.caKey] ?? "" };
       if (action.action === "renew-ca") {

@@ -1,7 +1,8 @@
 import { createSecureContext } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { generateCa, issueServing } from "./generate.ts";
-import { caBundle, certificateAction, splitSans, tlsKeys } from "./plan.ts";
+import { generateCa, issueServing } from "../server/certificates.ts";
+import { tlsKeys } from "../server/tls-keys.ts";
+import { caBundle, certificateAction, splitSans } from "./plan.ts";
 
 const day = 86_400_000;
 const now = new Date("2026-11-22T10:00:00Z");

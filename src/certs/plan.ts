@@ -1,8 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 
-/** The TLS Secret's keys (as cert-manager writes them too). */
-export const tlsKeys = { cert: "tls.crt", key: "tls.key", ca: "ca.crt", caKey: "ca.key" } as const;
+import { tlsKeys } from "../server/tls-keys.ts";
 
 export interface CertificatePolicy {
   /** DNS names and IPs the serving certificate must cover. */

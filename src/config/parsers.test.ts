@@ -8,6 +8,7 @@ import {
   parseList,
   parseOneOf,
   parsePositiveInteger,
+  parseSecretRef,
   SettingError,
 } from "./parsers.ts";
 
@@ -71,5 +72,17 @@ describe("URL settings", () => {
     );
     expect(() => parseLinkTemplate("ftp://c/{{ pr }}")).toThrow(/URL template/);
     expect(() => parseLinkTemplate("{{ namespace }}/x")).toThrow(/URL template/);
+  });
+});
+
+describe("parseSecretRef", () => {
+  it("reads namespace/name:key with PaC's default key", () => {
+    expect(parseSecretRef("tekton-lineage/gitlab:token")).toEqual({
+      namespace: "tekton-lineage",
+      name: "gitlab",
+      key: "token",
+    });
+    expect(parseSecretRef("ns/s")).toEqual({ namespace: "ns", name: "s", key: "provider.token" });
+    expect(parseSecretRef("nope")).toBeUndefined();
   });
 });

@@ -110,3 +110,20 @@ export function parseLinkTemplate(raw: string): string {
 export function parseText(raw: string): string {
   return raw.trim();
 }
+
+/** A key of a Secret. */
+export interface SecretRef {
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+/** Pipelines-as-Code's default key in a git provider Secret. */
+export const defaultSecretKey = "provider.token";
+
+/** Parses "namespace/name:key" (key optional, PaC's provider.token by default). */
+export function parseSecretRef(raw: string): SecretRef | undefined {
+  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)(?::([\w.-]+))?$/.exec(raw.trim());
+  if (!match) return undefined;
+  return { namespace: match[1] ?? "", name: match[2] ?? "", key: match[3] ?? defaultSecretKey };
+}

@@ -1,6 +1,4 @@
 import { hostname } from "node:os";
-import { parseSecretRef, type SecretRef } from "../gitlab/target.ts";
-import { parseQueueRules } from "../queue/rules.ts";
 import {
   parseBoolean,
   parseBytes,
@@ -12,9 +10,12 @@ import {
   parseList,
   parseOneOf,
   parsePositiveInteger,
+  parseSecretRef,
   parseText,
+  type SecretRef,
   SettingError,
 } from "./parsers.ts";
+import { parseQueueRules } from "./queue-rules.ts";
 
 /**
  * One setting: its flag, its environment variable (also the key in the ConfigMap that the Deployment

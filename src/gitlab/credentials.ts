@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { SecretRef } from "../config/parsers.ts";
 import { apiFailure } from "../kube/api-errors.ts";
-import type { SecretRef } from "./target.ts";
 
 /** A configuration problem with the token (missing Secret or key); not worth retrying soon. */
 export class TokenError extends Error {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Condition, PipelineRun } from "../kube/pipelinerun.ts";
+import type { Condition, PipelineRun } from "../core/tekton.ts";
 import { type AttemptView, desiredStatus, supersededDescription } from "./desired.ts";
 
 const links = {

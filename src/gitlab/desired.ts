@@ -1,5 +1,12 @@
-import { isDone, type PipelineRun, succeededCondition } from "../kube/pipelinerun.ts";
-import { admissionKeys, reconcilerKeys } from "../lineage/vocabulary.ts";
+import {
+  cancelledReasons,
+  isCancelRequested,
+  isDone,
+  isPending,
+  type PipelineRun,
+  succeededCondition,
+} from "../core/tekton.ts";
+import { admissionKeys, reconcilerKeys } from "../core/vocabulary.ts";
 import { cutText, fillTemplate } from "./text.ts";
 
 export type GitLabState = "pending" | "running" | "success" | "failed" | "canceled";
@@ -33,8 +40,6 @@ export interface DesiredStatus {
   attempt: number;
   name: string;
 }
-
-const cancelledReasons = ["Cancelled", "PipelineRunCancelled", "CancelledRunFinally", "StoppedRunFinally"];
 
 function link(template: string | undefined, view: AttemptView): string {
   if (!template) return "";
@@ -88,11 +93,10 @@ export function desiredStatus(latest: AttemptView, links: LinkTemplates): Desire
       targetUrl,
     };
   }
-  const status = run.spec?.status;
-  if (status && /^(Cancelled|CancelledRunFinally|StoppedRunFinally)$/.test(status)) {
+  if (isCancelRequested(run)) {
     return { ...base, state: "canceled", description: `${prefix} cancelling`, targetUrl };
   }
-  if (status === "PipelineRunPending") {
+  if (isPending(run)) {
     if (annotations[admissionKeys.pendingByQueue] === "true") {
       const position = annotations[reconcilerKeys.queuePosition];
       const queue = annotations[admissionKeys.queue] ?? "its queue";

@@ -1,7 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import type { Condition, PipelineRun } from "../core/tekton.ts";
+import { taskRunResource } from "../core/tekton.ts";
 import { apiFailure } from "../kube/api-errors.ts";
-import { taskRunResource } from "../kube/custom-objects.ts";
-import type { Condition, PipelineRun } from "../kube/pipelinerun.ts";
 
 interface TaskRunView {
   metadata?: { name?: string; labels?: Record<string, string> };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { PipelineRun } from "../core/tekton.ts";
 import { latestAttempt } from "./latest.ts";
 
 const run = (attempt: number): PipelineRun => ({

@@ -1,7 +1,7 @@
-import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+import { admissionKeys } from "../core/vocabulary.ts";
 import type { CounterRecord } from "../lineage/attempt-plan.ts";
 import { attemptOf } from "../lineage/supersede.ts";
-import { admissionKeys } from "../lineage/vocabulary.ts";
 
 export interface LatestAttempt {
   attempt: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineRun } from "../kube/pipelinerun.ts";
-import type { Repository } from "../kube/repository.ts";
-import { parseSecretRef, reportTarget } from "./target.ts";
+import type { Repository } from "../core/repository.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+import { reportTarget } from "./target.ts";
 
 const settings = {
   gitlabUrl: "",
@@ -78,17 +78,5 @@ describe("reportTarget", () => {
     expect(reportTarget(run(pacAnnotations), undefined, settings)).toMatchObject({
       skip: expect.stringMatching(/no GitLab URL/),
     });
-  });
-});
-
-describe("parseSecretRef", () => {
-  it("reads namespace/name:key with PaC's default key", () => {
-    expect(parseSecretRef("tekton-lineage/gitlab:token")).toEqual({
-      namespace: "tekton-lineage",
-      name: "gitlab",
-      key: "token",
-    });
-    expect(parseSecretRef("ns/s")).toEqual({ namespace: "ns", name: "s", key: "provider.token" });
-    expect(parseSecretRef("nope")).toBeUndefined();
   });
 });

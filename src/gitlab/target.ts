@@ -1,12 +1,7 @@
-import type { PipelineRun } from "../kube/pipelinerun.ts";
-import type { Repository } from "../kube/repository.ts";
-import { pac, prefix } from "../lineage/vocabulary.ts";
-
-export interface SecretRef {
-  namespace: string;
-  name: string;
-  key: string;
-}
+import { defaultSecretKey, type SecretRef } from "../config/parsers.ts";
+import type { Repository } from "../core/repository.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+import { pac, prefix } from "../core/vocabulary.ts";
 
 export interface ReportSettings {
   /** GitLab when the Repository names none (https://gitlab.example). */
@@ -32,9 +27,6 @@ export interface ReportTarget {
 }
 
 export const gitlabPipelineIdKey = `${prefix}gitlab-pipeline-id`;
-
-/** PaC's default key in the git provider Secret. */
-const defaultSecretKey = "provider.token";
 
 /**
  * Reads where to report from the run (PaC's annotations: project ids, sha, source branch, the MR pipeline
@@ -118,11 +110,4 @@ function pathFromUrl(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Parses "namespace/name:key" (key optional). */
-export function parseSecretRef(raw: string): SecretRef | undefined {
-  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)(?::([\w.-]+))?$/.exec(raw.trim());
-  if (!match) return undefined;
-  return { namespace: match[1] ?? "", name: match[2] ?? "", key: match[3] ?? defaultSecretKey };
 }

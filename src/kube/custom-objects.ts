@@ -7,18 +7,6 @@ export interface CustomResource {
   plural: string;
 }
 
-export const pipelineRunResource: CustomResource = {
-  group: "tekton.dev",
-  version: "v1",
-  plural: "pipelineruns",
-};
-export const taskRunResource: CustomResource = { group: "tekton.dev", version: "v1", plural: "taskruns" };
-export const repositoryResource: CustomResource = {
-  group: "pipelinesascode.tekton.dev",
-  version: "v1alpha1",
-  plural: "repositories",
-};
-
 export function resourcePath(resource: CustomResource, namespace: string): string {
   const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
   return `/apis/${resource.group}/${resource.version}${scope}/${resource.plural}`;

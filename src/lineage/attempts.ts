@@ -1,7 +1,9 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { ownedLease } from "../core/owned-lease.ts";
+import { admissionKeys, prefix } from "../core/vocabulary.ts";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
-import { type LeaseAccess, ownedLease } from "../kube/leases.ts";
+import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
   type Allocation,
@@ -11,7 +13,6 @@ import {
   type RunSnapshot,
 } from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
-import { admissionKeys, prefix } from "./vocabulary.ts";
 
 export const attemptLeaseKind = "attempts";
 const lastKey = `${prefix}last-attempt`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { signatureKey } from "../core/vocabulary.ts";
 import { type ClaimSubject, checkClaims, signClaims } from "./claims.ts";
 import { lineageIdOf } from "./lineage.ts";
-import { signatureKey } from "./vocabulary.ts";
 
 const key = Buffer.from("k".repeat(32));
 const otherKey = Buffer.from("o".repeat(32));

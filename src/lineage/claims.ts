@@ -1,5 +1,4 @@
 import { createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
-import { lineageIdLength } from "./lineage.ts";
 import {
   admissionKeys,
   isOwnedAnnotation,
@@ -7,7 +6,8 @@ import {
   labelKeys,
   reconcilerKeys,
   signatureKey,
-} from "./vocabulary.ts";
+} from "../core/vocabulary.ts";
+import { lineageIdLength } from "./lineage.ts";
 
 /** An HMAC key; a KeyObject made once is cheaper per signature than raw bytes. */
 export type SigningKey = Buffer | KeyObject;

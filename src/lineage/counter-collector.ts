@@ -1,11 +1,11 @@
 import { Counter, type Registry } from "prom-client";
+import type { PipelineRun } from "../core/tekton.ts";
+import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
-import type { PipelineRun } from "../kube/pipelinerun.ts";
 import type { Logger } from "../observability/logger.ts";
 import { attemptLeaseKind } from "./attempts.ts";
 import { countersToCollect } from "./counter-gc.ts";
-import { labelKeys, leaseLabels } from "./vocabulary.ts";
 
 /** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
 export function createCounterCollector(options: {

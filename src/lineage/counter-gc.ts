@@ -1,6 +1,6 @@
 import type { V1Lease } from "@kubernetes/client-node";
+import { admissionKeys, leaseLabels, prefix } from "../core/vocabulary.ts";
 import { attemptLeaseKind } from "./attempts.ts";
-import { admissionKeys, leaseLabels, prefix } from "./vocabulary.ts";
 
 export interface CollectableLease {
   name: string;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { pac } from "./vocabulary.ts";
+import { pac } from "../core/vocabulary.ts";
 
 /** What a lineage is derived from: the PipelineRun's namespace, names, labels and annotations. */
 export interface LineageSubject {

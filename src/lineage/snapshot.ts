@@ -1,6 +1,6 @@
+import { pac } from "../core/vocabulary.ts";
 import type { RunSnapshot } from "./attempt-plan.ts";
 import type { LineageSubject } from "./lineage.ts";
-import { pac } from "./vocabulary.ts";
 
 /** The PaC keys of a run being admitted (annotation, else label), kept with its attempt number. */
 export function snapshotOf(subject: LineageSubject): RunSnapshot {

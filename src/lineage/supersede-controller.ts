@@ -1,12 +1,12 @@
 import type { Counter } from "prom-client";
+import type { RunActions } from "../core/run-actions.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+import { labelKeys } from "../core/vocabulary.ts";
+import { WorkQueue } from "../core/work-queue.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Informer } from "../kube/informer.ts";
-import type { PipelineRun } from "../kube/pipelinerun.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { RunActions } from "../queue/run-actions.ts";
-import { WorkQueue } from "../reconciler/work-queue.ts";
 import { attemptOf, supersededRuns } from "./supersede.ts";
-import { labelKeys } from "./vocabulary.ts";
 
 const lineageIndex = "lineage-id";
 

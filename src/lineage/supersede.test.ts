@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineRun } from "../kube/pipelinerun.ts";
+import type { PipelineRun } from "../core/tekton.ts";
 import { supersededRuns } from "./supersede.ts";
 
 function run(attempt: number, options: { ask?: boolean; done?: boolean; status?: string } = {}): PipelineRun {

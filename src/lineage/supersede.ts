@@ -1,11 +1,8 @@
-import { isDone, type PipelineRun } from "../kube/pipelinerun.ts";
-import { admissionKeys, pac, prefix } from "./vocabulary.ts";
+import { isCancelRequested, isDone, type PipelineRun } from "../core/tekton.ts";
+import { admissionKeys, pac, prefix } from "../core/vocabulary.ts";
 
 /** Opt-in on the newer run: PaC's annotation, or tekton-lineage's own for runs PaC did not make. */
 export const cancelInProgressKeys = [pac.cancelInProgress, `${prefix}cancel-in-progress`];
-
-const cancelled = (run: PipelineRun) =>
-  /^(Cancelled|CancelledRunFinally|StoppedRunFinally)$/.test(run.spec?.status ?? "");
 
 export function attemptOf(run: PipelineRun): number {
   const n = Number(run.metadata.annotations?.[admissionKeys.attempt]);
@@ -28,6 +25,6 @@ export function supersededRuns(lineageRuns: readonly PipelineRun[]): {
   if (!newest) return { cancel: [] };
   const asked = cancelInProgressKeys.some((key) => newest.metadata.annotations?.[key] === "true");
   if (!asked) return { cancel: [] };
-  const cancel = live.filter((r) => attemptOf(r) < attemptOf(newest) && !isDone(r) && !cancelled(r));
+  const cancel = live.filter((r) => attemptOf(r) < attemptOf(newest) && !isDone(r) && !isCancelRequested(r));
   return { cancel, by: newest };
 }

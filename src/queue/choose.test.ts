@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { parseQueueRules, renderKey } from "../config/queue-rules.ts";
+import type { RepositoryView } from "../core/repository.ts";
 import type { LineageSubject } from "../lineage/lineage.ts";
-import { chooseQueue, type RepositoryView } from "./choose.ts";
-import { parseQueueRules, renderKey } from "./rules.ts";
+import { chooseQueue } from "./choose.ts";
 
 const pacRun = (state = "started"): LineageSubject => ({
   namespace: "team-a",

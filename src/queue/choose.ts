@@ -1,24 +1,8 @@
-import { parseDuration } from "../config/parsers.ts";
+import { type QueueRule, renderKey } from "../config/queue-rules.ts";
+import { type RepositoryView, repositoryQueue } from "../core/repository.ts";
+import { pac } from "../core/vocabulary.ts";
 import { baseOf, type LineageSubject } from "../lineage/lineage.ts";
-import { pac, prefix } from "../lineage/vocabulary.ts";
-import { type QueueRule, renderKey } from "./rules.ts";
 import { type QueueSource, queueIdOf } from "./state.ts";
-
-/** The Repository fields the queue reads. */
-export interface RepositoryView {
-  namespace: string;
-  name: string;
-  concurrencyLimit?: number;
-  annotations: Record<string, string>;
-}
-
-export const repositoryKeys = {
-  /** Opt-in: "enabled" hands this repository's queue to tekton-lineage. */
-  queue: `${prefix}queue`,
-  /** The limit, instead of spec.concurrency_limit. */
-  concurrencyLimit: `${prefix}concurrency-limit`,
-  maxQueueWait: `${prefix}max-queue-wait`,
-} as const;
 
 export type QueueChoice =
   | { queued: false; reason: string }
@@ -32,20 +16,6 @@ export type QueueChoice =
       /** PaC had already queued the run itself; tekton-lineage takes it over. */
       takeOverFromPac: boolean;
     };
-
-function positive(value: unknown): number | undefined {
-  const n = typeof value === "number" ? value : Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
-
-function waitOf(text: string | undefined, fallback: number): number {
-  if (!text) return fallback;
-  try {
-    return parseDuration(text);
-  } catch {
-    return fallback;
-  }
-}
 
 /**
  * Which queue a PipelineRun belongs to, with which limit.
@@ -66,12 +36,10 @@ export function chooseQueue(
 ): QueueChoice {
   const read = (key: string) => subject.annotations[key] ?? subject.labels[key];
   const queuedByPac = read(pac.state) === "queued";
-  const optedIn = repository?.annotations[repositoryKeys.queue] === "enabled";
-  if (repository && read(pac.repository)) {
-    if (optedIn) {
-      const limit =
-        positive(repository.annotations[repositoryKeys.concurrencyLimit]) ??
-        positive(repository.concurrencyLimit);
+  const settings = repository ? repositoryQueue(repository, defaultMaxWaitMs) : undefined;
+  if (repository && settings && read(pac.repository)) {
+    if (settings.optedIn) {
+      const limit = settings.limit;
       if (limit === undefined)
         return { queued: false, reason: `Repository ${repository.name} sets no concurrency limit` };
       if (pendingAtCreation && !queuedByPac)
@@ -83,7 +51,7 @@ export function chooseQueue(
         id: queueIdOf(key),
         limit,
         source: { kind: "repository", namespace: repository.namespace, name: repository.name },
-        maxWaitMs: waitOf(repository.annotations[repositoryKeys.maxQueueWait], defaultMaxWaitMs),
+        maxWaitMs: settings.maxWaitMs,
         takeOverFromPac: queuedByPac,
       };
     }

@@ -1,9 +1,8 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { cancelStatus, pendingStatus, pipelineRunResource } from "../core/tekton.ts";
+import { leaseLabels } from "../core/vocabulary.ts";
 import { apiFailure } from "../kube/api-errors.ts";
-import { pipelineRunResource } from "../kube/custom-objects.ts";
 import { LeaseStore } from "../kube/leases.ts";
-import { leaseLabels } from "../lineage/vocabulary.ts";
-import { pendingStatus } from "./run-view.ts";
 import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
 import { formatQueues, summarizeQueues } from "./view.ts";
 
@@ -40,7 +39,7 @@ export async function clearQueue(kubeConfig: KubeConfig, namespace: string, key:
         name: name ?? "",
         body: [
           { op: "test", path: "/spec/status", value: pendingStatus },
-          { op: "replace", path: "/spec/status", value: "Cancelled" },
+          { op: "replace", path: "/spec/status", value: cancelStatus },
         ],
       });
       lines.push(`cancelled ${entry.run}`);

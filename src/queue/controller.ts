@@ -1,17 +1,17 @@
 import type { V1Lease } from "@kubernetes/client-node";
+import type { RunActions } from "../core/run-actions.ts";
+import { isDone, type PipelineRun, pendingStatus } from "../core/tekton.ts";
+import { admissionKeys, labelKeys, reconcilerKeys } from "../core/vocabulary.ts";
+import { WorkQueue } from "../core/work-queue.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Informer, InformerEvent } from "../kube/informer.ts";
 import { type CachedLease, compareAndSwap, type LeaseAccess } from "../kube/leases.ts";
-import { isDone, type PipelineRun } from "../kube/pipelinerun.ts";
-import { admissionKeys, labelKeys, reconcilerKeys } from "../lineage/vocabulary.ts";
 import type { Logger } from "../observability/logger.ts";
-import { WorkQueue } from "../reconciler/work-queue.ts";
 import type { QueueLimits } from "./limits.ts";
 import type { QueueMetrics } from "./metrics.ts";
 import { planQueue, type QueuePlan } from "./plan.ts";
 import { rebuildQueueState } from "./rebuild.ts";
-import type { RunActions } from "./run-actions.ts";
-import { pendingStatus, type RunView, runKey, viewOf } from "./run-view.ts";
+import { type RunView, runKey, viewOf } from "./run-view.ts";
 import {
   type QueueState,
   queueLease,

@@ -1,10 +1,9 @@
-import { parseDuration } from "../config/parsers.ts";
+import type { QueueRule } from "../config/queue-rules.ts";
+import { type Repository, repositoryQueue, repositoryView } from "../core/repository.ts";
+import { pac } from "../core/vocabulary.ts";
 import type { Informer } from "../kube/informer.ts";
-import { type Repository, repositoryView } from "../kube/repository.ts";
 import type { LineageSubject } from "../lineage/lineage.ts";
-import { pac } from "../lineage/vocabulary.ts";
-import { chooseQueue, type QueueChoice, repositoryKeys } from "./choose.ts";
-import type { QueueRule } from "./rules.ts";
+import { chooseQueue, type QueueChoice } from "./choose.ts";
 import type { QueueState } from "./state.ts";
 
 /** Where queues and limits come from: the Repository cache and the configured rules. */
@@ -40,20 +39,7 @@ export class QueueLimits {
     }
     const repository = repositoryView(this.repositories.get(state.source.namespace, state.source.name));
     if (!repository) return fallback;
-    const fromAnnotation = Number(repository.annotations[repositoryKeys.concurrencyLimit]);
-    const limit =
-      Number.isSafeInteger(fromAnnotation) && fromAnnotation > 0
-        ? fromAnnotation
-        : repository.concurrencyLimit;
-    let maxWaitMs = this.defaultMaxWaitMs;
-    const wait = repository.annotations[repositoryKeys.maxQueueWait];
-    if (wait) {
-      try {
-        maxWaitMs = parseDuration(wait);
-      } catch {
-        /* keep the default for a malformed annotation */
-      }
-    }
-    return { limit: limit && limit > 0 ? limit : state.limit, maxWaitMs };
+    const { limit, maxWaitMs } = repositoryQueue(repository, this.defaultMaxWaitMs);
+    return { limit: limit ?? state.limit, maxWaitMs };
   }
 }

@@ -1,8 +1,11 @@
-import { isDone, type PipelineRun, succeededCondition } from "../kube/pipelinerun.ts";
-import { admissionKeys } from "../lineage/vocabulary.ts";
-
-export const pendingStatus = "PipelineRunPending";
-const cancelledStatuses = ["Cancelled", "CancelledRunFinally", "StoppedRunFinally"];
+import {
+  isCancelRequested,
+  isDone,
+  isPending,
+  type PipelineRun,
+  succeededCondition,
+} from "../core/tekton.ts";
+import { admissionKeys } from "../core/vocabulary.ts";
 
 /** What the queue needs to know about one PipelineRun. */
 export interface RunView {
@@ -28,15 +31,14 @@ export const runKey = (namespace: string | undefined, name: string | undefined) 
 
 export function viewOf(run: PipelineRun): RunView {
   const a = run.metadata.annotations ?? {};
-  const status = run.spec?.status;
   const ticket = Number(a[admissionKeys.queueTicket]);
   const fence = Number(a[admissionKeys.queueSlot]);
   return {
     run: runKey(run.metadata.namespace, run.metadata.name),
     uid: run.metadata.uid,
-    pending: status === pendingStatus,
+    pending: isPending(run),
     pendingByQueue: a[admissionKeys.pendingByQueue] === "true",
-    cancelled: status !== undefined && cancelledStatuses.includes(status),
+    cancelled: isCancelRequested(run),
     done: isDone(run),
     deleting: run.metadata.deletionTimestamp !== undefined,
     ticket: Number.isSafeInteger(ticket) && ticket > 0 ? ticket : undefined,

@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
-import { ownedLease } from "../kube/leases.ts";
+import { ownedLease } from "../core/owned-lease.ts";
+import { labelKeys, prefix } from "../core/vocabulary.ts";
 import { lineageIdOf } from "../lineage/lineage.ts";
-import { labelKeys, prefix } from "../lineage/vocabulary.ts";
 
 /** A run holding one of the queue's slots. */
 export interface Slot {

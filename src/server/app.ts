@@ -1,22 +1,22 @@
 import express, { type Express, type RequestHandler } from "express";
 import type { Registry } from "prom-client";
-import { type AdmissionRoute, admissionHandler, type EnvelopeOptions } from "../admission/handler.ts";
 import type { Readiness } from "./readiness.ts";
 
-export interface AppOptions extends EnvelopeOptions {
-  routes: AdmissionRoute[];
+export interface AppOptions {
+  /** POST handlers by path (the admission reviews). */
+  posts: Record<string, RequestHandler>;
   readiness: Readiness;
   registry: Registry;
   /** Read-only JSON views (such as the queue view), mounted with GET. */
   views?: Record<string, RequestHandler>;
 }
 
-/** The HTTP surface: admission paths, health, readiness, metrics and read-only views. */
+/** The HTTP surface: admission paths (handlers given), health, readiness, metrics and read-only views. */
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  for (const route of options.routes) app.post(route.path, admissionHandler(route, options));
+  for (const [path, handler] of Object.entries(options.posts)) app.post(path, handler);
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");
   });

@@ -1,9 +1,9 @@
 import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { tlsKeys } from "../certs/plan.ts";
 import { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type KeyPair, keyPair } from "./tls-files.ts";
+import { tlsKeys } from "./tls-keys.ts";
 
 type CachedSecret = V1Secret & { metadata: NonNullable<V1Secret["metadata"]> };
 

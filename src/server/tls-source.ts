@@ -51,7 +51,7 @@ export async function secretTlsSource(options: {
   logger: Logger;
   registry: Registry;
 }): Promise<TlsSource> {
-  const { generateCa, issueServing } = await import("../certs/generate.ts");
+  const { generateCa, issueServing } = await import("./certificates.ts");
   const now = new Date();
   const ca = await generateCa("tekton-lineage temporary", now, 86_400_000);
   const temporary = await issueServing(ca, { dnsNames: ["localhost"], ips: ["127.0.0.1"] }, now, 86_400_000);

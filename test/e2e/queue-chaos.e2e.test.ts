@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { V1Lease } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { customResourceSource, pipelineRunResource } from "../../src/kube/custom-objects.ts";
+import { isDone, type PipelineRun, pipelineRunResource, trimPipelineRun } from "../../src/core/tekton.ts";
+import { customResourceSource } from "../../src/kube/custom-objects.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import { type CachedLease, LeaseStore, leaseSource } from "../../src/kube/leases.ts";
-import { isDone, type PipelineRun, trimPipelineRun } from "../../src/kube/pipelinerun.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readQueueState } from "../../src/queue/state.ts";
 import { adminKubeConfig } from "./support/context.ts";

@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { Commits } from "@gitbeaker/rest";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import type { PipelineRun } from "../../src/core/tekton.ts";
+import { pipelineRunResource } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
-import { pipelineRunResource } from "../../src/kube/custom-objects.ts";
-import type { PipelineRun } from "../../src/kube/pipelinerun.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { Job } from "../e2e/support/gitlab.ts";

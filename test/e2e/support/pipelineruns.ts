@@ -1,6 +1,6 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { pipelineRunResource } from "../../../src/kube/custom-objects.ts";
-import type { PipelineRun } from "../../../src/kube/pipelinerun.ts";
+import type { PipelineRun } from "../../../src/core/tekton.ts";
+import { pipelineRunResource } from "../../../src/core/tekton.ts";
 
 /** A PipelineRun as PaC or a user would submit it: generateName and a pipelineRef. */
 export function newPipelineRun(options: {

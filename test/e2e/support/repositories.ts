@@ -1,5 +1,5 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { repositoryResource } from "../../../src/kube/custom-objects.ts";
+import { repositoryResource } from "../../../src/core/repository.ts";
 
 const base = {
   group: repositoryResource.group,

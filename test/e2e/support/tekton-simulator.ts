@@ -1,7 +1,7 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { customResourceSource, pipelineRunResource } from "../../../src/kube/custom-objects.ts";
+import { isDone, type PipelineRun, pipelineRunResource, trimPipelineRun } from "../../../src/core/tekton.ts";
+import { customResourceSource } from "../../../src/kube/custom-objects.ts";
 import { Informer } from "../../../src/kube/informer.ts";
-import { isDone, type PipelineRun, trimPipelineRun } from "../../../src/kube/pipelinerun.ts";
 import { silentLogger } from "../../../src/observability/logger.ts";
 
 export interface SimulatedOutcome {

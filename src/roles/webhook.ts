@@ -1,20 +1,15 @@
+import { auditEventFor } from "../admission/audit.ts";
+import type { AdmissionRoute } from "../admission/handler.ts";
+import { createMutateRoute } from "../admission/mutate.ts";
+import { createValidateRoute } from "../admission/validate.ts";
 import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
 import { SigningKeys } from "../kube/signing-keys.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
 import { QueueAdmitter } from "../queue/admitter.ts";
 import { QueueLimits } from "../queue/limits.ts";
-import type { Component } from "../service/component.ts";
-import type { ServiceContext } from "../service/run.ts";
-import {
-  sharedEvents,
-  sharedLeaseConflicts,
-  sharedLeaseStore,
-  sharedRepositories,
-} from "../service/shared.ts";
-import { auditEventFor } from "./audit.ts";
-import type { AdmissionRoute } from "./handler.ts";
-import { createMutateRoute } from "./mutate.ts";
-import { createValidateRoute } from "./validate.ts";
+import type { Component } from "./component.ts";
+import type { ServiceContext } from "./service.ts";
+import { sharedEvents, sharedLeaseConflicts, sharedLeaseStore, sharedRepositories } from "./shared.ts";
 
 /** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {

@@ -1,10 +1,10 @@
-import { customResourceSource, repositoryResource } from "../kube/custom-objects.ts";
+import { type Repository, repositoryResource, trimRepository } from "../core/repository.ts";
+import { customResourceSource } from "../kube/custom-objects.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
 import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import { LeaseStore } from "../kube/leases.ts";
-import { type Repository, trimRepository } from "../kube/repository.ts";
-import type { ServiceContext } from "./run.ts";
+import type { ServiceContext } from "./service.ts";
 
 /** The process's Event recorder (started by whichever role starts first; stopping twice is harmless). */
 export function sharedEvents(context: ServiceContext): EventRecorder {

@@ -1,5 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
+import { admissionHandler } from "../admission/handler.ts";
 import { createAdmissionMetrics } from "../admission/metrics.ts";
 import type { Config } from "../config/settings.ts";
 import { countApiRequests } from "../kube/api-metrics.ts";
@@ -60,16 +61,22 @@ export async function runService(role: Role, config: Config, factories: Record<R
   for (const component of components) {
     for (const [name, check] of Object.entries(component.readiness ?? {})) readiness.add(name, check);
   }
-  const app = createApp({
-    routes: components.flatMap((c) => c.routes ?? []),
-    views: Object.assign({}, ...components.map((c) => c.views ?? {})),
-    readiness,
-    registry,
+  const envelope = {
     inFlight,
     logger,
     metrics: createAdmissionMetrics(registry),
     deadlineMs: config.admissionDeadline,
     maxBodyBytes: config.maxBodyBytes,
+  };
+  const app = createApp({
+    posts: Object.fromEntries(
+      components
+        .flatMap((c) => c.routes ?? [])
+        .map((route) => [route.path, admissionHandler(route, envelope)]),
+    ),
+    views: Object.assign({}, ...components.map((c) => c.views ?? {})),
+    readiness,
+    registry,
   });
   const tls = config.tlsSecret
     ? await secretTlsSource({

@@ -1,4 +1,4 @@
-import { SettingError } from "../config/parsers.ts";
+import { SettingError } from "./parsers.ts";
 
 /** A queue defined in tekton-lineage's own configuration, for runs Pipelines-as-Code does not queue. */
 export interface QueueRule {

@@ -1,5 +1,14 @@
-import type { RepositoryView } from "../queue/choose.ts";
-import type { CachedObject } from "./informer.ts";
+import { parseDuration } from "../config/parsers.ts";
+import type { CustomResource } from "../kube/custom-objects.ts";
+import type { CachedObject } from "../kube/informer.ts";
+import { repositoryKeys } from "./vocabulary.ts";
+
+/** PaC's Repository resource. */
+export const repositoryResource: CustomResource = {
+  group: "pipelinesascode.tekton.dev",
+  version: "v1alpha1",
+  plural: "repositories",
+};
 
 /** A PaC Repository, trimmed to what tekton-lineage reads (queue settings, URL, git provider). */
 export interface Repository extends CachedObject {
@@ -50,6 +59,14 @@ export function trimRepository(raw: unknown): Repository {
   };
 }
 
+/** The Repository fields the queue reads. */
+export interface RepositoryView {
+  namespace: string;
+  name: string;
+  concurrencyLimit?: number;
+  annotations: Record<string, string>;
+}
+
 export function repositoryView(repository: Repository | undefined): RepositoryView | undefined {
   if (!repository?.metadata.name || !repository.metadata.namespace) return undefined;
   return {
@@ -58,4 +75,36 @@ export function repositoryView(repository: Repository | undefined): RepositoryVi
     concurrencyLimit: repository.spec?.concurrency_limit,
     annotations: repository.metadata.annotations ?? {},
   };
+}
+
+/** A Repository's queue settings: opted in to tekton-lineage's queue, its limit, its longest wait. */
+export interface RepositoryQueue {
+  optedIn: boolean;
+  /** tekton-lineage.io/concurrency-limit, else spec.concurrency_limit; undefined when neither is positive. */
+  limit?: number;
+  /** tekton-lineage.io/max-queue-wait, else the default (a malformed value keeps the default). */
+  maxWaitMs: number;
+}
+
+export function repositoryQueue(repository: RepositoryView, defaultMaxWaitMs: number): RepositoryQueue {
+  const a = repository.annotations;
+  return {
+    optedIn: a[repositoryKeys.queue] === "enabled",
+    limit: positive(a[repositoryKeys.concurrencyLimit]) ?? positive(repository.concurrencyLimit),
+    maxWaitMs: durationOr(a[repositoryKeys.maxQueueWait], defaultMaxWaitMs),
+  };
+}
+
+function positive(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function durationOr(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  try {
+    return parseDuration(text);
+  } catch {
+    return fallback;
+  }
 }

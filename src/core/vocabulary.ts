@@ -32,6 +32,15 @@ export const reconcilerKeys = {
   gitlabStatus: `${prefix}gitlab-status`,
 } as const;
 
+/** Annotations on a PaC Repository, set by its owner, that tekton-lineage reads. */
+export const repositoryKeys = {
+  /** Opt-in: "enabled" hands this repository's queue to tekton-lineage. */
+  queue: `${prefix}queue`,
+  /** The limit, instead of spec.concurrency_limit. */
+  concurrencyLimit: `${prefix}concurrency-limit`,
+  maxQueueWait: `${prefix}max-queue-wait`,
+} as const;
+
 /** Labels, for selectors; their values repeat annotations. */
 export const labelKeys = {
   lineageId: `${prefix}lineage-id`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDone, trimPipelineRun } from "./pipelinerun.ts";
+import { isDone, trimPipelineRun } from "./tekton.ts";
 
 const raw = {
   apiVersion: "tekton.dev/v1",

@@ -1,32 +1,27 @@
 import { CertificateManager, servingNames } from "../certs/manager.ts";
+import { every } from "../core/periodic.ts";
+import { RunActions } from "../core/run-actions.ts";
+import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
+import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
 import { TokenSource } from "../gitlab/credentials.ts";
 import { FailingTasks } from "../gitlab/failing-task.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
 import { GitLabReporter } from "../gitlab/reporter.ts";
-import { customResourceSource, pipelineRunResource } from "../kube/custom-objects.ts";
+import { customResourceSource } from "../kube/custom-objects.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
-import { type PipelineRun, trimPipelineRun } from "../kube/pipelinerun.ts";
 import { attemptLeaseKind, runNamespaceLabel } from "../lineage/attempts.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
-import { labelKeys, leaseLabels } from "../lineage/vocabulary.ts";
 import { QueueController } from "../queue/controller.ts";
 import { QueueLimits } from "../queue/limits.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
-import { RunActions } from "../queue/run-actions.ts";
 import { queueLeaseKind } from "../queue/state.ts";
 import { queueViewHandler } from "../queue/view.ts";
-import type { Component } from "../service/component.ts";
-import type { ServiceContext } from "../service/run.ts";
-import {
-  sharedEvents,
-  sharedLeaseConflicts,
-  sharedLeaseStore,
-  sharedRepositories,
-} from "../service/shared.ts";
-import { every } from "./periodic.ts";
+import type { Component } from "./component.ts";
+import type { ServiceContext } from "./service.ts";
+import { sharedEvents, sharedLeaseConflicts, sharedLeaseStore, sharedRepositories } from "./shared.ts";
 
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a

@@ -1,11 +1,9 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
-import { pipelineRunResource } from "../kube/custom-objects.ts";
-import { isDone, type PipelineRun } from "../kube/pipelinerun.ts";
-import { admissionKeys, reconcilerKeys } from "../lineage/vocabulary.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type RunEdit, runPatch } from "./run-patch.ts";
-import { pendingStatus } from "./run-view.ts";
+import { cancelStatus, isDone, type PipelineRun, pendingStatus, pipelineRunResource } from "./tekton.ts";
+import { admissionKeys, reconcilerKeys } from "./vocabulary.ts";
 
 export type ActionResult = "done" | "gone" | "changed";
 
@@ -53,10 +51,10 @@ export class RunActions {
       run,
       {
         expectStatus: run.spec?.status,
-        status: "Cancelled",
+        status: cancelStatus,
         annotations: { [reconcilerKeys.queueDecision]: decision, [reconcilerKeys.queuePosition]: null },
       },
-      (fresh) => fresh.spec?.status === "Cancelled",
+      (fresh) => fresh.spec?.status === cancelStatus,
       (fresh) => !isDone(fresh) && (fresh.spec?.status === undefined || fresh.spec.status === pendingStatus),
     );
   }

@@ -1,7 +1,11 @@
-import { isOwnedLabel, pac, prefix } from "../lineage/vocabulary.ts";
-import { Interner } from "./intern.ts";
+import type { CustomResource } from "../kube/custom-objects.ts";
+import { Interner } from "../kube/intern.ts";
+import { isOwnedLabel, pac, prefix } from "./vocabulary.ts";
 
-/** The PipelineRun fields tekton-lineage reads, and the trim that keeps only those in the cache. */
+/**
+ * Tekton's PipelineRun as tekton-lineage reads it: the fields, the trim that keeps only those in the
+ * cache, and the facts about its states (tektoncd/pipeline docs/pipelineruns.md), in one place.
+ */
 
 export interface Condition {
   type: string;
@@ -103,6 +107,46 @@ export function trimPipelineRun(raw: unknown): PipelineRun {
       completionTime: pick(run.status?.completionTime),
     },
   };
+}
+
+/** The PipelineRun resource (tekton.dev/v1), and the TaskRuns a run makes. */
+export const pipelineRunResource: CustomResource = {
+  group: "tekton.dev",
+  version: "v1",
+  plural: "pipelineruns",
+};
+export const taskRunResource: CustomResource = { group: "tekton.dev", version: "v1", plural: "taskruns" };
+
+/** spec.status of a run that waits to be started; clearing it starts the run. */
+export const pendingStatus = "PipelineRunPending";
+/** spec.status that cancels a run (waiting or running). */
+export const cancelStatus = "Cancelled";
+/** spec.status asking Tekton to cancel (or stop, letting finally tasks run) a run. */
+export const cancelStatuses: readonly string[] = ["Cancelled", "CancelledRunFinally", "StoppedRunFinally"];
+/** Succeeded-condition reasons of a run that ended because it was cancelled or stopped. */
+export const cancelledReasons: readonly string[] = [
+  "Cancelled",
+  "PipelineRunCancelled",
+  "CancelledRunFinally",
+  "StoppedRunFinally",
+];
+/** The Succeeded condition's reason while a run waits Pending. */
+export const pendingReason = "PipelineRunPending";
+
+/** spec.status is Pending: the run waits to be started. */
+export function isPending(run: Pick<PipelineRun, "spec">): boolean {
+  return run.spec?.status === pendingStatus;
+}
+
+/** spec.status asks Tekton to cancel or stop the run (it may still be winding down). */
+export function isCancelRequested(run: Pick<PipelineRun, "spec">): boolean {
+  return cancelStatuses.includes(run.spec?.status ?? "");
+}
+
+/** The run ended because it was cancelled or stopped. */
+export function endedCancelled(run: PipelineRun): boolean {
+  const condition = succeededCondition(run);
+  return isDone(run) && cancelledReasons.includes(condition?.reason ?? "");
 }
 
 export function succeededCondition(run: PipelineRun): Condition | undefined {
