@@ -6,6 +6,7 @@ import {
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { apiFailure } from "../kube/api-errors.ts";
+import { managedByLabel } from "../kube/managed-by.ts";
 import type { Logger } from "../observability/logger.ts";
 import { tlsKeys } from "../server/tls-keys.ts";
 import { type CertificatePolicy, caBundle, certificateAction, splitSans } from "./plan.ts";
@@ -82,7 +83,7 @@ export class CertificateManager {
           await this.core.createNamespacedSecret({
             namespace,
             body: {
-              metadata: { name: secretName, labels: { "app.kubernetes.io/managed-by": "tekton-lineage" } },
+              metadata: { name: secretName, labels: { ...managedByLabel } },
               type: "kubernetes.io/tls",
               data: encode(next),
             },

@@ -1,7 +1,7 @@
 import { parseDuration } from "../config/parsers.ts";
 import type { CustomResource } from "../kube/custom-objects.ts";
 import type { CachedObject } from "../kube/informer.ts";
-import { repositoryKeys } from "./vocabulary.ts";
+import { prefix, repositoryKeys } from "./vocabulary.ts";
 
 /** PaC's Repository resource. */
 export const repositoryResource: CustomResource = {
@@ -33,7 +33,7 @@ export interface Repository extends CachedObject {
 export function trimRepository(raw: unknown): Repository {
   const r = raw as Repository;
   const annotations = Object.fromEntries(
-    Object.entries(r.metadata?.annotations ?? {}).filter(([k]) => k.startsWith("tekton-lineage.io/")),
+    Object.entries(r.metadata?.annotations ?? {}).filter(([k]) => k.startsWith(prefix)),
   );
   return {
     metadata: {

@@ -7,13 +7,25 @@ import { admissionKeys, reconcilerKeys } from "./vocabulary.ts";
 
 export type ActionResult = "done" | "gone" | "changed";
 
+/** The writes controllers make to PipelineRuns (RunActions against the API server; a fake in unit tests). */
+export interface RunWriter {
+  /** Clears spec.status (Tekton starts the run) and records the fencing token of its slot, if still Pending. */
+  start(run: PipelineRun, fence: number, decision: string): Promise<ActionResult>;
+  /** Sets spec.status to Cancelled with the reason, if the run is still as seen (Pending, or running). */
+  cancel(run: PipelineRun, decision: string): Promise<ActionResult>;
+  /** Sets annotations of a run only while it waits (Pending). */
+  annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult>;
+  /** Sets (null: removes) informative annotations, unconditionally, when they differ. */
+  annotate(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult>;
+}
+
 /**
  * Writes the queue's decisions to PipelineRuns. Starting, cancelling a waiting run and writing its place
  * in line are conditional: the JSON Patch tests spec.status, so it applies only while the run is as the
  * decision saw it (Pending), whatever else changed on it meanwhile. An ambiguous failure is followed by
  * a re-read.
  */
-export class RunActions {
+export class RunActions implements RunWriter {
   private readonly api: CustomObjectsApi;
   private readonly logger: Logger;
 

@@ -1,6 +1,10 @@
+import { writeTokenKey } from "../kube/leases.ts";
+import { managedByKey, managedByValue } from "../kube/managed-by.ts";
+
 /**
- * The names tekton-lineage writes and reads on PipelineRuns and Leases, in one place for both roles.
- * Everything tekton-lineage owns lives under one prefix; PaC's keys are read, never written.
+ * Every name tekton-lineage writes and reads on PipelineRuns, Repositories and Leases, in one place for
+ * both roles. Everything tekton-lineage owns lives under one prefix; PaC's keys are read, never written.
+ * (Two keys belong to infrastructure that cannot import this file; they are repeated here by reference.)
  */
 export const prefix = "tekton-lineage.io/";
 
@@ -27,9 +31,21 @@ export const signatureKey = `${prefix}signature`;
 /** Annotations the reconciler maintains after admission (never signed; only tekton-lineage may change them). */
 export const reconcilerKeys = {
   queuePosition: `${prefix}queue-position`,
+  /** What the queue (or a supersede) decided about the run, in words for people. */
   queueDecision: `${prefix}queue-decision`,
-  queueState: `${prefix}queue-state`,
-  gitlabStatus: `${prefix}gitlab-status`,
+  /** The same decision as one word (QueueOutcome), for programs: nothing parses the words. */
+  queueOutcome: `${prefix}queue-outcome`,
+  /** The GitLab pipeline a lineage's statuses join, when PaC recorded none. */
+  gitlabPipelineId: `${prefix}gitlab-pipeline-id`,
+} as const;
+
+/** What a queue decision was, as stored in reconcilerKeys.queueOutcome. */
+export type QueueOutcome = "waiting" | "started" | "started-outside" | "cancelled";
+
+/** Annotations a user may set on a run they create. */
+export const userKeys = {
+  /** On a newer attempt: cancel older attempts of its lineage (for runs PaC did not make). */
+  cancelInProgress: `${prefix}cancel-in-progress`,
 } as const;
 
 /** Annotations on a PaC Repository, set by its owner, that tekton-lineage reads. */
@@ -74,11 +90,28 @@ export const pac = {
   cancelInProgress: "pipelinesascode.tekton.dev/cancel-in-progress",
 } as const;
 
-/** Leases tekton-lineage keeps in its own namespace. */
+/** Labels of the Leases tekton-lineage keeps in its own namespace. */
 export const leaseLabels = {
-  managedBy: "app.kubernetes.io/managed-by",
-  managedByValue: "tekton-lineage",
+  managedBy: managedByKey,
+  managedByValue,
   kind: `${prefix}lease-kind`,
+  /** On attempt counters: the namespace of the lineage's runs, so a scoped reconciler selects its own. */
+  runNamespace: `${prefix}run-namespace`,
+  queueId: `${prefix}queue-id`,
+  lineageId: `${prefix}lineage-id`,
+} as const;
+
+/** Annotations of tekton-lineage's Leases. */
+export const leaseKeys = {
+  /** Stamped on every compare-and-swap write, to resolve an ambiguous failure by reading it back. */
+  writeToken: writeTokenKey,
+  /** Attempt counters: the last attempt handed out, its name, the lineage's namespace, what it was admitted as. */
+  lastAttempt: `${prefix}last-attempt`,
+  lastName: `${prefix}last-name`,
+  namespace: `${prefix}namespace`,
+  lastSubject: `${prefix}last-subject`,
+  /** Queue Leases: the queue's state (JSON). */
+  queueState: `${prefix}queue-state`,
 } as const;
 
 export function isOwnedAnnotation(key: string): boolean {

@@ -2,7 +2,7 @@ import { backoffDelay } from "../core/backoff.ts";
 import type { Repository } from "../core/repository.ts";
 import type { RunActions } from "../core/run-actions.ts";
 import { isDone, type PipelineRun, succeededCondition } from "../core/tekton.ts";
-import { labelKeys, pac } from "../core/vocabulary.ts";
+import { labelKeys, pac, reconcilerKeys } from "../core/vocabulary.ts";
 import { WorkQueue } from "../core/work-queue.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Informer } from "../kube/informer.ts";
@@ -16,7 +16,7 @@ import type { FailingTasks } from "./failing-task.ts";
 import { HostGate } from "./host-gate.ts";
 import { latestAttempt } from "./latest.ts";
 import type { GitLabMetrics } from "./metrics.ts";
-import { gitlabPipelineIdKey, type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
+import { type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
 import { type ActualStatus, converged, planWrites } from "./writes.ts";
 
 export interface GitLabReporterOptions {
@@ -272,8 +272,8 @@ export class GitLabReporter {
     const id = memory.known?.status.pipelineId;
     if (target.pipelineId || !id) return;
     for (const run of runs) {
-      if (run.metadata.annotations?.[gitlabPipelineIdKey] === String(id)) continue;
-      await this.o.actions.annotate(run, { [gitlabPipelineIdKey]: String(id) });
+      if (run.metadata.annotations?.[reconcilerKeys.gitlabPipelineId] === String(id)) continue;
+      await this.o.actions.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
     }
   }
 

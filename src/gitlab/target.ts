@@ -1,7 +1,7 @@
 import { defaultSecretKey, type SecretRef } from "../config/parsers.ts";
 import type { Repository } from "../core/repository.ts";
 import type { PipelineRun } from "../core/tekton.ts";
-import { pac, prefix } from "../core/vocabulary.ts";
+import { pac, reconcilerKeys } from "../core/vocabulary.ts";
 
 export interface ReportSettings {
   /** GitLab when the Repository names none (https://gitlab.example). */
@@ -25,8 +25,6 @@ export interface ReportTarget {
   pipelineId?: number;
   context: string;
 }
-
-export const gitlabPipelineIdKey = `${prefix}gitlab-pipeline-id`;
 
 /**
  * Reads where to report from the run (PaC's annotations: project ids, sha, source branch, the MR pipeline
@@ -65,7 +63,7 @@ export function reportTarget(
     pathOf(read(pac.urlOrg), read(pac.urlRepository)) ??
     pathFromUrl(repoUrl);
   if (!project) return { skip: "no GitLab project (source-project-id, target-project-id or repository URL)" };
-  const pipeline = Number(a[gitlabPipelineIdKey] ?? read(pac.gitlabPipelineId));
+  const pipeline = Number(a[reconcilerKeys.gitlabPipelineId] ?? read(pac.gitlabPipelineId));
   const pipelineName = read(pac.originalPrName);
   const context = pipelineName
     ? settings.contextTemplate

@@ -14,6 +14,11 @@ export interface AuditEvent {
   type: "Normal" | "Warning";
 }
 
+/** Where controllers and admission record Events (never waits). */
+export interface EventSink {
+  record(event: AuditEvent): void;
+}
+
 export interface EventRecorderOptions {
   kubeConfig: KubeConfig;
   instance: string;
@@ -36,7 +41,7 @@ const maxMessageLength = 1024;
  * admission never waits on the API server for an audit trail. Overflow drops the oldest Event and
  * counts it; a failed post is retried a few times, then dropped and counted.
  */
-export class EventRecorder {
+export class EventRecorder implements EventSink {
   private readonly queue: { event: AuditEvent; at: number }[] = [];
   private readonly api: CoreV1Api;
   private readonly options: Required<Omit<EventRecorderOptions, "kubeConfig" | "registry">>;

@@ -39,7 +39,23 @@ export interface InformerOptions<T extends CachedObject> {
   pageSize?: number;
 }
 
-type Handler<T> = (object: T, event: InformerEvent) => void;
+export type Handler<T> = (object: T, event: InformerEvent) => void;
+
+/**
+ * A read-only cache of objects kept current by someone else (an Informer in the process; an in-memory
+ * cache in unit tests): what controllers read, and where they hear of changes.
+ */
+export interface ObjectCache<T extends CachedObject> {
+  get(namespace: string | undefined, name: string): T | undefined;
+  list(namespace?: string): T[];
+  /** Keeps objects findable by a derived value (a label, say); asking twice for a name is harmless. */
+  addIndex(name: string, of: (object: T) => string | undefined): void;
+  byIndex(name: string, value: string): T[];
+  indexValues(name: string): string[];
+  onChange(handler: Handler<T>): void;
+  readonly synced: boolean;
+  whenSynced(): Promise<void>;
+}
 
 export const keyOf = (namespace: string | undefined, name: string | undefined) =>
   `${namespace ?? ""}/${name ?? ""}`;
@@ -49,7 +65,7 @@ export const keyOf = (namespace: string | undefined, name: string | undefined) =
  * resourceVersion with bookmarks, relists when the version is too old (410), restarts with backoff
  * after any error, and resyncs periodically. Objects are trimmed by `transform` before they are kept.
  */
-export class Informer<T extends CachedObject> {
+export class Informer<T extends CachedObject> implements ObjectCache<T> {
   private readonly cache = new Map<string, T>();
   private readonly indexes = new Map<
     string,

@@ -1,6 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
+import { managedByLabel } from "./managed-by.ts";
 
 export interface LeaderElectionOptions {
   store: LeaseAccess;
@@ -127,7 +128,7 @@ export class LeaderElector {
       kind: "Lease",
       metadata: {
         ...current?.metadata,
-        labels: { ...current?.metadata?.labels, "app.kubernetes.io/managed-by": "tekton-lineage" },
+        labels: { ...current?.metadata?.labels, ...managedByLabel },
       },
       spec: {
         ...spec,

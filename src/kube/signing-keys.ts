@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
+import { managedByLabel } from "./managed-by.ts";
 import { retryUntilDone } from "./retry-until-done.ts";
 
 const currentKey = "hmac-key";
@@ -74,7 +75,7 @@ export class SigningKeys {
           body: {
             metadata: {
               name: this.secretName,
-              labels: { "app.kubernetes.io/managed-by": "tekton-lineage" },
+              labels: { ...managedByLabel },
             },
             type: "Opaque",
             data: { [currentKey]: randomBytes(32).toString("base64") },

@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { ownedLease } from "../core/owned-lease.ts";
-import { admissionKeys, prefix } from "../core/vocabulary.ts";
+import { admissionKeys, leaseKeys, leaseLabels } from "../core/vocabulary.ts";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -15,13 +15,6 @@ import {
 import type { Lineage } from "./lineage.ts";
 
 export const attemptLeaseKind = "attempts";
-const lastKey = `${prefix}last-attempt`;
-const lastNameKey = `${prefix}last-name`;
-const namespaceKey = `${prefix}namespace`;
-const lastSubjectKey = `${prefix}last-subject`;
-
-/** On attempt counters: the namespace of the lineage's runs, so a scoped reconciler selects only its own. */
-export const runNamespaceLabel = `${prefix}run-namespace`;
 
 export function attemptLeaseName(lineageId: string): string {
   return `tl-attempts-${lineageId}`;
@@ -29,12 +22,12 @@ export function attemptLeaseName(lineageId: string): string {
 
 export function readRecord(lease: V1Lease | undefined): CounterRecord {
   const annotations = lease?.metadata?.annotations ?? {};
-  const last = Number(annotations[lastKey] ?? 0);
+  const last = Number(annotations[leaseKeys.lastAttempt] ?? 0);
   return {
     last: Number.isSafeInteger(last) && last > 0 ? last : 0,
-    lastName: annotations[lastNameKey],
+    lastName: annotations[leaseKeys.lastName],
     lineageKey: annotations[admissionKeys.lineage],
-    lastSubject: parseSnapshot(annotations[lastSubjectKey]),
+    lastSubject: parseSnapshot(annotations[leaseKeys.lastSubject]),
   };
 }
 
@@ -135,13 +128,16 @@ function counterLease(
     current,
     attemptLeaseKind,
     {
-      labels: { [admissionKeys.lineageId]: lineage.id, [runNamespaceLabel]: lineage.parts.namespace ?? "" },
+      labels: {
+        [leaseLabels.lineageId]: lineage.id,
+        [leaseLabels.runNamespace]: lineage.parts.namespace ?? "",
+      },
       annotations: {
         [admissionKeys.lineage]: record.lineageKey ?? lineage.key,
-        [namespaceKey]: lineage.parts.namespace ?? "",
-        [lastKey]: String(record.last),
-        [lastNameKey]: record.lastName ?? "",
-        ...(record.lastSubject ? { [lastSubjectKey]: JSON.stringify(record.lastSubject) } : {}),
+        [leaseKeys.namespace]: lineage.parts.namespace ?? "",
+        [leaseKeys.lastAttempt]: String(record.last),
+        [leaseKeys.lastName]: record.lastName ?? "",
+        ...(record.lastSubject ? { [leaseKeys.lastSubject]: JSON.stringify(record.lastSubject) } : {}),
       },
     },
     instance,

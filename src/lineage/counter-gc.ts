@@ -1,5 +1,5 @@
 import type { V1Lease } from "@kubernetes/client-node";
-import { admissionKeys, leaseLabels, prefix } from "../core/vocabulary.ts";
+import { admissionKeys, leaseKeys, leaseLabels } from "../core/vocabulary.ts";
 import { attemptLeaseKind } from "./attempts.ts";
 
 export interface CollectableLease {
@@ -24,7 +24,7 @@ export function countersToCollect(
     const meta = lease.metadata ?? {};
     if (meta.labels?.[leaseLabels.kind] !== attemptLeaseKind) return [];
     const lineageId = meta.labels?.[admissionKeys.lineageId];
-    const namespace = meta.annotations?.[`${prefix}namespace`] ?? "";
+    const namespace = meta.annotations?.[leaseKeys.namespace] ?? "";
     if (!lineageId || !meta.name || !meta.resourceVersion) return [];
     if (watchedNamespaces.length > 0 && !watchedNamespaces.includes(namespace)) return [];
     if (liveLineageIds.has(lineageId)) return [];

@@ -1,8 +1,8 @@
 import { isCancelRequested, isDone, type PipelineRun } from "../core/tekton.ts";
-import { admissionKeys, pac, prefix } from "../core/vocabulary.ts";
+import { admissionKeys, pac, userKeys } from "../core/vocabulary.ts";
 
 /** Opt-in on the newer run: PaC's annotation, or tekton-lineage's own for runs PaC did not make. */
-export const cancelInProgressKeys = [pac.cancelInProgress, `${prefix}cancel-in-progress`];
+export const cancelInProgressKeys = [pac.cancelInProgress, userKeys.cancelInProgress];
 
 export function attemptOf(run: PipelineRun): number {
   const n = Number(run.metadata.annotations?.[admissionKeys.attempt]);

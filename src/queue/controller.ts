@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import type { RunActions } from "../core/run-actions.ts";
 import { isDone, type PipelineRun, pendingStatus } from "../core/tekton.ts";
-import { admissionKeys, labelKeys, reconcilerKeys } from "../core/vocabulary.ts";
+import { admissionKeys, labelKeys, leaseLabels, reconcilerKeys } from "../core/vocabulary.ts";
 import { WorkQueue } from "../core/work-queue.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Informer, InformerEvent } from "../kube/informer.ts";
@@ -70,8 +70,7 @@ export class QueueController {
     options.runs.onChange((run, event) => this.observeRun(run, event));
     options.leases.onChange((lease) => {
       const id = lease.metadata.labels?.[labelKeys.queueId];
-      if (id && lease.metadata.labels?.["tekton-lineage.io/lease-kind"] === queueLeaseKind)
-        this.work?.add(id);
+      if (id && lease.metadata.labels?.[leaseLabels.kind] === queueLeaseKind) this.work?.add(id);
     });
   }
 

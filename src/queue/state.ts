@@ -1,6 +1,6 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { ownedLease } from "../core/owned-lease.ts";
-import { labelKeys, prefix } from "../core/vocabulary.ts";
+import { leaseKeys, leaseLabels } from "../core/vocabulary.ts";
 import { lineageIdOf } from "../lineage/lineage.ts";
 
 /** A run holding one of the queue's slots. */
@@ -39,7 +39,6 @@ export interface QueueState {
 }
 
 export const queueLeaseKind = "queue";
-export const queueStateKey = `${prefix}queue-state`;
 
 export function queueIdOf(key: string): string {
   return lineageIdOf(`queue/${key}`);
@@ -55,7 +54,7 @@ export function emptyQueue(key: string, limit: number, source: QueueSource): Que
 
 /** Reads the state from a queue Lease; undefined when the Lease is absent or not a queue. */
 export function readQueueState(lease: V1Lease | undefined): QueueState | undefined {
-  const text = lease?.metadata?.annotations?.[queueStateKey];
+  const text = lease?.metadata?.annotations?.[leaseKeys.queueState];
   if (!text) return undefined;
   const state = JSON.parse(text) as QueueState;
   if (typeof state.key !== "string" || !Array.isArray(state.slots) || !Array.isArray(state.waiting)) {
@@ -75,8 +74,8 @@ export function queueLease(
     current,
     queueLeaseKind,
     {
-      labels: { [labelKeys.queueId]: queueIdOf(state.key) },
-      annotations: { [queueStateKey]: JSON.stringify(state) },
+      labels: { [leaseLabels.queueId]: queueIdOf(state.key) },
+      annotations: { [leaseKeys.queueState]: JSON.stringify(state) },
     },
     instance,
     now,

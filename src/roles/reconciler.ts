@@ -11,7 +11,7 @@ import { customResourceSource } from "../kube/custom-objects.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
-import { attemptLeaseKind, runNamespaceLabel } from "../lineage/attempts.ts";
+import { attemptLeaseKind } from "../lineage/attempts.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { QueueController } from "../queue/controller.ts";
@@ -91,7 +91,7 @@ export function createReconciler(context: ServiceContext): Component {
     labelSelector:
       `${leaseLabels.kind}=${attemptLeaseKind}` +
       (config.watchNamespaces.length > 0
-        ? `,${runNamespaceLabel} in (${config.watchNamespaces.join(",")})`
+        ? `,${leaseLabels.runNamespace} in (${config.watchNamespaces.join(",")})`
         : ""),
     transform: trimLease,
     resyncMs: config.resync,

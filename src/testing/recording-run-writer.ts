@@ -1,0 +1,40 @@
+import type { ActionResult, RunWriter } from "../core/run-actions.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+
+/** One write a controller made to a run, as a test reads it. */
+export type RecordedAction =
+  | { action: "start"; run: string; fence: number; decision: string }
+  | { action: "cancel"; run: string; decision: string }
+  | { action: "annotateWaiting"; run: string; annotations: Record<string, string | null> }
+  | { action: "annotate"; run: string; annotations: Record<string, string | null> };
+
+/** A RunWriter that records every write and answers "done" (or what `answer` says); for unit tests. */
+export class RecordingRunWriter implements RunWriter {
+  readonly actions: RecordedAction[] = [];
+  answer: (action: RecordedAction) => ActionResult = () => "done";
+
+  private record(action: RecordedAction): Promise<ActionResult> {
+    this.actions.push(action);
+    return Promise.resolve(this.answer(action));
+  }
+
+  start(run: PipelineRun, fence: number, decision: string) {
+    return this.record({ action: "start", run: nameOf(run), fence, decision });
+  }
+
+  cancel(run: PipelineRun, decision: string) {
+    return this.record({ action: "cancel", run: nameOf(run), decision });
+  }
+
+  annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>) {
+    return this.record({ action: "annotateWaiting", run: nameOf(run), annotations });
+  }
+
+  annotate(run: PipelineRun, annotations: Record<string, string | null>) {
+    return this.record({ action: "annotate", run: nameOf(run), annotations });
+  }
+}
+
+function nameOf(run: PipelineRun): string {
+  return `${run.metadata.namespace}/${run.metadata.name}`;
+}
