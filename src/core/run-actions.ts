@@ -3,9 +3,14 @@ import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type RunEdit, runPatch } from "./run-patch.ts";
 import { cancelStatus, isDone, type PipelineRun, pendingStatus, pipelineRunResource } from "./tekton.ts";
-import { admissionKeys, reconcilerKeys } from "./vocabulary.ts";
+import { admissionKeys, type QueueOutcome, reconcilerKeys } from "./vocabulary.ts";
 
 export type ActionResult = "done" | "gone" | "changed";
+
+/** The annotations that record a decision about a run: one word for programs, a sentence for people. */
+export function decisionAnnotations(outcome: QueueOutcome, text: string): Record<string, string> {
+  return { [reconcilerKeys.queueOutcome]: outcome, [reconcilerKeys.queueDecision]: text };
+}
 
 /** The writes controllers make to PipelineRuns (RunActions against the API server; a fake in unit tests). */
 export interface RunWriter {
@@ -43,7 +48,7 @@ export class RunActions implements RunWriter {
         status: null,
         annotations: {
           [admissionKeys.queueSlot]: String(fence),
-          [reconcilerKeys.queueDecision]: decision,
+          ...decisionAnnotations("started", decision),
           [reconcilerKeys.queuePosition]: null,
         },
       },
@@ -64,7 +69,7 @@ export class RunActions implements RunWriter {
       {
         expectStatus: run.spec?.status,
         status: cancelStatus,
-        annotations: { [reconcilerKeys.queueDecision]: decision, [reconcilerKeys.queuePosition]: null },
+        annotations: { ...decisionAnnotations("cancelled", decision), [reconcilerKeys.queuePosition]: null },
       },
       (fresh) => fresh.spec?.status === cancelStatus,
       (fresh) => !isDone(fresh) && (fresh.spec?.status === undefined || fresh.spec.status === pendingStatus),

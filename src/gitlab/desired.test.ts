@@ -85,7 +85,10 @@ describe("desiredStatus", () => {
     ).toBe("success");
     const cancelled = run({
       conditions: [{ type: "Succeeded", status: "False", reason: "Cancelled" }],
-      annotations: { "tekton-lineage.io/queue-decision": "cancelled: waited longer than 60s in queue q" },
+      annotations: {
+        "tekton-lineage.io/queue-outcome": "cancelled",
+        "tekton-lineage.io/queue-decision": "cancelled: waited longer than 60s in queue q",
+      },
     });
     expect(desiredStatus(view(cancelled), links)).toMatchObject({
       state: "canceled",

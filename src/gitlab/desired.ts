@@ -80,9 +80,11 @@ export function desiredStatus(latest: AttemptView, links: LinkTemplates): Desire
       return { ...base, state: "success", description: `${prefix} succeeded`, targetUrl };
     const reason = condition?.reason ?? "Failed";
     if (cancelledReasons.includes(reason)) {
+      // Cancelled by tekton-lineage: its decision says why, in words that begin with "cancelled".
       const decision = annotations[reconcilerKeys.queueDecision];
-      const why = decision?.startsWith("cancelled") ? `: ${decision.replace(/^cancelled:?\s*/, "")}` : "";
-      return { ...base, state: "canceled", description: cutText(`${prefix} cancelled${why}`), targetUrl };
+      const byQueue = annotations[reconcilerKeys.queueOutcome] === "cancelled" && decision;
+      const said = byQueue ? `${prefix} ${decision}` : `${prefix} cancelled`;
+      return { ...base, state: "canceled", description: cutText(said), targetUrl };
     }
     const task = latest.failingTask ? ` task ${latest.failingTask} failed:` : "";
     const message = (condition?.message ?? "").trim();

@@ -1,65 +1,57 @@
 import type { Counter } from "prom-client";
-import type { RunActions } from "../core/run-actions.ts";
+import { Controller } from "../core/controller.ts";
+import type { RunWriter } from "../core/run-actions.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { labelKeys } from "../core/vocabulary.ts";
-import { WorkQueue } from "../core/work-queue.ts";
-import type { EventRecorder } from "../kube/event-recorder.ts";
-import type { Informer } from "../kube/informer.ts";
+import type { EventSink } from "../kube/event-recorder.ts";
+import type { ObjectCache } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { attemptOf, supersededRuns } from "./supersede.ts";
 
 const lineageIndex = "lineage-id";
 
+export interface SupersedeControllerOptions {
+  runs: ObjectCache<PipelineRun>;
+  writer: RunWriter;
+  events: EventSink;
+  cancellations: Counter<"reason">;
+  logger: Logger;
+}
+
 /** Cancels attempts superseded by a newer attempt of their lineage that asked for cancel-in-progress. */
 export class SupersedeController {
-  private work: WorkQueue | undefined;
-  private readonly runs: Informer<PipelineRun>;
-  private readonly actions: RunActions;
-  private readonly events: EventRecorder;
-  private readonly cancellations: Counter<"reason">;
-  private readonly logger: Logger;
+  private readonly o: SupersedeControllerOptions;
+  readonly controller: Controller;
 
-  constructor(options: {
-    runs: Informer<PipelineRun>;
-    actions: RunActions;
-    events: EventRecorder;
-    cancellations: Counter<"reason">;
-    logger: Logger;
-  }) {
-    this.runs = options.runs;
-    this.actions = options.actions;
-    this.events = options.events;
-    this.cancellations = options.cancellations;
-    this.logger = options.logger;
+  constructor(options: SupersedeControllerOptions) {
+    this.o = options;
+    this.controller = new Controller({
+      name: "supersede",
+      reconcile: (id) => this.reconcile(id),
+      caches: [options.runs],
+      initialKeys: () => options.runs.indexValues(lineageIndex),
+      concurrency: 2,
+      logger: options.logger,
+    });
     options.runs.addIndex(lineageIndex, (run) => run.metadata.labels?.[labelKeys.lineageId]);
     options.runs.onChange((run, event) => {
       const id = run.metadata.labels?.[labelKeys.lineageId];
-      if (id && event !== "deleted") this.work?.add(id);
+      if (id && event !== "deleted") this.controller.enqueue(id);
     });
   }
 
   run(signal: AbortSignal): void {
-    const work = new WorkQueue({
-      name: "supersede",
-      concurrency: 2,
-      handler: (id) => this.reconcile(id),
-      logger: this.logger,
-    });
-    this.work = work;
-    void this.runs.whenSynced().then(() => {
-      if (!signal.aborted) for (const id of this.runs.indexValues(lineageIndex)) work.add(id);
-    });
-    signal.addEventListener("abort", () => work.stop(), { once: true });
+    this.controller.run(signal);
   }
 
-  async reconcile(lineageId: string): Promise<void> {
-    const { cancel, by } = supersededRuns(this.runs.byIndex(lineageIndex, lineageId));
-    if (!by) return;
+  async reconcile(lineageId: string): Promise<undefined> {
+    const { cancel, by } = supersededRuns(this.o.runs.byIndex(lineageIndex, lineageId));
+    if (!by) return undefined;
     for (const run of cancel) {
       const decision = `cancelled: superseded by attempt ${attemptOf(by)} (${by.metadata.name}), which asked for cancel-in-progress`;
-      if ((await this.actions.cancel(run, decision)) !== "done") continue;
-      this.cancellations.inc({ reason: "superseded" });
-      this.events.record({
+      if ((await this.o.writer.cancel(run, decision)) !== "done") continue;
+      this.o.cancellations.inc({ reason: "superseded" });
+      this.o.events.record({
         namespace: run.metadata.namespace ?? "",
         objectName: run.metadata.name ?? "",
         objectUid: run.metadata.uid,
@@ -68,5 +60,6 @@ export class SupersedeController {
         type: "Normal",
       });
     }
+    return undefined;
   }
 }

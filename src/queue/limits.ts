@@ -1,19 +1,19 @@
 import type { QueueRule } from "../config/queue-rules.ts";
 import { type Repository, repositoryQueue, repositoryView } from "../core/repository.ts";
 import { pac } from "../core/vocabulary.ts";
-import type { Informer } from "../kube/informer.ts";
+import type { ObjectCache } from "../kube/informer.ts";
 import type { LineageSubject } from "../lineage/lineage.ts";
 import { chooseQueue, type QueueChoice } from "./choose.ts";
 import type { QueueState } from "./state.ts";
 
 /** Where queues and limits come from: the Repository cache and the configured rules. */
 export class QueueLimits {
-  private readonly repositories: Informer<Repository>;
+  private readonly repositories: ObjectCache<Repository>;
   private readonly rules: readonly QueueRule[];
   private readonly defaultMaxWaitMs: number;
 
   constructor(options: {
-    repositories: Informer<Repository>;
+    repositories: ObjectCache<Repository>;
     rules: readonly QueueRule[];
     defaultMaxWaitMs: number;
   }) {

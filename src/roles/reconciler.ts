@@ -3,6 +3,7 @@ import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
 import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
+import { GitLabClients } from "../gitlab/clients.ts";
 import { TokenSource } from "../gitlab/credentials.ts";
 import { FailingTasks } from "../gitlab/failing-task.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
@@ -21,7 +22,6 @@ import { queueLeaseKind } from "../queue/state.ts";
 import { queueViewHandler } from "../queue/view.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
-import { sharedEvents, sharedLeaseConflicts, sharedLeaseStore, sharedRepositories } from "./shared.ts";
 
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
@@ -30,7 +30,7 @@ import { sharedEvents, sharedLeaseConflicts, sharedLeaseStore, sharedRepositorie
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
-  const store = sharedLeaseStore(context);
+  const { events, leaseStore: store, leaseConflicts: conflicts, repositories } = context.shared;
   const runs = new Informer<PipelineRun>({
     name: "pipelineruns",
     kubeConfig,
@@ -53,9 +53,6 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
-  const repositories = sharedRepositories(context);
-  const events = sharedEvents(context);
-  const conflicts = sharedLeaseConflicts(context);
   const actions = new RunActions(kubeConfig, logger);
   const queueMetrics = createQueueMetrics(registry, conflicts);
   const queues = new QueueController({
@@ -67,7 +64,7 @@ export function createReconciler(context: ServiceContext): Component {
       rules: config.queueRules,
       defaultMaxWaitMs: config.maxQueueWait,
     }),
-    actions,
+    writer: actions,
     events,
     metrics: queueMetrics,
     logger,
@@ -78,7 +75,7 @@ export function createReconciler(context: ServiceContext): Component {
   });
   const supersede = new SupersedeController({
     runs,
-    actions,
+    writer: actions,
     events,
     cancellations: queueMetrics.cancellations,
     logger,
@@ -97,16 +94,21 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
+  const gitlabMetrics = createGitLabMetrics(registry);
   const gitlab = new GitLabReporter({
     runs,
     counters,
     countersNamespace: namespace,
     repositories,
-    tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
+    clients: new GitLabClients({
+      tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
+      timeoutMs: config.gitlabTimeout,
+      observe: (method, status) => gitlabMetrics.requests.inc({ method, status: String(status) }),
+    }),
     failingTasks: new FailingTasks(kubeConfig),
-    actions,
+    writer: actions,
     events,
-    metrics: createGitLabMetrics(registry),
+    metrics: gitlabMetrics,
     logger,
     settings: {
       gitlabUrl: config.gitlabUrl,
@@ -117,7 +119,6 @@ export function createReconciler(context: ServiceContext): Component {
     links: { console: config.consoleUrl || undefined, error: config.errorUrl || undefined },
     creationGraceMs: config.creationGrace,
     resyncMs: config.gitlabResync,
-    timeoutMs: config.gitlabTimeout,
     maxRepairs: config.gitlabMaxRepairs,
     repairWindowMs: 600_000,
   });
@@ -163,7 +164,7 @@ export function createReconciler(context: ServiceContext): Component {
       }
     },
   });
-  const informers = [runs, queueLeases, repositories, counters];
+  const informers = [runs, queueLeases, counters];
   return {
     name: "reconciler",
     views: { "/queues": queueViewHandler(queueLeases) },
@@ -174,14 +175,12 @@ export function createReconciler(context: ServiceContext): Component {
       "attempt-counters-synced": () => counters.synced,
     },
     start() {
-      events.start();
       for (const informer of informers) informer.start();
       elector.start();
     },
     async stop() {
       await elector.stop();
       for (const informer of informers) informer.stop();
-      await events.stop();
     },
   };
 }

@@ -14,6 +14,7 @@ import { InFlight } from "../server/in-flight.ts";
 import { Readiness } from "../server/readiness.ts";
 import { fileTlsSource, secretTlsSource } from "../server/tls-source.ts";
 import type { Component } from "./component.ts";
+import { createShared, type Shared, startShared, stopShared } from "./shared.ts";
 
 export type Role = "webhook" | "reconciler" | "all";
 
@@ -23,17 +24,8 @@ export interface ServiceContext {
   registry: Registry;
   kubeConfig: KubeConfig;
   namespace: string;
-  /** One instance per process of something both roles use (an informer, a metric, the Event recorder). */
-  shared<T>(name: string, create: () => T): T;
-}
-
-/** The `shared` of a ServiceContext: the first caller creates, later callers get the same instance. */
-export function sharedInstances(): ServiceContext["shared"] {
-  const instances = new Map<string, unknown>();
-  return <T>(name: string, create: () => T): T => {
-    if (!instances.has(name)) instances.set(name, create());
-    return instances.get(name) as T;
-  };
+  /** What both roles use, one instance per process. */
+  shared: Shared;
 }
 
 export type ComponentFactory = (context: ServiceContext) => Component;
@@ -47,14 +39,9 @@ export async function runService(role: Role, config: Config, factories: Record<R
   const registry = createRegistry({ defaultMetrics: true });
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   countApiRequests(kubeConfig, registry);
-  const context: ServiceContext = {
-    config,
-    logger,
-    registry,
-    kubeConfig,
-    namespace: ownNamespace(config.namespace),
-    shared: sharedInstances(),
-  };
+  const namespace = ownNamespace(config.namespace);
+  const shared = createShared({ config, logger, registry, kubeConfig, namespace });
+  const context: ServiceContext = { config, logger, registry, kubeConfig, namespace, shared };
   const components = factories[role].map((make) => make(context));
   const readiness = new Readiness();
   const inFlight = new InFlight();
@@ -95,6 +82,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
     registry,
   });
   tls.start(server.install);
+  startShared(shared);
   for (const component of components) await component.start();
   logger.info({ role, namespace: context.namespace, components: components.map((c) => c.name) }, "started");
 
@@ -119,6 +107,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
         logger.error({ err: error, component: component.name }, "component did not stop cleanly");
       }
     }
+    await stopShared(shared);
     logger.info("stopped");
     logger.flush();
     process.exit(0);

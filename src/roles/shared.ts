@@ -1,47 +1,65 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Counter, Registry } from "prom-client";
+import type { Config } from "../config/settings.ts";
 import { type Repository, repositoryResource, trimRepository } from "../core/repository.ts";
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
 import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import { LeaseStore } from "../kube/leases.ts";
-import type { ServiceContext } from "./service.ts";
+import type { Logger } from "../observability/logger.ts";
 
-/** The process's Event recorder (started by whichever role starts first; stopping twice is harmless). */
-export function sharedEvents(context: ServiceContext): EventRecorder {
-  return context.shared("events", () => {
-    const rate = context.config.auditEventRate;
-    return new EventRecorder({
-      kubeConfig: context.kubeConfig,
-      instance: context.config.instanceId,
-      logger: context.logger,
-      registry: context.registry,
+/** What both roles use, one instance per process: made, started and stopped once by the service. */
+export interface Shared {
+  /** Events from admission and the reconciler, through one bounded, rate-limited queue. */
+  events: EventRecorder;
+  /** The Leases in tekton-lineage's namespace (attempt counters, queues, leader election). */
+  leaseStore: LeaseStore;
+  /** Conflicts of every Lease writer of the process. */
+  leaseConflicts: Counter<"kind">;
+  /** The Repository cache (queue limits, GitLab settings). */
+  repositories: Informer<Repository>;
+}
+
+export interface SharedInputs {
+  config: Config;
+  logger: Logger;
+  registry: Registry;
+  kubeConfig: KubeConfig;
+  namespace: string;
+}
+
+export function createShared({ config, logger, registry, kubeConfig, namespace }: SharedInputs): Shared {
+  const rate = config.auditEventRate;
+  return {
+    events: new EventRecorder({
+      kubeConfig,
+      instance: config.instanceId,
+      logger,
+      registry,
       ratePerSecond: rate,
       burst: rate * 5,
-    });
-  });
+    }),
+    leaseStore: new LeaseStore(kubeConfig, namespace),
+    leaseConflicts: createLeaseConflictCounter(registry),
+    repositories: new Informer<Repository>({
+      name: "repositories",
+      kubeConfig,
+      source: customResourceSource(kubeConfig, repositoryResource),
+      namespaces: config.watchNamespaces,
+      transform: trimRepository,
+      resyncMs: config.resync,
+      logger,
+    }),
+  };
 }
 
-export function sharedLeaseConflicts(context: ServiceContext) {
-  return context.shared("lease-conflicts", () => createLeaseConflictCounter(context.registry));
+export function startShared(shared: Shared): void {
+  shared.events.start();
+  shared.repositories.start();
 }
 
-export function sharedLeaseStore(context: ServiceContext): LeaseStore {
-  return context.shared("lease-store", () => new LeaseStore(context.kubeConfig, context.namespace));
-}
-
-/** The Repository cache (queue limits, GitLab settings). */
-export function sharedRepositories(context: ServiceContext): Informer<Repository> {
-  return context.shared(
-    "repositories",
-    () =>
-      new Informer<Repository>({
-        name: "repositories",
-        kubeConfig: context.kubeConfig,
-        source: customResourceSource(context.kubeConfig, repositoryResource),
-        namespaces: context.config.watchNamespaces,
-        transform: trimRepository,
-        resyncMs: context.config.resync,
-        logger: context.logger,
-      }),
-  );
+export async function stopShared(shared: Shared): Promise<void> {
+  shared.repositories.stop();
+  await shared.events.stop();
 }

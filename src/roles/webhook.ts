@@ -9,22 +9,18 @@ import { QueueAdmitter } from "../queue/admitter.ts";
 import { QueueLimits } from "../queue/limits.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
-import { sharedEvents, sharedLeaseConflicts, sharedLeaseStore, sharedRepositories } from "./shared.ts";
 
 /** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
+  const { events, leaseStore: store, leaseConflicts: conflicts, repositories } = context.shared;
   const keys = new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger });
-  const events = sharedEvents(context);
-  const store = sharedLeaseStore(context);
-  const conflicts = sharedLeaseConflicts(context);
   const attempts = new AttemptAllocator({
     store,
     instance: config.instanceId,
     metrics: createAttemptMetrics(registry, conflicts),
     logger,
   });
-  const repositories = sharedRepositories(context);
   const limits = new QueueLimits({
     repositories,
     rules: config.queueRules,
@@ -74,8 +70,6 @@ export function createWebhook(context: ServiceContext): Component {
       "repositories-synced": () => repositories.synced,
     },
     start() {
-      events.start();
-      repositories.start();
       // Not awaited: the key loads (with retries) while the process reports not ready.
       void keys.start();
       void identity.start();
@@ -83,8 +77,6 @@ export function createWebhook(context: ServiceContext): Component {
     async stop() {
       keys.stop();
       identity.stop();
-      repositories.stop();
-      await events.stop();
     },
   };
 }

@@ -1,0 +1,86 @@
+import { Controller } from "../core/controller.ts";
+import { decisionAnnotations, type RunWriter } from "../core/run-actions.ts";
+import type { PipelineRun } from "../core/tekton.ts";
+import { isPending } from "../core/tekton.ts";
+import { reconcilerKeys } from "../core/vocabulary.ts";
+import type { EventSink } from "../kube/event-recorder.ts";
+import type { ObjectCache } from "../kube/informer.ts";
+import type { CachedLease, LeaseAccess } from "../kube/leases.ts";
+import type { Logger } from "../observability/logger.ts";
+import { recordEvent } from "./apply.ts";
+import { queueLeaseName, readQueueState } from "./state.ts";
+
+/** Places beyond this are written as "<n>+": exact positions far back in a long line cost a write per start. */
+export const exactPositions = 20;
+
+export function positionText(position: number): string {
+  return position <= exactPositions ? String(position) : `${exactPositions}+`;
+}
+
+export interface PositionWriterOptions {
+  leases: ObjectCache<CachedLease>;
+  store: LeaseAccess;
+  /** The cached runs of one queue, by namespace/name. */
+  runsOf(queueId: string): Map<string, PipelineRun>;
+  writer: RunWriter;
+  events: EventSink;
+  logger: Logger;
+  /** Positions of one queue are written at most this often (they change with every start). */
+  delayMs: number;
+}
+
+/**
+ * Writes the place in line and the decision of every waiting run, only where they changed, and a Queued
+ * Event the first time. Its own controller of concurrency 1: positions are coalesced per queue (one timer,
+ * the earliest), written one request at a time for the whole process, and starts never wait behind them.
+ * Each write applies only while the run still waits.
+ */
+export class PositionWriter {
+  private readonly o: PositionWriterOptions;
+  readonly controller: Controller;
+
+  constructor(options: PositionWriterOptions) {
+    this.o = options;
+    this.controller = new Controller({
+      name: "queue-positions",
+      reconcile: (id) => this.write(id),
+      caches: [options.leases],
+      initialKeys: () => [],
+      concurrency: 1,
+      logger: options.logger,
+    });
+  }
+
+  /** The positions of this queue changed (or may have): write them soon. */
+  schedule(queueId: string): void {
+    this.controller.enqueueAfter(queueId, this.o.delayMs);
+  }
+
+  private async write(queueId: string): Promise<undefined> {
+    const name = queueLeaseName(queueId);
+    const state = readQueueState(
+      this.o.leases.get(this.o.store.namespace, name) ?? (await this.o.store.get(name)),
+    );
+    if (!state) return undefined;
+    const runs = this.o.runsOf(queueId);
+    for (const [index, entry] of state.waiting.entries()) {
+      const run = runs.get(entry.run);
+      if (!run || !isPending(run)) continue;
+      const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
+      const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
+      const written = await this.o.writer.annotateWaiting(run, {
+        [reconcilerKeys.queuePosition]: positionText(index + 1),
+        ...decisionAnnotations("waiting", decision),
+      });
+      if (first && written === "done") {
+        recordEvent(
+          this.o.events,
+          run,
+          "Queued",
+          `${decision}: ${index + 1} in line, ${state.slots.length}/${state.limit} running`,
+        );
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import type { SecretRef } from "../../../src/config/parsers.ts";
+import { actualOf, GitLabError } from "../../../src/gitlab/api.ts";
+import type { ClientSource, StatusApi } from "../../../src/gitlab/clients.ts";
+import { HostGate } from "../../../src/gitlab/host-gate.ts";
+import type { GitLabModel, Job, ModelResult } from "./model.ts";
+
+/**
+ * The reporter's GitLab clients over the pure GitLabModel, without HTTP: for unit tests of the reporter.
+ * Answers as GitLab would (the model judges); `fail` makes the next calls fail as a host or request would.
+ */
+export class ModelClients implements ClientSource {
+  readonly gate = new HostGate(() => 0);
+  readonly forgotten: SecretRef[] = [];
+  readonly calls: string[] = [];
+  /** The next calls fail with these errors, in order, before reaching the model. */
+  readonly failures: GitLabError[] = [];
+  private readonly model: GitLabModel;
+  private readonly tokens: Map<string, string>;
+
+  constructor(model: GitLabModel, tokens: Record<string, string>) {
+    this.model = model;
+    this.tokens = new Map(Object.entries(tokens));
+  }
+
+  async get(_host: string, secret: SecretRef): Promise<StatusApi> {
+    const token = this.tokens.get(`${secret.namespace}/${secret.name}:${secret.key}`);
+    const answer = (method: string, result: ModelResult) => {
+      const failure = this.failures.shift();
+      if (failure) {
+        this.calls.push(`${method} ${failure.status}`);
+        throw failure;
+      }
+      this.calls.push(`${method} ${result.status}`);
+      if (result.status >= 300) {
+        const message = (result.body as { message?: unknown }).message;
+        throw new GitLabError(result.status, typeof message === "string" ? message : JSON.stringify(message));
+      }
+      return result.body;
+    };
+    return {
+      postStatus: async (project, sha, write) => {
+        const body = answer(
+          "POST",
+          this.model.postStatus(token, project, sha, {
+            state: write.state,
+            name: write.name,
+            ref: write.ref,
+            description: write.description,
+            target_url: write.targetUrl,
+            pipeline_id: write.pipelineId,
+          }),
+        ) as Job;
+        return actualOf(body);
+      },
+      currentStatus: async (project, sha, query) => {
+        const jobs = answer("GET", this.model.listStatuses(token, project, sha, query)) as Job[];
+        const newest = [...jobs].sort((a, b) => b.id - a.id)[0];
+        return newest ? actualOf(newest) : undefined;
+      },
+    };
+  }
+
+  forget(secret: SecretRef): void {
+    this.forgotten.push(secret);
+  }
+}
