@@ -1,5 +1,5 @@
 import type { AuditEvent } from "../kube/event-recorder.ts";
-import { displayName, subjectOf } from "./pipelinerun-request.ts";
+import { displayName, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 /**
@@ -12,7 +12,7 @@ export function auditEventFor(
   decision: AdmissionDecision,
 ): AuditEvent | undefined {
   if (request.dryRun) return undefined;
-  const subject = subjectOf(request.object ?? request.oldObject, request.namespace);
+  const subject = runMetaOf(request.object ?? request.oldObject, request.namespace);
   const user = request.userInfo.username ?? "(unknown user)";
   const base = {
     namespace: subject.namespace,

@@ -1,45 +1,32 @@
-import type { IncomingMessage } from "node:http";
+import express, { type Request, type Response } from "express";
 
-export type BodyResult = { ok: true; body: string } | { ok: false; status: 413 | 400; message: string };
+export type BodyResult =
+  | { ok: true; value: unknown }
+  | { ok: false; status: 400 | 413 | 415; message: string };
 
-/** Reads a request body up to `limit` bytes; beyond that it stops buffering and reports 413. */
-export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.resolve(tooLarge(limit));
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (result: BodyResult) => {
-      if (settled) return;
-      settled = true;
-      resolve(result);
-    };
-    req.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        chunks.length = 0;
-        settle(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
+/**
+ * Reads and parses a JSON request body with express.json (body-parser): at most `limit` bytes, judged by
+ * the declared length or by counting chunks, then parsed once. Its errors become answers with a message.
+ */
+export function jsonBodyReader(limit: number): (req: Request, res: Response) => Promise<BodyResult> {
+  // The Content-Type was checked before; parse whatever came.
+  const parse = express.json({ limit, type: () => true, strict: true });
+  return (req, res) =>
+    new Promise((resolve) => {
+      parse(req, res, (error?: unknown) => {
+        if (!error) return resolve({ ok: true, value: req.body });
+        const { type, message } = error as { type?: string; message?: string };
+        if (type === "entity.too.large")
+          return resolve({
+            ok: false,
+            status: 413,
+            message: `AdmissionReview body is larger than the limit of ${limit} bytes`,
+          });
+        if (type === "encoding.unsupported" || type === "charset.unsupported")
+          return resolve({ ok: false, status: 415, message: message ?? "unsupported encoding" });
+        if (type === "entity.parse.failed")
+          return resolve({ ok: false, status: 400, message: `request body is not valid JSON: ${message}` });
+        resolve({ ok: false, status: 400, message: `could not read body: ${message ?? String(error)}` });
+      });
     });
-    req.on("end", () => settle({ ok: true, body: Buffer.concat(chunks).toString("utf8") }));
-    req.on("error", (error) =>
-      settle({ ok: false, status: 400, message: `could not read body: ${error.message}` }),
-    );
-    req.on("aborted", () => settle({ ok: false, status: 400, message: "client aborted the request" }));
-  });
-}
-
-function tooLarge(limit: number): BodyResult {
-  return {
-    ok: false,
-    status: 413,
-    message: `AdmissionReview body is larger than the limit of ${limit} bytes`,
-  };
 }

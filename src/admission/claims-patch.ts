@@ -1,6 +1,6 @@
 import { signatureKey } from "../core/vocabulary.ts";
 import { type SigningKey, signClaims } from "../lineage/claims.ts";
-import { subjectOf } from "./pipelinerun-request.ts";
+import { runMetaOf } from "./pipelinerun-request.ts";
 
 export interface ClaimsToWrite {
   name: string;
@@ -41,6 +41,6 @@ export function withAdmissionClaims(
     if (claims.specStatus === null) delete spec.status;
     else spec.status = claims.specStatus;
   }
-  annotations[signatureKey] = signClaims(key, subjectOf(copy, namespace));
+  annotations[signatureKey] = signClaims(key, runMetaOf(copy, namespace));
   return copy as Record<string, unknown>;
 }

@@ -200,7 +200,7 @@ describe("rejected requests", () => {
   it.each([
     ["not JSON", "{ nope", /not valid JSON/],
     ["a JSON array", "[]", /must be a JSON object/],
-    ["an empty body", "", /not valid JSON/],
+    ["an empty body", "", /request body is empty/],
     ["no uid", fixtureText(here, "missing-uid.json"), /request has no uid/],
     [
       "admission.k8s.io/v1beta1",

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import type { Logger } from "../observability/logger.ts";
 import type { InFlight } from "../server/in-flight.ts";
-import { readBody } from "./body.ts";
+import { jsonBodyReader } from "./body.ts";
 import type { AdmissionMetrics } from "./metrics.ts";
 import { buildResponse, outcomeOf, parseAdmissionReview } from "./review.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
@@ -36,6 +36,7 @@ export interface EnvelopeOptions {
  */
 export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions): RequestHandler {
   const { metrics, logger } = options;
+  const readBody = jsonBodyReader(options.maxBodyBytes);
   return async (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const done = options.inFlight.begin();
@@ -54,12 +55,12 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
         reject(415, `Content-Type must be application/json, got ${req.get("content-type") ?? "none"}`);
         return;
       }
-      const body = await readBody(req, options.maxBodyBytes);
+      const body = await readBody(req, res);
       if (!body.ok) {
         reject(body.status, body.message);
         return;
       }
-      const parsed = parseAdmissionReview(body.body);
+      const parsed = parseAdmissionReview(body.value);
       if (!parsed.ok) {
         reject(400, parsed.message);
         return;

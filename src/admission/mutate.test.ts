@@ -5,7 +5,7 @@ import type { Lineage } from "../lineage/lineage.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { fixture } from "../testing/fixtures.ts";
 import { createMutateRoute, type MutateDependencies } from "./mutate.ts";
-import { subjectOf } from "./pipelinerun-request.ts";
+import { runMetaOf } from "./pipelinerun-request.ts";
 import { buildResponse } from "./review.ts";
 import type { AdmissionRequest, AdmissionReview } from "./types.ts";
 
@@ -98,7 +98,7 @@ describe("createMutateRoute", () => {
     const { route: mutate, attempts } = route();
     const first = await mutate.decide(request(), context());
     const mutated = first.allowed ? first.mutated : undefined;
-    expect(checkClaims(subjectOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
+    expect(checkClaims(runMetaOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
     const again = await mutate.decide(request({ object: mutated }), context());
     expect(again).toEqual({ allowed: true });
     expect(attempts.calls.allocate).toBe(1);
@@ -183,7 +183,7 @@ describe("createMutateRoute with a queue", () => {
     maxWaitMs: 0,
     takeOverFromPac: false,
   };
-  type Admission = import("../queue/admit.ts").QueueAdmission;
+  type Admission = import("../queue/admit-plan.ts").QueueAdmission;
   const withQueue = (admission: Admission, takeOverFromPac = false) => {
     const seen: string[] = [];
     const { route: mutate } = route({
@@ -219,7 +219,7 @@ describe("createMutateRoute with a queue", () => {
     expect(decision.allowed && decision.warnings).toEqual([
       "queue pac/team-a/my-repo: started at once (1/2 running)",
     ]);
-    expect(checkClaims(subjectOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
+    expect(checkClaims(runMetaOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
   });
 
   it("makes a run that must wait Pending, marked as made Pending by the queue", async () => {

@@ -1,16 +1,16 @@
-import { pendingStatus } from "../core/tekton.ts";
+import { pendingStatus, type RunMeta } from "../core/tekton.ts";
 import { admissionKeys, labelKeys, pac } from "../core/vocabulary.ts";
-import type { Allocation, RunSnapshot } from "../lineage/attempt-plan.ts";
+import { admittedRunRecordOf } from "../lineage/admitted-run-record.ts";
+import type { AdmittedRunRecord, Allocation } from "../lineage/attempt-plan.ts";
 import { checkClaims, type SigningKey } from "../lineage/claims.ts";
-import { type Lineage, type LineageRule, type LineageSubject, lineageOf } from "../lineage/lineage.ts";
+import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
-import { snapshotOf } from "../lineage/snapshot.ts";
-import type { QueueAdmission } from "../queue/admit.ts";
+import type { QueueAdmission } from "../queue/admit-plan.ts";
 import type { QueueAdmitter } from "../queue/admitter.ts";
 import type { QueueChoice } from "../queue/choose.ts";
 import { type ClaimsToWrite, withAdmissionClaims } from "./claims-patch.ts";
 import type { AdmissionRoute } from "./handler.ts";
-import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
+import { displayName, isPipelineRun, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 export interface AttemptSource {
@@ -18,7 +18,7 @@ export interface AttemptSource {
     lineage: Lineage,
     nameFor: (attempt: number) => string,
     signal: AbortSignal,
-    subject?: RunSnapshot,
+    subject?: AdmittedRunRecord,
   ): Promise<Allocation>;
   preview(lineage: Lineage, nameFor: (attempt: number) => string): Promise<Allocation>;
 }
@@ -28,15 +28,15 @@ export interface KeyRing {
   all(): SigningKey[];
 }
 
-export interface QueueSource {
-  choose(subject: LineageSubject, pendingAtCreation: boolean): QueueChoice;
+export interface AdmissionQueues {
+  choose(subject: RunMeta, pendingAtCreation: boolean): QueueChoice;
   admitter: Pick<QueueAdmitter, "admit" | "preview">;
 }
 
 export interface MutateDependencies {
   attempts: AttemptSource;
   /** Concurrency queues; absent when the role runs without them. */
-  queues?: QueueSource;
+  queues?: AdmissionQueues;
   keys: KeyRing;
   rule: LineageRule;
   instance: string;
@@ -51,7 +51,7 @@ export function claimsDenial(
   state: "forged" | "malformed",
   detail: string,
 ): AdmissionDecision {
-  const subject = subjectOf(request.object, request.namespace);
+  const subject = runMetaOf(request.object, request.namespace);
   const what = `PipelineRun ${subject.namespace}/${displayName(subject)} refused`;
   return state === "forged"
     ? { allowed: false, code: 403, reason: "Forbidden", message: `${what}: ${detail}` }
@@ -68,20 +68,19 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
     async decide(request, { signal }) {
       if (request.operation !== "CREATE" || !isPipelineRun(request) || !request.object)
         return { allowed: true };
-      const subject = subjectOf(request.object, request.namespace);
+      const subject = runMetaOf(request.object, request.namespace);
       const now = deps.now();
       const check = checkClaims(subject, deps.keys.all(), now, deps.claimMaxAgeMs);
       if (check.state === "valid") return { allowed: true };
       if (check.state !== "absent") return claimsDenial(request, check.state, check.detail);
 
       const lineage = lineageOf(subject, deps.rule);
-      const nameFor = subject.name
-        ? () => subject.name
-        : (n: number) => attemptName(lineage.base, lineage.id, n);
+      const chosen = subject.name;
+      const nameFor = chosen ? () => chosen : (n: number) => attemptName(lineage.base, lineage.id, n);
       const dryRun = request.dryRun === true;
       const allocation = dryRun
         ? await deps.attempts.preview(lineage, nameFor)
-        : await deps.attempts.allocate(lineage, nameFor, signal, snapshotOf(subject));
+        : await deps.attempts.allocate(lineage, nameFor, signal, admittedRunRecordOf(subject));
       const attempt = String(allocation.attempt);
       const claims: ClaimsToWrite = {
         name: allocation.name,
@@ -131,7 +130,7 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
           message: `tekton-lineage could not assign this PipelineRun an attempt number (${why}); nothing was created, retry the create in a few seconds`,
         };
       }
-      const subject = subjectOf(request.object, request.namespace);
+      const subject = runMetaOf(request.object, request.namespace);
       return {
         allowed: true,
         fallback: why,

@@ -1,12 +1,11 @@
-import type { ClaimSubject } from "../lineage/claims.ts";
-import type { LineageSubject } from "../lineage/lineage.ts";
+import type { RunMeta } from "../core/tekton.ts";
 import type { AdmissionRequest } from "./types.ts";
 
 export function isPipelineRun(request: AdmissionRequest): boolean {
   return request.kind.group === "tekton.dev" && request.kind.kind === "PipelineRun";
 }
 
-interface MetadataView {
+interface RawMetadata {
   name?: string;
   generateName?: string;
   namespace?: string;
@@ -15,11 +14,8 @@ interface MetadataView {
 }
 
 /** The fields of a PipelineRun in a review that lineage and claims are made from. */
-export function subjectOf(
-  object: unknown,
-  requestNamespace: string | undefined,
-): LineageSubject & ClaimSubject {
-  const metadata = ((object as { metadata?: MetadataView } | undefined)?.metadata ?? {}) as MetadataView;
+export function runMetaOf(object: unknown, requestNamespace: string | undefined): RunMeta {
+  const metadata = ((object as { metadata?: RawMetadata } | undefined)?.metadata ?? {}) as RawMetadata;
   return {
     namespace: metadata.namespace || requestNamespace || "",
     name: metadata.name ?? "",

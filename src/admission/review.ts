@@ -16,15 +16,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Checks the envelope the API server sends; a review that fails any check is refused with a message. */
-export function parseAdmissionReview(body: string): ParsedReview {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    return { ok: false, message: `request body is not valid JSON: ${(error as Error).message}` };
-  }
+export function parseAdmissionReview(value: unknown): ParsedReview {
   if (!isRecord(value))
     return { ok: false, message: "request body must be a JSON object (an AdmissionReview)" };
+  if (Object.keys(value).length === 0)
+    return { ok: false, message: "request body is empty; expected an AdmissionReview" };
   if (value.apiVersion !== "admission.k8s.io/v1") {
     return {
       ok: false,

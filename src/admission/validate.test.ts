@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signClaims } from "../lineage/claims.ts";
 import { fixture } from "../testing/fixtures.ts";
-import { subjectOf } from "./pipelinerun-request.ts";
+import { runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionRequest, AdmissionReview } from "./types.ts";
 import { changedOwnedKeys, decideValidation, type ValidateDependencies } from "./validate.ts";
 
@@ -28,7 +28,7 @@ function claimed(attempt: string): Record<string, unknown> {
     "tekton-lineage.io/admitted-at": "2026-11-22T09:59:59Z",
   };
   const annotations = object.metadata.annotations as Record<string, string>;
-  annotations["tekton-lineage.io/signature"] = signClaims(key, subjectOf(object, "team-a"));
+  annotations["tekton-lineage.io/signature"] = signClaims(key, runMetaOf(object, "team-a"));
   return object;
 }
 

@@ -3,7 +3,7 @@ import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../co
 import { checkClaims } from "../lineage/claims.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { claimsDenial, type KeyRing } from "./mutate.ts";
-import { displayName, isPipelineRun, subjectOf } from "./pipelinerun-request.ts";
+import { displayName, isPipelineRun, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 export interface ValidateDependencies {
@@ -16,8 +16,8 @@ export interface ValidateDependencies {
 
 /** The tekton-lineage labels and annotations that differ between two versions of an object. */
 export function changedOwnedKeys(oldObject: unknown, newObject: unknown): string[] {
-  const before = subjectOf(oldObject, undefined);
-  const after = subjectOf(newObject, undefined);
+  const before = runMetaOf(oldObject, undefined);
+  const after = runMetaOf(newObject, undefined);
   const changed = new Set<string>();
   const compare = (
     a: Record<string, string>,
@@ -53,7 +53,7 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
   if (!isPipelineRun(request)) return { allowed: true };
   if (request.operation === "CREATE") {
     const check = checkClaims(
-      subjectOf(request.object, request.namespace),
+      runMetaOf(request.object, request.namespace),
       deps.keys.all(),
       deps.now(),
       deps.claimMaxAgeMs,
@@ -65,7 +65,7 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
   if (request.operation === "UPDATE") {
     const user = request.userInfo.username ?? "(unknown user)";
     if (deps.isTrusted(user)) return { allowed: true };
-    const subject = subjectOf(request.oldObject, request.namespace);
+    const subject = runMetaOf(request.oldObject, request.namespace);
     const unpended = startedOutsideQueue(request.oldObject, request.object);
     if (unpended) {
       return {

@@ -37,16 +37,16 @@ const encode = (data: Record<string, string>) =>
 export class CertificateManager {
   private readonly core: CoreV1Api;
   private readonly admission: AdmissionregistrationV1Api;
-  private readonly o: CertificateManagerOptions;
+  private readonly options: CertificateManagerOptions;
 
   constructor(options: CertificateManagerOptions) {
-    this.o = options;
+    this.options = options;
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.admission = options.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   }
 
   async reconcile(): Promise<void> {
-    const { namespace, secretName, policy, logger } = this.o;
+    const { namespace, secretName, policy, logger } = this.options;
     const secret = await this.core
       .readNamespacedSecret({ name: secretName, namespace })
       .catch((error: unknown) => {
@@ -102,7 +102,7 @@ export class CertificateManager {
   }
 
   private async injectCaBundle(caBundle: string): Promise<void> {
-    for (const name of this.o.webhookConfigurations) {
+    for (const name of this.options.webhookConfigurations) {
       await this.update(
         () => this.admission.readMutatingWebhookConfiguration({ name }),
         (body) =>
@@ -142,7 +142,7 @@ export class CertificateManager {
     for (const webhook of configuration.webhooks ?? []) webhook.clientConfig.caBundle = caBundle;
     try {
       await replace(configuration);
-      this.o.logger.info(
+      this.options.logger.info(
         { configuration: configuration.metadata?.name },
         "CA bundle written into webhook configuration",
       );

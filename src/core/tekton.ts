@@ -33,6 +33,18 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
+/**
+ * The metadata of a run that decisions at admission are made from: its lineage, its claims, its queue.
+ * `name` is absent or "" while only a generateName is known.
+ */
+export interface RunMeta {
+  namespace: string;
+  name?: string;
+  generateName?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
 export interface PipelineRun {
   apiVersion?: string;
   kind?: string;

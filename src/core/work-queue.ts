@@ -1,5 +1,5 @@
+import { type BackoffPolicy, backoffDelay } from "../kube/backoff.ts";
 import type { Logger } from "../observability/logger.ts";
-import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 
 /** Retries of a reconcile that threw: 100 ms doubling to 30 s, with jitter. */
 const retryPolicy: BackoffPolicy = { baseMs: 100, capMs: 30_000 };

@@ -143,8 +143,29 @@ export function actualOf(job: StatusJob): ActualStatus {
 /** Told of every request sent: its method and the HTTP status (0 for no answer). */
 export type RequestObserver = (method: string, status: number) => void;
 
+/** One commit status to post (GitLab's name for a status is its `name`, also its context). */
+export interface StatusPost {
+  state: string;
+  description: string;
+  targetUrl: string;
+  ref?: string;
+  name: string;
+  pipelineId?: number;
+}
+
+/** The commit status calls the reporter makes (GitLabApi through @gitbeaker/rest; a fake in unit tests). */
+export interface StatusApi {
+  postStatus(project: string, sha: string, write: StatusPost): Promise<ActualStatus>;
+  /** The newest job of this name (and ref, if given) that GitLab has not retried, or undefined. */
+  currentStatus(
+    project: string,
+    sha: string,
+    query: { ref?: string; name: string },
+  ): Promise<ActualStatus | undefined>;
+}
+
 /** The commit status endpoints of one GitLab, for one token, through @gitbeaker/rest. */
-export class GitLabApi {
+export class GitLabApi implements StatusApi {
   private readonly commits: InstanceType<typeof Commits>;
 
   constructor(options: {
@@ -164,18 +185,7 @@ export class GitLabApi {
     });
   }
 
-  async postStatus(
-    project: string,
-    sha: string,
-    write: {
-      state: string;
-      description: string;
-      targetUrl: string;
-      ref?: string;
-      name: string;
-      pipelineId?: number;
-    },
-  ): Promise<ActualStatus> {
+  async postStatus(project: string, sha: string, write: StatusPost): Promise<ActualStatus> {
     const job = (await this.commits.editStatus(project, sha, write.state as "running", {
       name: write.name,
       description: write.description,

@@ -1,29 +1,7 @@
 import type { SecretRef } from "../config/parsers.ts";
-import { GitLabApi } from "./api.ts";
+import { GitLabApi, type StatusApi } from "./api.ts";
 import type { TokenSource } from "./credentials.ts";
 import { HostGate } from "./host-gate.ts";
-import type { ActualStatus } from "./writes.ts";
-
-/** The commit status calls the reporter makes (GitLabApi through @gitbeaker/rest; a fake in unit tests). */
-export interface StatusApi {
-  postStatus(
-    project: string,
-    sha: string,
-    write: {
-      state: string;
-      description: string;
-      targetUrl: string;
-      ref?: string;
-      name: string;
-      pipelineId?: number;
-    },
-  ): Promise<ActualStatus>;
-  currentStatus(
-    project: string,
-    sha: string,
-    query: { ref?: string; name: string },
-  ): Promise<ActualStatus | undefined>;
-}
 
 /** Where the reporter gets a client for a host and token Secret (GitLabClients; a fake in unit tests). */
 export interface ClientSource {
@@ -50,17 +28,17 @@ export interface GitLabClientsOptions {
  */
 export class GitLabClients implements ClientSource {
   readonly gate: HostGate;
-  private readonly o: GitLabClientsOptions;
+  private readonly options: GitLabClientsOptions;
   private readonly clients = new Map<string, { token: string; api: StatusApi }>();
 
   constructor(options: GitLabClientsOptions) {
-    this.o = options;
+    this.options = options;
     this.gate = options.gate ?? new HostGate();
   }
 
   /** The client for this host with the token of this Secret (read through the TokenSource). */
   async get(host: string, secret: SecretRef): Promise<StatusApi> {
-    const token = await this.o.tokens.token(secret);
+    const token = await this.options.tokens.token(secret);
     const key = [host, secret.namespace, secret.name, secret.key].join("\u0000");
     const cached = this.clients.get(key);
     if (cached?.token === token) return cached.api;
@@ -68,8 +46,8 @@ export class GitLabClients implements ClientSource {
       host,
       token,
       gate: this.gate,
-      timeoutMs: this.o.timeoutMs,
-      observe: this.o.observe,
+      timeoutMs: this.options.timeoutMs,
+      observe: this.options.observe,
     });
     this.clients.delete(key);
     this.clients.set(key, { token, api });
@@ -82,7 +60,7 @@ export class GitLabClients implements ClientSource {
 
   /** A token GitLab refused: read its Secret again next time (it may have been rotated). */
   forget(secret: SecretRef): void {
-    this.o.tokens.forget(secret);
+    this.options.tokens.forget(secret);
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
+import type { StatusApi } from "./api.ts";
 import { GitLabError } from "./api.ts";
-import type { StatusApi } from "./clients.ts";
 import type { DesiredStatus } from "./desired.ts";
 import type { ReportTarget } from "./target.ts";
 import { type ActualStatus, converged, planWrites, type StatusWrite } from "./writes.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, PipelineRun } from "../core/tekton.ts";
-import { type AttemptView, desiredStatus, supersededDescription } from "./desired.ts";
+import { desiredStatus, type ReportedAttempt, supersededDescription } from "./desired.ts";
 
 const links = {
   console: "https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
@@ -17,7 +17,7 @@ function run(
   };
 }
 
-const view = (r: PipelineRun | undefined, extra: Partial<AttemptView> = {}): AttemptView => ({
+const view = (r: PipelineRun | undefined, extra: Partial<ReportedAttempt> = {}): ReportedAttempt => ({
   attempt: 2,
   name: "build-abc-2",
   namespace: "team-a",

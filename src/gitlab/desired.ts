@@ -12,7 +12,7 @@ import { cutText, fillTemplate } from "./text.ts";
 export type GitLabState = "pending" | "running" | "success" | "failed" | "canceled";
 
 /** One attempt of a lineage as the reporter sees it. */
-export interface AttemptView {
+export interface ReportedAttempt {
   attempt: number;
   /** The run's name (for a run never created: the name it was admitted with). */
   name: string;
@@ -41,7 +41,7 @@ export interface DesiredStatus {
   name: string;
 }
 
-function link(template: string | undefined, view: AttemptView): string {
+function link(template: string | undefined, view: ReportedAttempt): string {
   if (!template) return "";
   return fillTemplate(template, {
     namespace: view.namespace,
@@ -57,7 +57,7 @@ function link(template: string | undefined, view: AttemptView): string {
  * run never created, to the error page when one is configured; never the console root), and a
  * description that says which attempt it is and what went wrong.
  */
-export function desiredStatus(latest: AttemptView, links: LinkTemplates): DesiredStatus {
+export function desiredStatus(latest: ReportedAttempt, links: LinkTemplates): DesiredStatus {
   const base = { attempt: latest.attempt, name: latest.name };
   const run = latest.run;
   const prefix = `attempt ${latest.attempt}`;

@@ -1,4 +1,4 @@
-import { type BackoffPolicy, backoffDelay } from "../core/backoff.ts";
+import { type BackoffPolicy, backoffDelay } from "../kube/backoff.ts";
 
 /** Why a host is held: it asked to wait (Retry-After), or it does not answer. */
 export type HoldReason = "retry-after" | "unreachable";

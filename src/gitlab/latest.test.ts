@@ -19,7 +19,7 @@ describe("latestAttempt", () => {
   it("is an attempt without a run when the counter is ahead (admitted, never created)", () => {
     const latest = latestAttempt([run(1)], { last: 2, lastName: "build-x-2", lineageKey: "L" });
     expect(latest).toMatchObject({ attempt: 2, name: "build-x-2", run: undefined });
-    expect(latest?.sample.metadata.name).toBe("build-x-1");
+    expect(latest?.reportFrom.metadata.name).toBe("build-x-1");
   });
 
   it("ignores a counter of another lineage sharing the id, and a lineage without runs", () => {
@@ -37,7 +37,7 @@ describe("latestAttempt without any run", () => {
       lastSubject: { namespace: "team-a", annotations: { "pipelinesascode.tekton.dev/sha": "abc" } },
     });
     expect(latest).toMatchObject({ attempt: 1, name: "build-x-1", run: undefined });
-    expect(latest?.sample.metadata).toMatchObject({
+    expect(latest?.reportFrom.metadata).toMatchObject({
       namespace: "team-a",
       annotations: { "pipelinesascode.tekton.dev/sha": "abc", "tekton-lineage.io/lineage": "L" },
     });

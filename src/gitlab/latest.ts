@@ -8,8 +8,8 @@ export interface LatestAttempt {
   name: string;
   /** The run, or undefined when the attempt was admitted (the counter says so) but no run exists. */
   run?: PipelineRun;
-  /** A run of the lineage to read where to report from (the latest, or the newest that exists). */
-  sample: PipelineRun;
+  /** The run that says where to report: the latest, the newest that exists, or what the counter kept. */
+  reportFrom: PipelineRun;
 }
 
 /**
@@ -27,14 +27,14 @@ export function latestAttempt(
   if (!newest) {
     // No run at all: the first attempt was admitted and never created; report it from what was admitted.
     if (!record?.lastSubject || !record.lastName || record.last < 1) return undefined;
-    const sample: PipelineRun = {
+    const reportFrom: PipelineRun = {
       metadata: {
         name: record.lastName,
         namespace: record.lastSubject.namespace,
         annotations: { ...record.lastSubject.annotations, [admissionKeys.lineage]: record.lineageKey ?? "" },
       },
     };
-    return { attempt: record.last, name: record.lastName, run: undefined, sample };
+    return { attempt: record.last, name: record.lastName, run: undefined, reportFrom };
   }
   const lineageKey = newest.metadata.annotations?.[admissionKeys.lineage];
   const counterAhead =
@@ -43,6 +43,6 @@ export function latestAttempt(
     record.lineageKey === lineageKey &&
     record.lastName !== undefined;
   if (counterAhead)
-    return { attempt: record.last, name: record.lastName ?? "", run: undefined, sample: newest };
-  return { attempt: attemptOf(newest), name: newest.metadata.name ?? "", run: newest, sample: newest };
+    return { attempt: record.last, name: record.lastName ?? "", run: undefined, reportFrom: newest };
+  return { attempt: attemptOf(newest), name: newest.metadata.name ?? "", run: newest, reportFrom: newest };
 }

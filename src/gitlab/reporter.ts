@@ -70,7 +70,7 @@ const lineageIndex = "lineage-id";
  * backs off per lineage (retryPlan); repairs against another writer are bounded (RepairBudget).
  */
 export class GitLabReporter {
-  private readonly o: GitLabReporterOptions;
+  private readonly options: GitLabReporterOptions;
   private readonly memory = new Map<string, Memory>();
   /** Lineages waiting for a host that does not answer or asked to wait; resumed when it answers again. */
   private readonly parked = new Map<string, Set<string>>();
@@ -80,7 +80,7 @@ export class GitLabReporter {
   readonly controller: Controller;
 
   constructor(options: GitLabReporterOptions) {
-    this.o = options;
+    this.options = options;
     this.clock = options.clock ?? (() => performance.now());
     this.random = options.random ?? Math.random;
     this.repairs = new RepairBudget(options.maxRepairs, options.repairWindowMs);
@@ -123,8 +123,8 @@ export class GitLabReporter {
   }
 
   async reconcile(lineageId: string): Promise<ReconcileResult> {
-    const runs = this.o.runs.byIndex(lineageIndex, lineageId);
-    const counter = this.o.counters.get(this.o.countersNamespace, attemptLeaseName(lineageId));
+    const runs = this.options.runs.byIndex(lineageIndex, lineageId);
+    const counter = this.options.counters.get(this.options.countersNamespace, attemptLeaseName(lineageId));
     const latest = latestAttempt(runs, counter ? readRecord(counter) : undefined);
     if (!latest) {
       this.memory.delete(lineageId);
@@ -132,21 +132,22 @@ export class GitLabReporter {
       return {};
     }
     const memory = this.memoryOf(lineageId);
-    const namespace = latest.sample.metadata.namespace ?? "";
+    const namespace = latest.reportFrom.metadata.namespace ?? "";
     if (!latest.run) {
       if (memory.missing?.attempt !== latest.attempt)
         memory.missing = { attempt: latest.attempt, since: this.clock() };
       const waited = this.clock() - memory.missing.since;
-      if (waited < this.o.creationGraceMs) return { requeueAfterMs: this.o.creationGraceMs - waited + 50 };
+      if (waited < this.options.creationGraceMs)
+        return { requeueAfterMs: this.options.creationGraceMs - waited + 50 };
     } else memory.missing = undefined;
 
-    const repository = this.o.repositories.get(
+    const repository = this.options.repositories.get(
       namespace,
-      latest.sample.metadata.annotations?.[pac.repository] ?? "",
+      latest.reportFrom.metadata.annotations?.[pac.repository] ?? "",
     );
-    const target = reportTarget(latest.run ?? latest.sample, repository, this.o.settings);
+    const target = reportTarget(latest.run ?? latest.reportFrom, repository, this.options.settings);
     if ("skip" in target) {
-      this.o.logger.debug({ lineage: lineageId, why: target.skip }, "not reporting to GitLab");
+      this.options.logger.debug({ lineage: lineageId, why: target.skip }, "not reporting to GitLab");
       return {};
     }
     const failed = latest.run && isDone(latest.run) && succeededCondition(latest.run)?.status === "False";
@@ -157,15 +158,15 @@ export class GitLabReporter {
         namespace,
         lineageId,
         run: latest.run,
-        failingTask: failed && latest.run ? await this.o.failingTasks.of(latest.run) : undefined,
+        failingTask: failed && latest.run ? await this.options.failingTasks.of(latest.run) : undefined,
       },
-      this.o.links,
+      this.options.links,
     );
     if (!latest.run) this.reportCreationFailure(memory, namespace, latest.name, desired);
 
     try {
       const result = await converge({
-        api: await this.o.clients.get(target.host, target.secret),
+        api: await this.options.clients.get(target.host, target.secret),
         target,
         desired,
         known: memory.known,
@@ -173,7 +174,7 @@ export class GitLabReporter {
           memory.known = known;
         },
         now: this.clock,
-        resyncMs: this.o.resyncMs,
+        resyncMs: this.options.resyncMs,
         mayRepair: () => this.repairs.take(lineageId, this.clock()),
       });
       memory.failures = 0;
@@ -182,10 +183,10 @@ export class GitLabReporter {
         const wait = this.contested(memory, lineageId, target, result.until);
         return { requeueAfterMs: sooner(wait, this.nextCheck(memory, latest.run)) };
       }
-      for (const write of result.writes) this.o.metrics.writes.inc({ state: write.state });
-      if (result.repaired) this.o.metrics.repairs.inc();
+      for (const write of result.writes) this.options.metrics.writes.inc({ state: write.state });
+      if (result.repaired) this.options.metrics.repairs.inc();
       if (result.writes.length > 0)
-        this.o.logger.debug(
+        this.options.logger.debug(
           { lineage: lineageId, state: desired.state, attempt: desired.attempt },
           "GitLab status converged",
         );
@@ -202,8 +203,8 @@ export class GitLabReporter {
     if ((memory.contestedUntil ?? 0) < until) {
       memory.contestedUntil = until;
       const message = `another writer keeps changing GitLab status "${target.context}" on ${target.sha.slice(0, 8)}; not contesting it again for ${Math.round((until - now) / 1000)}s`;
-      this.o.metrics.problems.inc({ kind: "contested" });
-      this.o.logger.warn({ lineage: lineageId }, message);
+      this.options.metrics.problems.inc({ kind: "contested" });
+      this.options.logger.warn({ lineage: lineageId }, message);
     }
     return until - now + 100;
   }
@@ -217,7 +218,7 @@ export class GitLabReporter {
     if (target.pipelineId || !id) return;
     for (const run of runs) {
       if (run.metadata.annotations?.[reconcilerKeys.gitlabPipelineId] === String(id)) continue;
-      await this.o.writer.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
+      await this.options.writer.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
     }
   }
 
@@ -227,7 +228,7 @@ export class GitLabReporter {
     if (!done) memory.checksAfterDone = 0;
     else if (memory.checksAfterDone >= 2) return undefined;
     else memory.checksAfterDone += 1;
-    return this.o.resyncMs * (0.9 + this.random() * 0.2);
+    return this.options.resyncMs * (0.9 + this.random() * 0.2);
   }
 
   private reportCreationFailure(
@@ -238,8 +239,8 @@ export class GitLabReporter {
   ): void {
     if (memory.creationReported === name) return;
     memory.creationReported = name;
-    this.o.metrics.problems.inc({ kind: "creation-failed" });
-    this.o.events.record({
+    this.options.metrics.problems.inc({ kind: "creation-failed" });
+    this.options.events.record({
       namespace,
       objectName: name,
       reason: "CreationFailed",
@@ -250,7 +251,7 @@ export class GitLabReporter {
 
   /** When to try again after a failed report (see retryPlan); problems a person must mend are logged once. */
   private failed(lineageId: string, memory: Memory, target: ReportTarget, error: unknown): number {
-    const hostWaitMs = this.o.clients.gate.wait(target.host).ms;
+    const hostWaitMs = this.options.clients.gate.wait(target.host).ms;
     const plan = retryPlan(error, memory.failures + 1, hostWaitMs, this.random);
     if (plan.kind === "unexpected") throw error;
     if (plan.kind === "host") {
@@ -259,14 +260,14 @@ export class GitLabReporter {
       this.parked.set(target.host, parked);
     } else memory.failures += 1;
     if (plan.kind === "refused") {
-      if (plan.forgetToken) this.o.clients.forget(target.secret);
+      if (plan.forgetToken) this.options.clients.forget(target.secret);
       if (memory.reported !== plan.message) {
         memory.reported = plan.message;
-        this.o.metrics.problems.inc({ kind: plan.problem });
-        this.o.logger.warn({ lineage: lineageId }, plan.message);
+        this.options.metrics.problems.inc({ kind: plan.problem });
+        this.options.logger.warn({ lineage: lineageId }, plan.message);
       }
     } else {
-      this.o.logger.debug(
+      this.options.logger.debug(
         { lineage: lineageId, retryInMs: Math.round(plan.delayMs) },
         `GitLab: ${(error as Error).message}`,
       );

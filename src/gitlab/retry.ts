@@ -1,4 +1,4 @@
-import { backoffDelay } from "../core/backoff.ts";
+import { backoffDelay } from "../kube/backoff.ts";
 import { GitLabError } from "./api.ts";
 import { TokenError } from "./credentials.ts";
 

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
+import { backoffDelay } from "./backoff.ts";
 
 export interface AuditEvent {
   namespace: string;
@@ -165,7 +167,7 @@ export class EventRecorder implements EventSink {
           );
           return;
         }
-        await sleep(Math.min(200 * 2 ** (attempt - 1), 10_000));
+        await sleep(backoffDelay(attempt, { baseMs: 200, capMs: 10_000 }));
       }
     }
   }
@@ -200,8 +202,4 @@ export class EventRecorder implements EventSink {
       count: 1,
     };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

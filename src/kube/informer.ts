@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
+import { backoffDelay } from "./backoff.ts";
+import { IndexedStore, keyOf } from "./indexed-store.ts";
 
 /** The identity every cached object keeps, whatever else its transform trims away. */
 export interface CachedObject {
@@ -57,20 +60,13 @@ export interface ObjectCache<T extends CachedObject> {
   whenSynced(): Promise<void>;
 }
 
-export const keyOf = (namespace: string | undefined, name: string | undefined) =>
-  `${namespace ?? ""}/${name ?? ""}`;
-
 /**
  * A list-watch cache that never stops on its own: it lists in pages, watches from the listed
  * resourceVersion with bookmarks, relists when the version is too old (410), restarts with backoff
  * after any error, and resyncs periodically. Objects are trimmed by `transform` before they are kept.
  */
 export class Informer<T extends CachedObject> implements ObjectCache<T> {
-  private readonly cache = new Map<string, T>();
-  private readonly indexes = new Map<
-    string,
-    { of: (object: T) => string | undefined; members: Map<string, Set<string>> }
-  >();
+  private readonly cache = new IndexedStore<T>();
   private readonly handlers: Handler<T>[] = [];
   private readonly scopes: string[];
   private readonly syncedScopes = new Set<string>();
@@ -91,67 +87,24 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.cache.get(keyOf(namespace, name));
+    return this.cache.get(namespace, name);
   }
 
   /** Keeps objects findable by a derived value (a label, say); add indexes before start(). */
   addIndex(name: string, of: (object: T) => string | undefined): void {
-    if (this.indexes.has(name)) return; // several controllers may ask for the same index
-    const index = { of, members: new Map<string, Set<string>>() };
-    this.indexes.set(name, index);
-    for (const [key, object] of this.cache) this.indexAdd(index, key, object);
+    this.cache.addIndex(name, of);
   }
 
-  /** The cached objects whose index value is `value`. */
   byIndex(name: string, value: string): T[] {
-    const keys = this.indexes.get(name)?.members.get(value) ?? new Set<string>();
-    return [...keys].flatMap((key) => {
-      const object = this.cache.get(key);
-      return object ? [object] : [];
-    });
+    return this.cache.byIndex(name, value);
   }
 
-  /** Every value an index currently holds. */
   indexValues(name: string): string[] {
-    return [...(this.indexes.get(name)?.members.keys() ?? [])];
-  }
-
-  private indexAdd(
-    index: { of: (object: T) => string | undefined; members: Map<string, Set<string>> },
-    key: string,
-    object: T,
-  ) {
-    const value = index.of(object);
-    if (value === undefined) return;
-    const members = index.members.get(value) ?? new Set<string>();
-    members.add(key);
-    index.members.set(value, members);
-  }
-
-  private indexRemove(key: string, object: T): void {
-    for (const index of this.indexes.values()) {
-      const value = index.of(object);
-      if (value === undefined) continue;
-      const members = index.members.get(value);
-      members?.delete(key);
-      if (members?.size === 0) index.members.delete(value);
-    }
-  }
-
-  private store(key: string, object: T | undefined): void {
-    const previous = this.cache.get(key);
-    if (previous) this.indexRemove(key, previous);
-    if (object === undefined) {
-      this.cache.delete(key);
-      return;
-    }
-    this.cache.set(key, object);
-    for (const index of this.indexes.values()) this.indexAdd(index, key, object);
+    return this.cache.indexValues(name);
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    return this.cache.list(namespace);
   }
 
   get size(): number {
@@ -183,7 +136,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 
   private resync(): void {
-    for (const object of this.cache.values()) this.emit(object, "resync");
+    for (const [, object] of this.cache.entries()) this.emit(object, "resync");
   }
 
   private emit(object: T, event: InformerEvent): void {
@@ -197,25 +150,26 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 
   private async run(scope: string): Promise<void> {
-    let backoffMs = 0;
+    let failures = 0;
     let resourceVersion = "";
     while (!this.stopped) {
       try {
         if (!resourceVersion) resourceVersion = await this.relist(scope);
         const outcome = await this.watchOnce(scope, resourceVersion, (rv) => {
           resourceVersion = rv;
-          backoffMs = 0;
+          failures = 0;
         });
         if (outcome === "expired") resourceVersion = "";
       } catch (error) {
         const failure = apiFailure(error);
         if (failure.code === 410) resourceVersion = "";
-        backoffMs = Math.min(backoffMs === 0 ? 500 : backoffMs * 2, 30_000);
+        failures += 1;
+        const backoffMs = backoffDelay(failures, { baseMs: 500, capMs: 30_000, jitter: 0.5 });
         this.options.logger.warn(
           { informer: this.options.name, namespace: scope || "*", code: failure.code, retryInMs: backoffMs },
           `list/watch failed: ${failure.message}`,
         );
-        await sleep(backoffMs * (0.5 + Math.random() / 2));
+        await sleep(backoffMs, undefined, { ref: false });
       }
     }
   }
@@ -239,9 +193,9 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
       continueToken = page.continueToken || undefined;
       resourceVersion = page.resourceVersion;
     } while (continueToken && !this.stopped);
-    for (const [key, object] of this.cache) {
+    for (const [key, object] of [...this.cache.entries()]) {
       if (!seen.has(key) && (scope === "" || object.metadata.namespace === scope)) {
-        this.store(key, undefined);
+        this.cache.put(key, undefined);
         this.emit(object, "deleted");
       }
     }
@@ -251,9 +205,9 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
 
   private upsert(object: T): void {
     const key = keyOf(object.metadata.namespace, object.metadata.name);
-    const previous = this.cache.get(key);
+    const previous = this.cache.getByKey(key);
     if (previous && previous.metadata.resourceVersion === object.metadata.resourceVersion) return;
-    this.store(key, object);
+    this.cache.put(key, object);
     this.emit(object, previous ? "updated" : "added");
   }
 
@@ -271,7 +225,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
     const watch = new Watch(this.options.kubeConfig);
     // client-node cuts a watch after 30 s without data (a private setting). Bookmarks arrive about once a
     // minute, so allow two minutes of silence before reconnecting instead of reconnecting every 30 s.
-    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 120_000;
+    raiseWatchTimeout(watch, 120_000);
     return new Promise((resolve, reject) => {
       let expired = false;
       let controller: AbortController | undefined;
@@ -295,8 +249,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
             else if (type === "DELETED") {
               const object = this.options.transform(raw);
               const key = keyOf(object.metadata.namespace, object.metadata.name);
-              const known = this.cache.get(key);
-              this.store(key, undefined);
+              const known = this.cache.put(key, undefined);
               this.emit(known ?? object, "deleted");
             }
             if (rv) advance(rv);
@@ -318,6 +271,10 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * client-node's Watch cuts a watch after `requestTimeoutMs` (30 s) without data; the field is private.
+ * Guarded by informer.test.ts, so an upgrade that renames it fails a test instead of reconnecting often.
+ */
+export function raiseWatchTimeout(watch: Watch, ms: number): void {
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = ms;
 }

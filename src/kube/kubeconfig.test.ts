@@ -39,7 +39,7 @@ describe("PooledKubeConfig", () => {
     await kc.applySecurityAuthentication(plain);
     const signal = plain.getSignal();
     expect(signal).toBeDefined();
-    await new Promise((r) => setTimeout(r, 40));
+    await new Promise((resolve) => signal?.addEventListener("abort", resolve, { once: true }));
     expect(signal?.aborted).toBe(true);
     const own = new AbortController().signal;
     const withSignal = new RequestContext("https://127.0.0.1:6443/api", HttpMethod.GET);

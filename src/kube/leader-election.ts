@@ -33,7 +33,7 @@ interface Observed {
  * before anyone else may take over (renewDeadline < leaseDuration).
  */
 export class LeaderElector {
-  private readonly o: Required<Omit<LeaderElectionOptions, "onStoppedLeading">> &
+  private readonly options: Required<Omit<LeaderElectionOptions, "onStoppedLeading">> &
     Pick<LeaderElectionOptions, "onStoppedLeading">;
   private observed: Observed | undefined;
   private leading: AbortController | undefined;
@@ -44,7 +44,7 @@ export class LeaderElector {
   private ticking: Promise<void> = Promise.resolve();
 
   constructor(options: LeaderElectionOptions) {
-    this.o = {
+    this.options = {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
@@ -67,7 +67,8 @@ export class LeaderElector {
     const loop = () => {
       if (!this.running) return;
       this.ticking = this.tick().finally(() => {
-        if (this.running) this.timer = setTimeout(loop, this.o.retryPeriodMs * (0.8 + Math.random() * 0.4));
+        if (this.running)
+          this.timer = setTimeout(loop, this.options.retryPeriodMs * (0.8 + Math.random() * 0.4));
       });
     };
     loop();
@@ -81,23 +82,28 @@ export class LeaderElector {
     if (!this.leading) return;
     this.stepDown("stopping");
     try {
-      await compareAndSwap(this.o.store, this.o.name, (current) => {
-        if (current?.spec?.holderIdentity !== this.o.identity) return undefined;
+      await compareAndSwap(this.options.store, this.options.name, (current) => {
+        if (current?.spec?.holderIdentity !== this.options.identity) return undefined;
         return { ...current, spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1 } };
       });
     } catch (error) {
-      this.o.logger.warn({ err: error }, "could not release the leader Lease; it will expire");
+      this.options.logger.warn({ err: error }, "could not release the leader Lease; it will expire");
     }
   }
 
   private async tick(): Promise<void> {
     try {
       // One round is one attempt (a second after a conflict); the next round comes after retryPeriod.
-      const written = await compareAndSwap(this.o.store, this.o.name, (current) => this.claim(current), {
-        maxAttempts: 2,
-      });
-      if (written?.spec?.holderIdentity === this.o.identity) {
-        this.lastRenew = this.o.now();
+      const written = await compareAndSwap(
+        this.options.store,
+        this.options.name,
+        (current) => this.claim(current),
+        {
+          maxAttempts: 2,
+        },
+      );
+      if (written?.spec?.holderIdentity === this.options.identity) {
+        this.lastRenew = this.options.now();
         this.observe(written);
         if (!this.leading) this.becomeLeader(written.spec?.leaseTransitions ?? 0);
       } else {
@@ -105,8 +111,8 @@ export class LeaderElector {
         if (this.leading) this.stepDown(`lease is held by ${written?.spec?.holderIdentity || "nobody"}`);
       }
     } catch (error) {
-      this.o.logger.debug({ err: error }, "leader election round failed");
-      if (this.leading && this.o.now() - this.lastRenew > this.o.renewDeadlineMs) {
+      this.options.logger.debug({ err: error }, "leader election round failed");
+      if (this.leading && this.options.now() - this.lastRenew > this.options.renewDeadlineMs) {
         this.stepDown("could not renew within the renew deadline");
       }
     }
@@ -120,8 +126,8 @@ export class LeaderElector {
     if (current) this.observe(current);
     const expired =
       this.observed !== undefined &&
-      this.o.now() - this.observed.at > (spec.leaseDurationSeconds ?? 15) * 1000;
-    const ours = holder === this.o.identity;
+      this.options.now() - this.observed.at > (spec.leaseDurationSeconds ?? 15) * 1000;
+    const ours = holder === this.options.identity;
     if (holder && !ours && !expired) return undefined;
     return {
       apiVersion: "coordination.k8s.io/v1",
@@ -132,8 +138,8 @@ export class LeaderElector {
       },
       spec: {
         ...spec,
-        holderIdentity: this.o.identity,
-        leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+        holderIdentity: this.options.identity,
+        leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
         renewTime: microTime(now),
         acquireTime: ours && spec.acquireTime ? spec.acquireTime : microTime(now),
         leaseTransitions: ours ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
@@ -145,22 +151,22 @@ export class LeaderElector {
     const holder = lease.spec?.holderIdentity ?? "";
     const renewTime = String(lease.spec?.renewTime ?? "");
     if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, at: this.o.now() };
+      this.observed = { holder, renewTime, at: this.options.now() };
     }
   }
 
   private becomeLeader(epoch: number): void {
     this.epochValue = epoch;
     this.leading = new AbortController();
-    this.o.logger.info({ lease: this.o.name, epoch }, "became leader");
-    this.o.onStartedLeading(epoch, this.leading.signal);
+    this.options.logger.info({ lease: this.options.name, epoch }, "became leader");
+    this.options.onStartedLeading(epoch, this.leading.signal);
   }
 
   private stepDown(why: string): void {
     if (!this.leading) return;
     this.leading.abort(new Error(`lost leadership: ${why}`));
     this.leading = undefined;
-    this.o.logger.warn({ lease: this.o.name, why }, "stopped leading");
-    this.o.onStoppedLeading?.();
+    this.options.logger.warn({ lease: this.options.name, why }, "stopped leading");
+    this.options.onStoppedLeading?.();
   }
 }

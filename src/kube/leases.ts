@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import { apiFailure, isAmbiguous } from "./api-errors.ts";
+import { backoffDelay } from "./backoff.ts";
 import type { InformerSource } from "./informer.ts";
 
 /** Annotation stamped on every write, so an ambiguous failure can be resolved by reading it back. */
@@ -116,7 +118,9 @@ export async function compareAndSwap(
         if (stored?.metadata?.annotations?.[writeTokenKey] === token) return stored;
         current = stored ?? null;
         if (attempt >= maxAttempts) throw error;
-        await pause(Math.min(50 * attempt, 1000), options.signal);
+        await sleep(backoffDelay(attempt, { baseMs: 50, capMs: 1000 }), undefined, {
+          signal: options.signal,
+        });
         continue;
       } else {
         throw error;
@@ -140,22 +144,15 @@ async function readBack(
       return await store.get(name);
     } catch (error) {
       if (!isAmbiguous(error) || attempt >= 20) throw error;
-      await pause(Math.min(100 * attempt, 1000), signal);
+      await pause(backoffDelay(attempt, { baseMs: 100, capMs: 1000 }), signal);
     }
   }
 }
 
+/** Waits, unless the signal aborts first: then rejects with the signal's reason. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+  return sleep(ms, undefined, { signal }).catch((error: unknown) => {
+    throw signal?.reason ?? error;
   });
 }
 

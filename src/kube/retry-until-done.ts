@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../observability/logger.ts";
+import { backoffDelay } from "./backoff.ts";
 
 /**
- * Runs `task` until it succeeds, waiting 1 s, 2 s, 4 s … (at most `maxDelayMs`) between tries and logging
- * each failure; gives up quietly once `signal` aborts. Resolves true when the task succeeded.
+ * Runs `task` until it succeeds, waiting 1 s, 2 s, 4 s … (at most `maxDelayMs`, with jitter) between tries
+ * and logging each failure; gives up quietly once `signal` aborts. Resolves true when the task succeeded.
  */
 export async function retryUntilDone(
   task: () => Promise<void>,
@@ -14,17 +16,9 @@ export async function retryUntilDone(
       return true;
     } catch (error) {
       if (options.signal.aborted) break;
-      const delay = Math.min(500 * 2 ** attempt, options.maxDelayMs ?? 10_000);
+      const delay = backoffDelay(attempt, { baseMs: 1000, capMs: options.maxDelayMs ?? 10_000 });
       options.logger.warn({ err: error, retryInMs: delay }, `could not ${options.what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, delay);
-        function done() {
-          clearTimeout(timer);
-          options.signal.removeEventListener("abort", done);
-          resolve();
-        }
-        options.signal.addEventListener("abort", done, { once: true });
-      });
+      await sleep(delay, undefined, { signal: options.signal }).catch(() => undefined);
     }
   }
   return false;

@@ -8,18 +8,18 @@ export interface CounterRecord {
   /** Lineage key of the last attempt (ids are digests; the key tells two lineages apart). */
   lineageKey?: string;
   /** What the last attempt was admitted as (namespace, PaC annotations), for reporting it if never created. */
-  lastSubject?: RunSnapshot;
+  lastSubject?: AdmittedRunRecord;
 }
 
 /** The parts of an admitted run worth keeping in case the run itself never exists. */
-export interface RunSnapshot {
+export interface AdmittedRunRecord {
   namespace: string;
   annotations: Record<string, string>;
 }
 
 export interface AttemptRequest {
   lineageKey: string;
-  subject?: RunSnapshot;
+  subject?: AdmittedRunRecord;
   /** The run's name for a given attempt: deterministic, or the name the user chose. */
   nameFor(attempt: number): string;
 }

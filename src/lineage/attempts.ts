@@ -6,11 +6,11 @@ import { LeaseBatcher } from "../kube/lease-batcher.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
+  type AdmittedRunRecord,
   type Allocation,
   type AttemptRequest,
   type CounterRecord,
   planAllocations,
-  type RunSnapshot,
 } from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
 
@@ -94,7 +94,7 @@ export class AttemptAllocator {
     lineage: Lineage,
     nameFor: (attempt: number) => string,
     signal: AbortSignal,
-    subject?: RunSnapshot,
+    subject?: AdmittedRunRecord,
   ): Promise<Allocation> {
     try {
       return await this.batcher.submit(
@@ -145,10 +145,10 @@ function counterLease(
   );
 }
 
-function parseSnapshot(text: string | undefined): RunSnapshot | undefined {
+function parseSnapshot(text: string | undefined): AdmittedRunRecord | undefined {
   if (!text) return undefined;
   try {
-    const value = JSON.parse(text) as RunSnapshot;
+    const value = JSON.parse(text) as AdmittedRunRecord;
     return typeof value.namespace === "string" && typeof value.annotations === "object" ? value : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { RunMeta } from "../core/tekton.ts";
 import { signatureKey } from "../core/vocabulary.ts";
-import { type ClaimSubject, checkClaims, signClaims } from "./claims.ts";
+import { checkClaims, signClaims } from "./claims.ts";
 import { lineageIdOf } from "./lineage.ts";
 
 const key = Buffer.from("k".repeat(32));
@@ -8,8 +9,8 @@ const otherKey = Buffer.from("o".repeat(32));
 const now = new Date("2026-11-22T10:00:00Z");
 const id = lineageIdOf("pac/team-a/repo/pull_request/1/abc/build");
 
-function signed(overrides: Partial<ClaimSubject> = {}, signWith = key): ClaimSubject {
-  const subject: ClaimSubject = {
+function signed(overrides: Partial<RunMeta> = {}, signWith = key): RunMeta {
+  const subject: RunMeta = {
     namespace: "team-a",
     name: `build-${id}-2`,
     labels: { "tekton-lineage.io/lineage-id": id, "tekton-lineage.io/attempt": "2", team: "a" },
@@ -28,7 +29,7 @@ function signed(overrides: Partial<ClaimSubject> = {}, signWith = key): ClaimSub
   return subject;
 }
 
-const check = (subject: ClaimSubject) => checkClaims(subject, [key], now, 120_000);
+const check = (subject: RunMeta) => checkClaims(subject, [key], now, 120_000);
 
 describe("checkClaims", () => {
   it("finds nothing to check on an object without tekton-lineage keys", () => {
@@ -43,7 +44,7 @@ describe("checkClaims", () => {
   });
 
   it("refuses a hand-written attempt with 403 material and says how to fix it", () => {
-    const forged: ClaimSubject = {
+    const forged: RunMeta = {
       namespace: "team-a",
       name: "",
       labels: {},

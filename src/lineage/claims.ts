@@ -1,4 +1,5 @@
 import { createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
+import type { RunMeta } from "../core/tekton.ts";
 import {
   admissionKeys,
   isOwnedAnnotation,
@@ -12,14 +13,6 @@ import { lineageIdLength } from "./lineage.ts";
 /** An HMAC key; a KeyObject made once is cheaper per signature than raw bytes. */
 export type SigningKey = Buffer | KeyObject;
 
-/** The parts of an object that admission claims are about. */
-export interface ClaimSubject {
-  namespace: string;
-  name: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
-
 export type ClaimsCheck =
   | { state: "absent" }
   | { state: "valid" }
@@ -30,21 +23,21 @@ const signedAnnotationKeys: readonly string[] = Object.values(admissionKeys);
 const reconcilerAnnotationKeys: readonly string[] = Object.values(reconcilerKeys);
 
 /** The exact text the signature covers: namespace, name, every admission annotation and owned label. */
-export function canonicalClaims(subject: ClaimSubject): string {
+export function canonicalClaims(subject: RunMeta): string {
   const annotations = Object.entries(subject.annotations)
     .filter(([key]) => signedAnnotationKeys.includes(key))
     .sort(([a], [b]) => (a < b ? -1 : 1));
   const labels = Object.entries(subject.labels)
     .filter(([key]) => isOwnedLabel(key))
     .sort(([a], [b]) => (a < b ? -1 : 1));
-  return JSON.stringify([subject.namespace, subject.name, annotations, labels]);
+  return JSON.stringify([subject.namespace, subject.name ?? "", annotations, labels]);
 }
 
-export function signClaims(key: SigningKey, subject: ClaimSubject): string {
+export function signClaims(key: SigningKey, subject: RunMeta): string {
   return createHmac("sha256", key).update(canonicalClaims(subject)).digest("base64url");
 }
 
-function signatureMatches(keys: readonly SigningKey[], subject: ClaimSubject, signature: string): boolean {
+function signatureMatches(keys: readonly SigningKey[], subject: RunMeta, signature: string): boolean {
   const given = Buffer.from(signature, "base64url");
   return keys.some((key) => {
     const expected = Buffer.from(signClaims(key, subject), "base64url");
@@ -61,7 +54,7 @@ const howToFix =
  * maxAgeMs (so a copy of an old run cannot replay its claims).
  */
 export function checkClaims(
-  subject: ClaimSubject,
+  subject: RunMeta,
   keys: readonly SigningKey[],
   now: Date,
   maxAgeMs: number,
@@ -111,7 +104,7 @@ const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 const positiveInteger = /^[1-9][0-9]{0,15}$/;
 const lineageId = new RegExp(`^[a-z2-7]{${lineageIdLength}}$`);
 
-function formatProblems(subject: ClaimSubject): string[] {
+function formatProblems(subject: RunMeta): string[] {
   const a = subject.annotations;
   const l = subject.labels;
   const problems: string[] = [];

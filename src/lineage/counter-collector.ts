@@ -5,7 +5,7 @@ import type { Informer } from "../kube/informer.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import { attemptLeaseKind } from "./attempts.ts";
-import { countersToCollect } from "./counter-gc.ts";
+import { countersToCollect } from "./counter-gc-plan.ts";
 
 /** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
 export function createCounterCollector(options: {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type LineageSubject, lineageIdOf, lineageOf } from "./lineage.ts";
+import type { RunMeta } from "../core/tekton.ts";
+import { lineageIdOf, lineageOf } from "./lineage.ts";
 
 const pacRun = (
   overrides: Partial<Record<string, string>> = {},
   labels: Record<string, string> = {},
-): LineageSubject => ({
+): RunMeta => ({
   namespace: "team-a",
   generateName: "build-",
   labels,
@@ -69,7 +70,7 @@ describe("lineageOf for runs Pipelines-as-Code made", () => {
   });
 
   it("reads labels when annotations are missing (older PaC)", () => {
-    const subject: LineageSubject = {
+    const subject: RunMeta = {
       namespace: "team-a",
       labels: pacRun().annotations,
       annotations: {},
@@ -80,7 +81,7 @@ describe("lineageOf for runs Pipelines-as-Code made", () => {
 
 describe("lineageOf for other runs", () => {
   it("uses namespace, generateName prefix and the chosen labels", () => {
-    const subject: LineageSubject = {
+    const subject: RunMeta = {
       namespace: "ci",
       generateName: "nightly-",
       labels: { "tekton.dev/pipeline": "nightly", "git/sha": "abc" },

@@ -1,14 +1,6 @@
 import { createHash } from "node:crypto";
+import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
-
-/** What a lineage is derived from: the PipelineRun's namespace, names, labels and annotations. */
-export interface LineageSubject {
-  namespace: string;
-  name?: string;
-  generateName?: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
 
 export interface LineageRule {
   /** Label keys whose values separate lineages of runs that PaC did not create. */
@@ -43,7 +35,7 @@ export const lineageIdLength = 10;
  * Other runs use a configurable rule: namespace, the generateName prefix (or the name), and the values
  * of chosen labels.
  */
-export function lineageOf(subject: LineageSubject, rule: LineageRule): Lineage {
+export function lineageOf(subject: RunMeta, rule: LineageRule): Lineage {
   const read = (key: string) => subject.annotations[key] ?? subject.labels[key];
   const repository = read(pac.repository);
   const sha = read(pac.sha);
@@ -71,7 +63,7 @@ export function lineageOf(subject: LineageSubject, rule: LineageRule): Lineage {
 }
 
 /** generateName without its trailing dash, else the name, else "run". */
-export function baseOf(subject: Pick<LineageSubject, "name" | "generateName">): string {
+export function baseOf(subject: Pick<RunMeta, "name" | "generateName">): string {
   const fromGenerate = subject.generateName?.replace(/-+$/, "");
   return fromGenerate || subject.name || "run";
 }

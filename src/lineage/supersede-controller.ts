@@ -20,11 +20,11 @@ export interface SupersedeControllerOptions {
 
 /** Cancels attempts superseded by a newer attempt of their lineage that asked for cancel-in-progress. */
 export class SupersedeController {
-  private readonly o: SupersedeControllerOptions;
+  private readonly options: SupersedeControllerOptions;
   readonly controller: Controller;
 
   constructor(options: SupersedeControllerOptions) {
-    this.o = options;
+    this.options = options;
     this.controller = new Controller({
       name: "supersede",
       reconcile: (id) => this.reconcile(id),
@@ -45,13 +45,13 @@ export class SupersedeController {
   }
 
   async reconcile(lineageId: string): Promise<undefined> {
-    const { cancel, by } = supersededRuns(this.o.runs.byIndex(lineageIndex, lineageId));
+    const { cancel, by } = supersededRuns(this.options.runs.byIndex(lineageIndex, lineageId));
     if (!by) return undefined;
     for (const run of cancel) {
       const decision = `cancelled: superseded by attempt ${attemptOf(by)} (${by.metadata.name}), which asked for cancel-in-progress`;
-      if ((await this.o.writer.cancel(run, decision)) !== "done") continue;
-      this.o.cancellations.inc({ reason: "superseded" });
-      this.o.events.record({
+      if ((await this.options.writer.cancel(run, decision)) !== "done") continue;
+      this.options.cancellations.inc({ reason: "superseded" });
+      this.options.events.record({
         namespace: run.metadata.namespace ?? "",
         objectName: run.metadata.name ?? "",
         objectUid: run.metadata.uid,

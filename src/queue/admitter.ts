@@ -1,7 +1,7 @@
 import type { Counter } from "prom-client";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
-import { admitToQueue, type QueueAdmission } from "./admit.ts";
+import { admitToQueue, type QueueAdmission } from "./admit-plan.ts";
 import type { QueueChoice } from "./choose.ts";
 import { emptyQueue, queueLease, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
 

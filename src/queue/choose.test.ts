@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseQueueRules, renderKey } from "../config/queue-rules.ts";
 import type { RepositoryView } from "../core/repository.ts";
-import type { LineageSubject } from "../lineage/lineage.ts";
+import type { RunMeta } from "../core/tekton.ts";
 import { chooseQueue } from "./choose.ts";
 
-const pacRun = (state = "started"): LineageSubject => ({
+const pacRun = (state = "started"): RunMeta => ({
   namespace: "team-a",
   generateName: "build-",
   labels: { "pipelinesascode.tekton.dev/repository": "repo", "pipelinesascode.tekton.dev/state": state },
@@ -80,7 +80,7 @@ describe("chooseQueue", () => {
     const rules = parseQueueRules(
       '[{"name":"deploys","selector":{"tekton.dev/pipeline":"deploy"},"key":"{namespace}/{label:env}/deploy","limit":1}]',
     );
-    const subject: LineageSubject = {
+    const subject: RunMeta = {
       namespace: "ops",
       generateName: "deploy-",
       labels: { "tekton.dev/pipeline": "deploy", env: "prod" },

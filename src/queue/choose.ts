@@ -1,7 +1,8 @@
 import { type QueueRule, renderKey } from "../config/queue-rules.ts";
 import { type RepositoryView, repositoryQueue } from "../core/repository.ts";
+import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
-import { baseOf, type LineageSubject } from "../lineage/lineage.ts";
+import { baseOf } from "../lineage/lineage.ts";
 import { type QueueSource, queueIdOf } from "./state.ts";
 
 export type QueueChoice =
@@ -28,7 +29,7 @@ export type QueueChoice =
  * - A run the user made Pending is not queued (it is not ours to start).
  */
 export function chooseQueue(
-  subject: LineageSubject,
+  subject: RunMeta,
   pendingAtCreation: boolean,
   repository: RepositoryView | undefined,
   rules: readonly QueueRule[],

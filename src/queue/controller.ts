@@ -13,8 +13,8 @@ import { QueueMemory } from "./memory.ts";
 import type { QueueMetrics } from "./metrics.ts";
 import { planQueue, type QueuePlan } from "./plan.ts";
 import { PositionWriter } from "./positions.ts";
+import { type QueuedRun, queuedRunOf, runKey } from "./queued-run.ts";
 import { rebuildQueueState } from "./rebuild.ts";
-import { type RunView, runKey, viewOf } from "./run-view.ts";
 import {
   type QueueState,
   queueLease,
@@ -56,7 +56,7 @@ export interface QueueControllerOptions {
  * runs out, since nothing in the cluster changes then.
  */
 export class QueueController {
-  private readonly o: QueueControllerOptions;
+  private readonly options: QueueControllerOptions;
   private readonly memory: QueueMemory;
   private readonly clock: () => number;
   private readonly wallClock: () => number;
@@ -64,7 +64,7 @@ export class QueueController {
   readonly positions: PositionWriter;
 
   constructor(options: QueueControllerOptions) {
-    this.o = options;
+    this.options = options;
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
     this.memory = new QueueMemory(options.ttlMs, this.clock);
@@ -107,8 +107,8 @@ export class QueueController {
 
   /** Every queue known from runs or Leases (recovery: Leases and runs are found by label, never by full list). */
   queueIds(): string[] {
-    const ids = new Set(this.o.runs.indexValues(queueIndex));
-    for (const lease of this.o.leases.list()) {
+    const ids = new Set(this.options.runs.indexValues(queueIndex));
+    for (const lease of this.options.leases.list()) {
       const id = lease.metadata.labels?.[leaseLabels.queueId];
       if (id) ids.add(id);
     }
@@ -122,7 +122,7 @@ export class QueueController {
 
   private runsOf(id: string): Map<string, PipelineRun> {
     return new Map(
-      this.o.runs
+      this.options.runs
         .byIndex(queueIndex, id)
         .map((run) => [runKey(run.metadata.namespace, run.metadata.name), run]),
     );
@@ -135,19 +135,19 @@ export class QueueController {
     let runs = new Map<string, PipelineRun>();
     let maxWaitMs = 0;
     await compareAndSwap(
-      this.o.store,
+      this.options.store,
       name,
       (current) => {
         // The runs and what was seen of them are read here, together, in one synchronous step: a run
         // observed after a snapshot of the cache but before the plan would look deleted.
         runs = this.runsOf(id);
-        const views = new Map<string, RunView>([...runs].map(([key, run]) => [key, viewOf(run)]));
+        const views = new Map<string, QueuedRun>([...runs].map(([key, run]) => [key, queuedRunOf(run)]));
         const before = readQueueState(current) ?? this.rebuild(runs, views);
         if (!before || !this.watches(before)) {
           plan = undefined;
           return undefined;
         }
-        const settings = this.o.limits.current(before);
+        const settings = this.options.limits.current(before);
         maxWaitMs = settings.maxWaitMs;
         plan = planQueue({
           state: before,
@@ -157,24 +157,24 @@ export class QueueController {
           wallNow: new Date(this.wallClock()),
           absentSince: this.memory.absentSince(id),
           seen: this.memory.seen(id),
-          ttlMs: this.o.ttlMs,
+          ttlMs: this.options.ttlMs,
           maxWaitMs,
         });
         if (current && sameState(before, plan.state)) return undefined;
-        return queueLease(current, plan.state, this.o.instance, new Date(this.wallClock()));
+        return queueLease(current, plan.state, this.options.instance, new Date(this.wallClock()));
       },
       {
-        hint: this.o.leases.get(this.o.store.namespace, name) as V1Lease | undefined,
-        onConflict: () => this.o.metrics.conflicts.inc({ kind: queueLeaseKind }),
+        hint: this.options.leases.get(this.options.store.namespace, name) as V1Lease | undefined,
+        onConflict: () => this.options.metrics.conflicts.inc({ kind: queueLeaseKind }),
       },
     );
     if (!plan) return {};
     const settled = await applyQueuePlan(plan, runs, {
-      writer: this.o.writer,
-      events: this.o.events,
-      metrics: this.o.metrics,
-      logger: this.o.logger,
-      ttlMs: this.o.ttlMs,
+      writer: this.options.writer,
+      events: this.options.events,
+      metrics: this.options.metrics,
+      logger: this.options.logger,
+      ttlMs: this.options.ttlMs,
       now: this.wallClock,
     });
     this.memory.update(id, plan.absentSince, settled);
@@ -185,7 +185,7 @@ export class QueueController {
   /** Nothing in the cluster changes when a TTL or a maximum wait runs out: come back by then. */
   private nextLook(plan: QueuePlan, maxWaitMs: number): number | undefined {
     let next: number | undefined;
-    if (plan.absentSince.size > 0) next = Math.max(1000, this.o.ttlMs / 4);
+    if (plan.absentSince.size > 0) next = Math.max(1000, this.options.ttlMs / 4);
     const oldest = plan.state.waiting[0];
     if (maxWaitMs > 0 && oldest) {
       const due = Date.parse(oldest.enqueuedAt) + maxWaitMs - this.wallClock();
@@ -196,17 +196,17 @@ export class QueueController {
 
   /** True when every run of the queue lives in a namespace this reconciler sees. */
   private watches(state: QueueState): boolean {
-    const watched = this.o.watchedNamespaces;
+    const watched = this.options.watchedNamespaces;
     if (watched.length === 0) return true;
     return [...state.slots, ...state.waiting].every((entry) =>
       watched.includes(entry.run.split("/")[0] ?? ""),
     );
   }
 
-  private rebuild(runs: Map<string, PipelineRun>, views: Map<string, RunView>): QueueState | undefined {
+  private rebuild(runs: Map<string, PipelineRun>, views: Map<string, QueuedRun>): QueueState | undefined {
     const sample = [...runs.values()][0];
     if (!sample) return undefined;
-    const choice = this.o.limits.choose(
+    const choice = this.options.limits.choose(
       {
         namespace: sample.metadata.namespace ?? "",
         name: sample.metadata.name,
@@ -216,7 +216,7 @@ export class QueueController {
       false,
     );
     if (!choice.queued) return undefined;
-    this.o.logger.warn(
+    this.options.logger.warn(
       { queue: choice.key, runs: runs.size },
       "queue Lease missing: rebuilding the queue from its runs",
     );

@@ -1,8 +1,8 @@
 import type { QueueRule } from "../config/queue-rules.ts";
 import { type Repository, repositoryQueue, repositoryView } from "../core/repository.ts";
+import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
 import type { ObjectCache } from "../kube/informer.ts";
-import type { LineageSubject } from "../lineage/lineage.ts";
 import { chooseQueue, type QueueChoice } from "./choose.ts";
 import type { QueueState } from "./state.ts";
 
@@ -23,7 +23,7 @@ export class QueueLimits {
   }
 
   /** The queue of a new run (admission). */
-  choose(subject: LineageSubject, pendingAtCreation: boolean): QueueChoice {
+  choose(subject: RunMeta, pendingAtCreation: boolean): QueueChoice {
     const name = subject.annotations[pac.repository] ?? subject.labels[pac.repository];
     const repository = name ? repositoryView(this.repositories.get(subject.namespace, name)) : undefined;
     return chooseQueue(subject, pendingAtCreation, repository, this.rules, this.defaultMaxWaitMs);

@@ -1,4 +1,4 @@
-import { runKey } from "./run-view.ts";
+import { runKey } from "./queued-run.ts";
 
 /**
  * What the queue controller remembers between reconciles, per queue: since when a run it expects has been

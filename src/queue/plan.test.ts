@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { type PlanInput, planQueue } from "./plan.ts";
-import type { RunView } from "./run-view.ts";
+import type { QueuedRun } from "./queued-run.ts";
 import { emptyQueue, type QueueState } from "./state.ts";
 
 const wallNow = new Date("2026-11-22T10:00:00Z");
 const source = { kind: "repository" as const, namespace: "ns", name: "repo" };
 
-function view(run: string, patch: Partial<RunView> = {}): RunView {
+function view(run: string, patch: Partial<QueuedRun> = {}): QueuedRun {
   return {
     run,
     pending: true,
@@ -29,7 +29,7 @@ function queue(limit: number, slots: string[], waiting: string[]): QueueState {
   };
 }
 
-function input(state: QueueState, runs: RunView[], patch: Partial<PlanInput> = {}): PlanInput {
+function input(state: QueueState, runs: QueuedRun[], patch: Partial<PlanInput> = {}): PlanInput {
   return {
     state,
     limit: state.limit,

@@ -1,5 +1,5 @@
 import { parseAttemptName } from "../lineage/names.ts";
-import type { RunView } from "./run-view.ts";
+import type { QueuedRun } from "./queued-run.ts";
 import type { QueueState, Slot, WaitingEntry } from "./state.ts";
 
 export interface PlanInput {
@@ -7,7 +7,7 @@ export interface PlanInput {
   /** The limit now (the Repository or rule may have changed since the state was written). */
   limit: number;
   /** Runs of this queue known to the reconciler, by namespace/name. */
-  runs: ReadonlyMap<string, RunView>;
+  runs: ReadonlyMap<string, QueuedRun>;
   /** The reconciler's own clock (ms); TTLs are judged on it, never on times written by others. */
   now: number;
   wallNow: Date;
@@ -181,7 +181,7 @@ function withOrphans(input: PlanInput, plan: QueuePlan): { slots: Slot[]; waitin
  * create failed, and the lineage moved on): its slot or place need not wait for the TTL. Names say
  * their lineage and attempt (`<base>-<lineage id>-<attempt>`).
  */
-function supersededBeforeCreation(runs: ReadonlyMap<string, RunView>): (run: string) => boolean {
+function supersededBeforeCreation(runs: ReadonlyMap<string, QueuedRun>): (run: string) => boolean {
   const newest = new Map<string, number>();
   for (const key of runs.keys()) {
     const parsed = parseAttemptName(key.split("/")[1] ?? "");

@@ -36,11 +36,11 @@ export interface PositionWriterOptions {
  * Each write applies only while the run still waits.
  */
 export class PositionWriter {
-  private readonly o: PositionWriterOptions;
+  private readonly options: PositionWriterOptions;
   readonly controller: Controller;
 
   constructor(options: PositionWriterOptions) {
-    this.o = options;
+    this.options = options;
     this.controller = new Controller({
       name: "queue-positions",
       reconcile: (id) => this.write(id),
@@ -53,28 +53,28 @@ export class PositionWriter {
 
   /** The positions of this queue changed (or may have): write them soon. */
   schedule(queueId: string): void {
-    this.controller.enqueueAfter(queueId, this.o.delayMs);
+    this.controller.enqueueAfter(queueId, this.options.delayMs);
   }
 
   private async write(queueId: string): Promise<undefined> {
     const name = queueLeaseName(queueId);
     const state = readQueueState(
-      this.o.leases.get(this.o.store.namespace, name) ?? (await this.o.store.get(name)),
+      this.options.leases.get(this.options.store.namespace, name) ?? (await this.options.store.get(name)),
     );
     if (!state) return undefined;
-    const runs = this.o.runsOf(queueId);
+    const runs = this.options.runsOf(queueId);
     for (const [index, entry] of state.waiting.entries()) {
       const run = runs.get(entry.run);
       if (!run || !isPending(run)) continue;
       const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
       const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
-      const written = await this.o.writer.annotateWaiting(run, {
+      const written = await this.options.writer.annotateWaiting(run, {
         [reconcilerKeys.queuePosition]: positionText(index + 1),
         ...decisionAnnotations("waiting", decision),
       });
       if (first && written === "done") {
         recordEvent(
-          this.o.events,
+          this.options.events,
           run,
           "Queued",
           `${decision}: ${index + 1} in line, ${state.slots.length}/${state.limit} running`,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { QueuedRun } from "./queued-run.ts";
 import { rebuildQueueState } from "./rebuild.ts";
-import type { RunView } from "./run-view.ts";
 
 const now = new Date("2026-11-22T10:00:00Z");
-const run = (name: string, patch: Partial<RunView>): RunView => ({
+const run = (name: string, patch: Partial<QueuedRun>): QueuedRun => ({
   run: `ns/${name}`,
   pending: false,
   pendingByQueue: false,

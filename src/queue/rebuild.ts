@@ -1,4 +1,4 @@
-import type { RunView } from "./run-view.ts";
+import type { QueuedRun } from "./queued-run.ts";
 import type { QueueSource, QueueState } from "./state.ts";
 
 /**
@@ -10,7 +10,7 @@ export function rebuildQueueState(
   key: string,
   limit: number,
   source: QueueSource,
-  runs: readonly RunView[],
+  runs: readonly QueuedRun[],
   now: Date,
 ): QueueState {
   const live = runs.filter((r) => r.ticket !== undefined && !r.done && !r.deleting);

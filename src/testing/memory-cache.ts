@@ -1,61 +1,47 @@
-import {
-  type CachedObject,
-  type Handler,
-  type InformerEvent,
-  keyOf,
-  type ObjectCache,
-} from "../kube/informer.ts";
+import { IndexedStore, keyOf } from "../kube/indexed-store.ts";
+import type { CachedObject, Handler, ObjectCache } from "../kube/informer.ts";
 
 /** An ObjectCache held in memory, filled by the test; for unit tests of controllers. */
 export class MemoryCache<T extends CachedObject> implements ObjectCache<T> {
-  private readonly objects = new Map<string, T>();
-  private readonly indexes = new Map<string, (object: T) => string | undefined>();
+  private readonly store = new IndexedStore<T>();
   private readonly handlers: Handler<T>[] = [];
   synced = true;
 
   constructor(objects: readonly T[] = []) {
     for (const object of objects)
-      this.objects.set(keyOf(object.metadata.namespace, object.metadata.name), object);
+      this.store.put(keyOf(object.metadata.namespace, object.metadata.name), object);
   }
 
   /** Adds or replaces an object and tells the handlers, as a watch event would. */
   set(object: T): void {
-    const key = keyOf(object.metadata.namespace, object.metadata.name);
-    const event: InformerEvent = this.objects.has(key) ? "updated" : "added";
-    this.objects.set(key, object);
-    for (const handler of this.handlers) handler(object, event);
+    const previous = this.store.put(keyOf(object.metadata.namespace, object.metadata.name), object);
+    for (const handler of this.handlers) handler(object, previous ? "updated" : "added");
   }
 
+  /** Removes an object and tells the handlers, as a watch event would. */
   delete(namespace: string | undefined, name: string): void {
-    const key = keyOf(namespace, name);
-    const object = this.objects.get(key);
-    if (!object) return;
-    this.objects.delete(key);
-    for (const handler of this.handlers) handler(object, "deleted");
+    const object = this.store.put(keyOf(namespace, name), undefined);
+    if (object) for (const handler of this.handlers) handler(object, "deleted");
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.objects.get(keyOf(namespace, name));
+    return this.store.get(namespace, name);
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.objects.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    return this.store.list(namespace);
   }
 
   addIndex(name: string, of: (object: T) => string | undefined): void {
-    this.indexes.set(name, of);
+    this.store.addIndex(name, of);
   }
 
   byIndex(name: string, value: string): T[] {
-    const of = this.indexes.get(name);
-    return of ? [...this.objects.values()].filter((o) => of(o) === value) : [];
+    return this.store.byIndex(name, value);
   }
 
   indexValues(name: string): string[] {
-    const of = this.indexes.get(name);
-    if (!of) return [];
-    return [...new Set([...this.objects.values()].flatMap((o) => of(o) ?? []))];
+    return this.store.indexValues(name);
   }
 
   onChange(handler: Handler<T>): void {

@@ -1,6 +1,6 @@
 import type { SecretRef } from "../../../src/config/parsers.ts";
-import { actualOf, GitLabError } from "../../../src/gitlab/api.ts";
-import type { ClientSource, StatusApi } from "../../../src/gitlab/clients.ts";
+import { actualOf, GitLabError, type StatusApi } from "../../../src/gitlab/api.ts";
+import type { ClientSource } from "../../../src/gitlab/clients.ts";
 import { HostGate } from "../../../src/gitlab/host-gate.ts";
 import type { GitLabModel, Job, ModelResult } from "./model.ts";
 

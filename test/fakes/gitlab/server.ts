@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { GitLabModel, type StatusParams } from "./model.ts";
 
 export interface Fault {
@@ -227,8 +228,4 @@ function readBody(req: IncomingMessage): Promise<unknown> {
       }
     });
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

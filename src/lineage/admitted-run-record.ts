@@ -1,9 +1,9 @@
+import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
-import type { RunSnapshot } from "./attempt-plan.ts";
-import type { LineageSubject } from "./lineage.ts";
+import type { AdmittedRunRecord } from "./attempt-plan.ts";
 
 /** The PaC keys of a run being admitted (annotation, else label), kept with its attempt number. */
-export function snapshotOf(subject: LineageSubject): RunSnapshot {
+export function admittedRunRecordOf(subject: RunMeta): AdmittedRunRecord {
   const annotations: Record<string, string> = {};
   for (const key of Object.values(pac)) {
     if (key === pac.prefix) continue;

@@ -1,6 +1,6 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { countersToCollect } from "./counter-gc.ts";
+import { countersToCollect } from "./counter-gc-plan.ts";
 
 const now = new Date("2026-11-22T12:00:00Z");
 const hour = 3_600_000;

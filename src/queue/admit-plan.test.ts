@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admitToQueue } from "./admit.ts";
+import { admitToQueue } from "./admit-plan.ts";
 import { emptyQueue } from "./state.ts";
 
 const now = new Date("2026-11-22T10:00:00Z");

@@ -8,7 +8,7 @@ import {
 import { admissionKeys } from "../core/vocabulary.ts";
 
 /** What the queue needs to know about one PipelineRun. */
-export interface RunView {
+export interface QueuedRun {
   /** namespace/name */
   run: string;
   uid?: string;
@@ -29,7 +29,7 @@ export interface RunView {
 export const runKey = (namespace: string | undefined, name: string | undefined) =>
   `${namespace ?? ""}/${name ?? ""}`;
 
-export function viewOf(run: PipelineRun): RunView {
+export function queuedRunOf(run: PipelineRun): QueuedRun {
   const a = run.metadata.annotations ?? {};
   const ticket = Number(a[admissionKeys.queueTicket]);
   const fence = Number(a[admissionKeys.queueSlot]);

@@ -1,0 +1,110 @@
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseLinkTemplate,
+  parsePositiveInteger,
+  parseSecretRef,
+  parseText,
+  type SecretRef,
+  SettingError,
+} from "./parsers.ts";
+import { setting } from "./setting.ts";
+
+/** GitLab status: where to report, with which token, how often, with which links. */
+export const gitlabSettings = {
+  gitlabUrl: setting({
+    flag: "gitlab-url",
+    env: "TEKTON_LINEAGE_GITLAB_URL",
+    default: "",
+    defaultText: "each Repository's spec.git_provider.url, else its spec.url's host",
+    description: "GitLab to report to when the Repository names none, e.g. https://gitlab.example.",
+    parse: parseHttpUrl,
+  }),
+  gitlabTokenSecret: setting({
+    flag: "gitlab-token-secret",
+    env: "TEKTON_LINEAGE_GITLAB_TOKEN_SECRET",
+    default: "",
+    defaultText: "each Repository's spec.git_provider.secret",
+    description:
+      "Token Secret when the Repository names none, as namespace/name:key (key defaults to provider.token).",
+    parse: parseSecretSetting,
+  }),
+  gitlabTokenCache: setting({
+    flag: "gitlab-token-cache",
+    env: "TEKTON_LINEAGE_GITLAB_TOKEN_CACHE",
+    default: "1m",
+    description:
+      "How long a token read from its Secret is used before the Secret is read again; a token GitLab refuses (401/403) is read again at once.",
+    parse: parseDuration,
+  }),
+  gitlabApplication: setting({
+    flag: "gitlab-application",
+    env: "TEKTON_LINEAGE_GITLAB_APPLICATION",
+    default: "Pipelines as Code CI",
+    description: "Application name in the status name, as PaC's application-name setting.",
+    parse: parseText,
+  }),
+  gitlabContext: setting({
+    flag: "gitlab-context",
+    env: "TEKTON_LINEAGE_GITLAB_CONTEXT",
+    default: "{application} / {pipeline}",
+    description:
+      "Status name template ({application}, {pipeline} = original-prname); PaC's by default, so tekton-lineage updates PaC's status rather than adding one.",
+    parse: parseText,
+  }),
+  consoleUrl: setting({
+    flag: "console-url",
+    env: "TEKTON_LINEAGE_CONSOLE_URL",
+    default: "",
+    defaultText: "none (statuses carry no link)",
+    description:
+      "Link to a PipelineRun, like PaC's custom-console-url-pr-details: https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}.",
+    parse: parseLinkTemplate,
+  }),
+  errorUrl: setting({
+    flag: "error-url",
+    env: "TEKTON_LINEAGE_ERROR_URL",
+    default: "",
+    defaultText: "none (the status says what failed, with no link)",
+    description:
+      "Link for an attempt that was never created ({{ namespace }}, {{ pr }}, {lineage}), e.g. a log search.",
+    parse: parseLinkTemplate,
+  }),
+  creationGrace: setting({
+    flag: "creation-grace",
+    env: "TEKTON_LINEAGE_CREATION_GRACE",
+    default: "30s",
+    description: "An admitted attempt not created within this long is reported as a failed creation.",
+    parse: parseDuration,
+  }),
+  gitlabResync: setting({
+    flag: "gitlab-resync",
+    env: "TEKTON_LINEAGE_GITLAB_RESYNC",
+    default: "2m",
+    description:
+      "How often GitLab is read again for a lineage in progress, to repair what another writer changed.",
+    parse: parseDuration,
+  }),
+  gitlabTimeout: setting({
+    flag: "gitlab-timeout",
+    env: "TEKTON_LINEAGE_GITLAB_TIMEOUT",
+    default: "10s",
+    description: "Timeout of one GitLab request.",
+    parse: parseDuration,
+  }),
+  gitlabMaxRepairs: setting({
+    flag: "gitlab-max-repairs",
+    env: "TEKTON_LINEAGE_GITLAB_MAX_REPAIRS",
+    default: "3",
+    description:
+      "Repairs of one status allowed per 10 minutes against another writer, before tekton-lineage stops contesting it.",
+    parse: parsePositiveInteger,
+  }),
+};
+
+function parseSecretSetting(raw: string): SecretRef | undefined {
+  if (raw.trim() === "") return undefined;
+  const ref = parseSecretRef(raw);
+  if (!ref) throw new SettingError(`expected namespace/name or namespace/name:key, got "${raw}"`);
+  return ref;
+}

@@ -1,0 +1,85 @@
+import { parseDnsLabel, parseDuration, parseOneOf, parsePositiveInteger } from "./parsers.ts";
+import { parseQueueRules } from "./queue-rules.ts";
+import { setting } from "./setting.ts";
+
+/** The concurrency queue and the reconciler leader election. */
+export const queueSettings = {
+  queueRules: setting({
+    flag: "queue-rules",
+    env: "TEKTON_LINEAGE_QUEUE_RULES",
+    default: "",
+    defaultText: "none",
+    description:
+      'Concurrency queues for runs Pipelines-as-Code does not queue, as JSON: [{"name":"deploys","selector":{"tekton.dev/pipeline":"deploy"},"key":"{namespace}/deploy","limit":1}]. Placeholders: {namespace} {pipeline} {label:<key>} {annotation:<key>}.',
+    parse: parseQueueRules,
+  }),
+  queueTtl: setting({
+    flag: "queue-ttl",
+    env: "TEKTON_LINEAGE_QUEUE_TTL",
+    default: "60s",
+    description:
+      "A slot or place in line held for a PipelineRun that does not exist (never created, or gone unseen) is taken back after this long, judged on the reconciler's own clock.",
+    parse: parseDuration,
+  }),
+  maxQueueWait: setting({
+    flag: "max-queue-wait",
+    env: "TEKTON_LINEAGE_MAX_QUEUE_WAIT",
+    default: "0s",
+    defaultText: "0s (no limit)",
+    description:
+      "Runs waiting longer than this are cancelled with a clear reason; a Repository's tekton-lineage.io/max-queue-wait overrides it.",
+    parse: parseDuration,
+  }),
+  maxQueueLength: setting({
+    flag: "max-queue-length",
+    env: "TEKTON_LINEAGE_MAX_QUEUE_LENGTH",
+    default: "1000",
+    description: "Most runs waiting in one queue; a create beyond it is refused with 429 (retry later).",
+    parse: parsePositiveInteger,
+  }),
+  queuePositionDelay: setting({
+    flag: "queue-position-delay",
+    env: "TEKTON_LINEAGE_QUEUE_POSITION_DELAY",
+    default: "2s",
+    description:
+      "Place-in-line annotations of one queue are written at most this often (they change with every start).",
+    parse: parseDuration,
+  }),
+  leaderElectionId: setting({
+    flag: "leader-election-id",
+    env: "TEKTON_LINEAGE_LEADER_ELECTION_ID",
+    default: "tekton-lineage-reconciler",
+    description: "Name of the Lease (in --namespace) the reconciler replicas elect their leader with.",
+    parse: parseDnsLabel,
+  }),
+  leaderLeaseDuration: setting({
+    flag: "leader-lease-duration",
+    env: "TEKTON_LINEAGE_LEADER_LEASE_DURATION",
+    default: "15s",
+    description:
+      "Leader election: how long a silent leader's Lease lasts before another replica may take over.",
+    parse: parseDuration,
+  }),
+  leaderRenewDeadline: setting({
+    flag: "leader-renew-deadline",
+    env: "TEKTON_LINEAGE_LEADER_RENEW_DEADLINE",
+    default: "10s",
+    description:
+      "Leader election: a leader that cannot renew within this long steps down (must be below the lease duration).",
+    parse: parseDuration,
+  }),
+  leaderRetryPeriod: setting({
+    flag: "leader-retry-period",
+    env: "TEKTON_LINEAGE_LEADER_RETRY_PERIOD",
+    default: "2s",
+    description: "Leader election: how often replicas try to acquire or renew.",
+    parse: parseDuration,
+  }),
+  output: setting({
+    flag: "output",
+    env: "TEKTON_LINEAGE_OUTPUT",
+    default: "text",
+    description: "Output of `queue list`: text or json.",
+    parse: parseOneOf(["text", "json"] as const),
+  }),
+};

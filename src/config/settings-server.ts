@@ -1,0 +1,151 @@
+import { hostname } from "node:os";
+import {
+  parseBoolean,
+  parseBytes,
+  parseDnsLabel,
+  parseDuration,
+  parseHostPort,
+  parseList,
+  parseText,
+} from "./parsers.ts";
+import { setting } from "./setting.ts";
+
+/** The process: HTTPS, certificates, the cluster, the namespaces watched, draining. */
+export const serverSettings = {
+  listen: setting({
+    flag: "listen",
+    env: "TEKTON_LINEAGE_LISTEN",
+    default: "0.0.0.0:8443",
+    description: "HOST:PORT the HTTPS server listens on (admission, health, metrics, queue view).",
+    parse: parseHostPort,
+  }),
+  tlsCert: setting({
+    flag: "tls-cert",
+    env: "TEKTON_LINEAGE_TLS_CERT",
+    default: "/etc/tekton-lineage/tls/tls.crt",
+    description: "PEM serving certificate (chain). Reloaded when the file changes; no restart needed.",
+    parse: parseText,
+  }),
+  tlsKey: setting({
+    flag: "tls-key",
+    env: "TEKTON_LINEAGE_TLS_KEY",
+    default: "/etc/tekton-lineage/tls/tls.key",
+    description: "PEM private key of the serving certificate. Reloaded together with --tls-cert.",
+    parse: parseText,
+  }),
+  tlsSecret: setting({
+    flag: "tls-secret",
+    env: "TEKTON_LINEAGE_TLS_SECRET",
+    default: "",
+    defaultText: "none: serve the --tls-cert/--tls-key files",
+    description:
+      "Serve the certificate of this Secret (in --namespace; keys tls.crt, tls.key), watched so a rotation needs no restart. Until it exists, a temporary self-signed certificate answers probes.",
+    parse: parseText,
+  }),
+  manageCertificates: setting({
+    flag: "manage-certificates",
+    env: "TEKTON_LINEAGE_MANAGE_CERTIFICATES",
+    default: "false",
+    description:
+      "The reconciler leader creates the CA and serving certificate in --tls-secret, renews them before expiry, and writes the CA bundle into the webhook configurations.",
+    parse: parseBoolean,
+  }),
+  serviceName: setting({
+    flag: "service-name",
+    env: "TEKTON_LINEAGE_SERVICE_NAME",
+    default: "tekton-lineage",
+    description: "The Service in front of the webhook; its DNS names go into the serving certificate.",
+    parse: parseDnsLabel,
+  }),
+  extraSans: setting({
+    flag: "extra-sans",
+    env: "TEKTON_LINEAGE_EXTRA_SANS",
+    default: "",
+    defaultText: "none",
+    description:
+      "More DNS names or IPs for the serving certificate (comma-separated), e.g. 127.0.0.1 for webhooks by URL.",
+    parse: parseList,
+  }),
+  certValidity: setting({
+    flag: "cert-validity",
+    env: "TEKTON_LINEAGE_CERT_VALIDITY",
+    default: "2160h",
+    description: "Lifetime of a serving certificate made by --manage-certificates (90 days).",
+    parse: parseDuration,
+  }),
+  certRenewBefore: setting({
+    flag: "cert-renew-before",
+    env: "TEKTON_LINEAGE_CERT_RENEW_BEFORE",
+    default: "720h",
+    description: "Renew the serving certificate when it has less than this left (30 days).",
+    parse: parseDuration,
+  }),
+  webhookConfigurations: setting({
+    flag: "webhook-configurations",
+    env: "TEKTON_LINEAGE_WEBHOOK_CONFIGURATIONS",
+    default: "tekton-lineage",
+    description:
+      "Mutating and validating webhook configurations whose caBundle --manage-certificates keeps current.",
+    parse: parseList,
+  }),
+  kubeconfig: setting({
+    flag: "kubeconfig",
+    env: "TEKTON_LINEAGE_KUBECONFIG",
+    defaultText: "in-cluster service account, else $KUBECONFIG, else ~/.kube/config",
+    description: "kubeconfig file of the cluster to serve.",
+    parse: parseText,
+  }),
+  namespace: setting({
+    flag: "namespace",
+    env: "TEKTON_LINEAGE_NAMESPACE",
+    defaultText: "the pod's namespace, else tekton-lineage",
+    description: "Namespace where tekton-lineage keeps its Leases (attempt counters, queue slots, leader).",
+    parse: parseText,
+  }),
+  instanceId: setting({
+    flag: "instance-id",
+    env: "TEKTON_LINEAGE_INSTANCE_ID",
+    default: hostname(),
+    defaultText: "the host name (the pod name in a cluster)",
+    description: "Name of this process in admitted-by annotations, Lease holders and logs.",
+    parse: parseText,
+  }),
+  watchNamespaces: setting({
+    flag: "watch-namespaces",
+    env: "TEKTON_LINEAGE_WATCH_NAMESPACES",
+    default: "",
+    defaultText: "all namespaces",
+    description: "Comma-separated namespaces whose PipelineRuns the reconciler watches.",
+    parse: parseList,
+  }),
+  admissionDeadline: setting({
+    flag: "admission-deadline",
+    env: "TEKTON_LINEAGE_ADMISSION_DEADLINE",
+    default: "3s",
+    description:
+      "In-process deadline for one admission review; keep it below the webhook's timeoutSeconds (5s).",
+    parse: parseDuration,
+  }),
+  maxBodyBytes: setting({
+    flag: "max-body",
+    env: "TEKTON_LINEAGE_MAX_BODY",
+    default: "3Mi",
+    description: "Largest AdmissionReview body accepted; larger requests get 413.",
+    parse: parseBytes,
+  }),
+  drainDelay: setting({
+    flag: "drain-delay",
+    env: "TEKTON_LINEAGE_DRAIN_DELAY",
+    default: "5s",
+    description:
+      "On SIGTERM, how long to keep serving with readiness failed, so endpoints stop routing here.",
+    parse: parseDuration,
+  }),
+  drainTimeout: setting({
+    flag: "drain-timeout",
+    env: "TEKTON_LINEAGE_DRAIN_TIMEOUT",
+    default: "20s",
+    description: "On SIGTERM, how long to wait for in-flight reviews before closing connections.",
+    parse: parseDuration,
+  }),
+};
