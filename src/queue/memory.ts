@@ -32,14 +32,14 @@ export class QueueMemory {
   ): void {
     const run = runKey(namespace, name);
     if (how === "exists") {
-      let seen = this.seenRuns.get(queueId);
-      if (!seen) this.seenRuns.set(queueId, (seen = new Set()));
+      const seen = this.seenRuns.get(queueId) ?? new Set<string>();
+      this.seenRuns.set(queueId, seen);
       seen.add(run);
       this.deleted.get(queueId)?.delete(run);
     } else if (how === "done") this.forget(queueId, [run]);
     else if (this.seenRuns.get(queueId)?.has(run)) {
-      let deleted = this.deleted.get(queueId);
-      if (!deleted) this.deleted.set(queueId, (deleted = new Map()));
+      const deleted = this.deleted.get(queueId) ?? new Map<string, number>();
+      this.deleted.set(queueId, deleted);
       deleted.set(run, this.clock());
     }
     this.prune(queueId);
