@@ -2,6 +2,7 @@
 import { helpText } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
+import { rotateSigningKey } from "./kube/signing-keys.ts";
 import { clearQueue, listQueues } from "./queue/cli.ts";
 import { createReconciler } from "./roles/reconciler.ts";
 import { type Role, runService } from "./roles/service.ts";
@@ -55,7 +56,17 @@ async function main(argv: string[]): Promise<void> {
     }
     fail("usage: tekton-lineage queue list [--output json] | tekton-lineage queue clear <queue key>", 2);
   }
-  fail(`unknown command "${command}": choose webhook, reconciler, all or queue (see --help)`, 2);
+  if (command === "signing-key") {
+    if (rest.length !== 1 || rest[0] !== "rotate") fail("usage: tekton-lineage signing-key rotate", 2);
+    const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
+    const namespace = ownNamespace(parsed.config.namespace);
+    const id = await rotateSigningKey(kubeConfig, namespace, parsed.config.signingSecret);
+    process.stdout.write(
+      `new signing key ${id} in ${namespace}/${parsed.config.signingSecret}; the old one is kept until no run it signed is left\n`,
+    );
+    return;
+  }
+  fail(`unknown command "${command}": choose webhook, reconciler, all, queue or signing-key (see --help)`, 2);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

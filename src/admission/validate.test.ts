@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { signClaims } from "../lineage/claims.ts";
 import { fixture } from "../testing/fixtures.ts";
+import { testKey } from "../testing/keys.ts";
 import { runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionRequest, AdmissionReview } from "./types.ts";
 import { changedOwnedKeys, decideValidation, type ValidateDependencies } from "./validate.ts";
 
-const key = Buffer.alloc(32, 9);
+const key = testKey("9");
 const now = new Date("2026-11-22T10:00:00Z");
 const deps: ValidateDependencies = {
   keys: { current: () => key, all: () => [key] },

@@ -1,8 +1,8 @@
 import { isCancelRequested, isPending, type PipelineRun } from "../core/tekton.ts";
 import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../core/vocabulary.ts";
-import { checkClaims } from "../lineage/claims.ts";
+import { checkClaims, type KeyRing, learnSigner } from "../lineage/claims.ts";
 import type { AdmissionRoute } from "./handler.ts";
-import { claimsDenial, type KeyRing } from "./mutate.ts";
+import { claimsDenial } from "./mutate.ts";
 import { displayName, isPipelineRun, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
@@ -96,7 +96,11 @@ export function decideValidation(request: AdmissionRequest, deps: ValidateDepend
 export function createValidateRoute(deps: ValidateDependencies): AdmissionRoute {
   return {
     path: "/validate",
-    decide: async (request: AdmissionRequest) => decideValidation(request, deps),
+    decide: async (request: AdmissionRequest) => {
+      if (request.operation === "CREATE")
+        await learnSigner(deps.keys, runMetaOf(request.object, request.namespace));
+      return decideValidation(request, deps);
+    },
     // Validation reads no API; a late or failed decision is a bug, and refusing is the safe answer.
     fallback: (_request, why) => ({
       allowed: false,

@@ -8,6 +8,8 @@ Usage:
   tekton-lineage all          both, in one process (the default for one replica and local runs)
   tekton-lineage queue list   print every queue: its key, limit, who runs and who waits, in order
   tekton-lineage queue clear <key>   cancel every run waiting in one queue
+  tekton-lineage signing-key rotate   sign with a new key from now on; the old one is kept while runs
+                              it signed are alive
 
 Every setting can be given as a flag or as an environment variable (the ConfigMap keys of the
 Deployment are the same names). Flags win over the environment; the environment wins over defaults.

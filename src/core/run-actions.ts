@@ -2,10 +2,20 @@ import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } fr
 import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type RunEdit, runPatch } from "./run-patch.ts";
-import { cancelStatus, isDone, type PipelineRun, pendingStatus, pipelineRunResource } from "./tekton.ts";
-import { admissionKeys, type QueueOutcome, reconcilerKeys } from "./vocabulary.ts";
+import {
+  cancelStatus,
+  isDone,
+  type PipelineRun,
+  pendingStatus,
+  pipelineRunResource,
+  type RunMeta,
+} from "./tekton.ts";
+import { admissionKeys, type QueueOutcome, reconcilerKeys, signatureKey } from "./vocabulary.ts";
 
 export type ActionResult = "done" | "gone" | "changed";
+
+/** Signs a run's claims (tekton-lineage's signing key), for the writes that change a signed claim. */
+export type Signer = (meta: RunMeta) => string;
 
 /** The annotations that record a decision about a run: one word for programs, a sentence for people. */
 export function decisionAnnotations(outcome: QueueOutcome, text: string): Record<string, string> {
@@ -33,14 +43,27 @@ export interface RunWriter {
 export class RunActions implements RunWriter {
   private readonly api: CustomObjectsApi;
   private readonly logger: Logger;
+  private readonly sign: Signer;
 
-  constructor(kubeConfig: KubeConfig, logger: Logger) {
+  /** `sign` signs the claims of a run as they will be (a start adds the slot's fencing token to them). */
+  constructor(kubeConfig: KubeConfig, logger: Logger, sign: Signer) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.logger = logger;
+    this.sign = sign;
   }
 
-  /** Clears spec.status (Tekton starts the run) and records the fencing token of its slot. */
+  /**
+   * Clears spec.status (Tekton starts the run) and records the fencing token of its slot, a signed claim:
+   * the signature is made again over the claims with the token, so the run stays genuine.
+   */
   start(run: PipelineRun, fence: number, decision: string): Promise<ActionResult> {
+    const claimed = { ...run.metadata.annotations, [admissionKeys.queueSlot]: String(fence) };
+    const signature = this.sign({
+      namespace: run.metadata.namespace ?? "",
+      name: run.metadata.name ?? "",
+      labels: run.metadata.labels ?? {},
+      annotations: claimed,
+    });
     return this.change(
       run,
       {
@@ -48,6 +71,7 @@ export class RunActions implements RunWriter {
         status: null,
         annotations: {
           [admissionKeys.queueSlot]: String(fence),
+          [signatureKey]: signature,
           ...decisionAnnotations("started", decision),
           [reconcilerKeys.queuePosition]: null,
         },

@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { RunMeta } from "../core/tekton.ts";
 import { signatureKey } from "../core/vocabulary.ts";
-import { checkClaims, signClaims } from "./claims.ts";
+import { testKey } from "../testing/keys.ts";
+import {
+  checkClaims,
+  claimsGenuine,
+  learnSigner,
+  signatureKeyId,
+  signatureMatches,
+  signClaims,
+} from "./claims.ts";
 import { lineageIdOf } from "./lineage.ts";
 
-const key = Buffer.from("k".repeat(32));
-const otherKey = Buffer.from("o".repeat(32));
+const key = testKey("k");
+const otherKey = testKey("o");
 const now = new Date("2026-11-22T10:00:00Z");
 const id = lineageIdOf("pac/team-a/repo/pull_request/1/abc/build");
 
@@ -108,5 +116,61 @@ describe("checkClaims", () => {
     const subject = signed();
     subject.labels["tekton-lineage.io/attempt"] = "7";
     expect(check(subject)).toMatchObject({ state: "malformed", detail: expect.stringMatching(/disagree/) });
+  });
+
+  it("admits the user's own cancel-in-progress key beside signed claims and on a plain run", () => {
+    const claim = signed({
+      annotations: { ...signed().annotations, "tekton-lineage.io/cancel-in-progress": "true" },
+    });
+    expect(check(claim)).toEqual({ state: "valid" });
+    const plain = {
+      namespace: "a",
+      name: "b",
+      labels: {},
+      annotations: { "tekton-lineage.io/cancel-in-progress": "true" },
+    };
+    expect(check(plain)).toEqual({ state: "absent" });
+  });
+});
+
+describe("signatures name their key", () => {
+  it("signs as <key id>:<mac> and verifies with the key named, whatever the order of keys", () => {
+    const subject = signed();
+    const signature = subject.annotations[signatureKey] ?? "";
+    expect(signatureKeyId(signature)).toBe(key.id);
+    expect(signatureMatches([otherKey, key], subject, signature)).toBe(true);
+    expect(signatureMatches([otherKey], subject, signature)).toBe(false);
+  });
+
+  it("still verifies a bare MAC of the first release with any key", () => {
+    const subject = signed();
+    const bare = (subject.annotations[signatureKey] ?? "").split(":")[1] ?? "";
+    expect(signatureKeyId(bare)).toBeUndefined();
+    expect(signatureMatches([otherKey, key], subject, bare)).toBe(true);
+  });
+
+  it("finds claims genuine for the reconciler however old they are, and only for this name and namespace", () => {
+    const old = signed({
+      annotations: { ...signed().annotations, "tekton-lineage.io/admitted-at": "2020-01-01T00:00:00Z" },
+    });
+    expect(claimsGenuine(old, [key])).toBe(true);
+    expect(claimsGenuine({ ...old, namespace: "team-b" }, [key])).toBe(false);
+    expect(claimsGenuine({ ...old, name: "other" }, [key])).toBe(false);
+    expect(claimsGenuine({ ...old, annotations: { ...old.annotations, [signatureKey]: "" } }, [key])).toBe(
+      false,
+    );
+  });
+
+  it("learns a key it does not know yet before verifying", async () => {
+    const subject = signed();
+    const known = [otherKey];
+    const ring = {
+      current: () => otherKey,
+      all: () => known,
+      ensure: async (id: string) => (id === key.id ? known.push(key) > 0 : false),
+    };
+    await learnSigner(ring, subject);
+    expect(check({ ...subject }).state).toBe("valid");
+    expect(known.map((k) => k.id)).toEqual([otherKey.id, key.id]);
   });
 });

@@ -10,8 +10,38 @@ import {
 } from "../core/vocabulary.ts";
 import { lineageIdLength } from "./lineage.ts";
 
-/** An HMAC key; a KeyObject made once is cheaper per signature than raw bytes. */
-export type SigningKey = Buffer | KeyObject;
+/**
+ * An HMAC key and its id. Signatures name the key that made them ("<id>:<mac>"), so a key stays as long
+ * as a live run was signed with it, and a verifier that does not know the id yet can fetch it first.
+ */
+export interface SigningKey {
+  id: string;
+  /** A KeyObject made once is cheaper per signature than raw bytes. */
+  key: KeyObject | Buffer;
+}
+
+/** The keys claims are signed and verified with (SigningKeys; fixed keys in tests). */
+export interface KeyRing {
+  /** The key new signatures use. */
+  current(): SigningKey;
+  /** Every key a signature may have been made with. */
+  all(): SigningKey[];
+  /** Makes sure the key with this id is known (reading the Secret again if not); true when it is. */
+  ensure?(id: string): Promise<boolean>;
+}
+
+/** Before verifying: fetch the key the subject's signature names, if the ring does not know it yet. */
+export async function learnSigner(keys: KeyRing, subject: RunMeta): Promise<void> {
+  const signature = subject.annotations[signatureKey];
+  const id = signature ? signatureKeyId(signature) : undefined;
+  if (id && !keys.all().some((k) => k.id === id)) await keys.ensure?.(id);
+}
+
+/** The id of the key a signature names; undefined for a signature of the first version (a bare MAC). */
+export function signatureKeyId(signature: string): string | undefined {
+  const colon = signature.indexOf(":");
+  return colon > 0 ? signature.slice(0, colon) : undefined;
+}
 
 export type ClaimsCheck =
   | { state: "absent" }
@@ -33,16 +63,33 @@ export function canonicalClaims(subject: RunMeta): string {
   return JSON.stringify([subject.namespace, subject.name ?? "", annotations, labels]);
 }
 
-export function signClaims(key: SigningKey, subject: RunMeta): string {
-  return createHmac("sha256", key).update(canonicalClaims(subject)).digest("base64url");
+function mac(key: SigningKey, subject: RunMeta): Buffer {
+  return createHmac("sha256", key.key).update(canonicalClaims(subject)).digest();
 }
 
-function signatureMatches(keys: readonly SigningKey[], subject: RunMeta, signature: string): boolean {
-  const given = Buffer.from(signature, "base64url");
-  return keys.some((key) => {
-    const expected = Buffer.from(signClaims(key, subject), "base64url");
+export function signClaims(key: SigningKey, subject: RunMeta): string {
+  return `${key.id}:${mac(key, subject).toString("base64url")}`;
+}
+
+/** The signature was made over exactly these claims with one of the keys (the one it names, if it does). */
+export function signatureMatches(keys: readonly SigningKey[], subject: RunMeta, signature: string): boolean {
+  const id = signatureKeyId(signature);
+  const given = Buffer.from(id === undefined ? signature : signature.slice(id.length + 1), "base64url");
+  const candidates = id === undefined ? keys : keys.filter((key) => key.id === id);
+  return candidates.some((key) => {
+    const expected = mac(key, subject);
     return expected.length === given.length && timingSafeEqual(expected, given);
   });
+}
+
+/**
+ * The run's claims are genuine: signed by tekton-lineage for this very name and namespace. What the
+ * reconciler asks before acting on a run's claims (no age limit: runs live long; replays are refused
+ * at creation).
+ */
+export function claimsGenuine(subject: RunMeta, keys: readonly SigningKey[]): boolean {
+  const signature = subject.annotations[signatureKey];
+  return signature !== undefined && signatureMatches(keys, subject, signature);
 }
 
 const howToFix =

@@ -50,7 +50,7 @@ describe("SupersedeController.reconcile", () => {
       cancellations: new Counter({ name: "c", help: "c", labelNames: ["reason"], registers: [] }),
       logger: silentLogger(),
     });
-    await controller.reconcile(lineage);
+    await controller.reconcile(`ns/${lineage}`);
     expect(writer.actions.map((a) => a.run)).toEqual(cancelled);
     expect(
       writer.actions.every((a) => a.action === "cancel" && a.decision.includes("superseded by attempt")),

@@ -2,13 +2,11 @@ import type { Counter } from "prom-client";
 import { Controller } from "../core/controller.ts";
 import type { RunWriter } from "../core/run-actions.ts";
 import type { PipelineRun } from "../core/tekton.ts";
-import { labelKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
+import { lineageIndex, lineageIndexValue } from "./genuine-runs.ts";
 import { attemptOf, supersededRuns } from "./supersede.ts";
-
-const lineageIndex = "lineage-id";
 
 export interface SupersedeControllerOptions {
   runs: ObjectCache<PipelineRun>;
@@ -33,10 +31,10 @@ export class SupersedeController {
       concurrency: 2,
       logger: options.logger,
     });
-    options.runs.addIndex(lineageIndex, (run) => run.metadata.labels?.[labelKeys.lineageId]);
+    options.runs.addIndex(lineageIndex, lineageIndexValue);
     options.runs.onChange((run, event) => {
-      const id = run.metadata.labels?.[labelKeys.lineageId];
-      if (id && event !== "deleted") this.controller.enqueue(id);
+      const key = lineageIndexValue(run);
+      if (key && event !== "deleted") this.controller.enqueue(key);
     });
   }
 
@@ -44,8 +42,9 @@ export class SupersedeController {
     this.controller.run(signal);
   }
 
-  async reconcile(lineageId: string): Promise<undefined> {
-    const { cancel, by } = supersededRuns(this.options.runs.byIndex(lineageIndex, lineageId));
+  /** One lineage, keyed namespace/lineage id. */
+  async reconcile(key: string): Promise<undefined> {
+    const { cancel, by } = supersededRuns(this.options.runs.byIndex(lineageIndex, key));
     if (!by) return undefined;
     for (const run of cancel) {
       const decision = `cancelled: superseded by attempt ${attemptOf(by)} (${by.metadata.name}), which asked for cancel-in-progress`;

@@ -1,11 +1,9 @@
-import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
-import { CoreV1Api } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Informer } from "../kube/informer.ts";
+import { type CachedSecret, secretSource } from "../kube/secret-source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type KeyPair, keyPair } from "./tls-files.ts";
 import { tlsKeys } from "./tls-keys.ts";
-
-type CachedSecret = V1Secret & { metadata: NonNullable<V1Secret["metadata"]> };
 
 /**
  * Serves the certificate kept in a Secret (read through a watch, so a rotation reaches every replica
@@ -19,21 +17,12 @@ export function watchKeyPairSecret(options: {
   refused: (error: unknown) => void;
   logger: Logger;
 }): { readonly loaded: boolean; start(): void; stop(): void } {
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
-  const fieldSelector = `metadata.name=${options.name}`;
   let served = "";
   let loaded = false;
   const informer = new Informer<CachedSecret>({
     name: "tls-secret",
     kubeConfig: options.kubeConfig,
-    source: {
-      path: () =>
-        `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets?fieldSelector=${encodeURIComponent(fieldSelector)}`,
-      async list() {
-        const list = await api.listNamespacedSecret({ namespace: options.namespace, fieldSelector });
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
-      },
-    },
+    source: secretSource(options.kubeConfig, options.namespace, options.name),
     namespaces: [options.namespace],
     transform: (raw) => raw as CachedSecret,
     resyncMs: 300_000,

@@ -1,0 +1,73 @@
+import type { PipelineRun, RunMeta } from "../core/tekton.ts";
+import { labelKeys, signatureKey } from "../core/vocabulary.ts";
+import type { ObjectCache } from "../kube/informer.ts";
+import { claimsGenuine, type KeyRing, signatureKeyId } from "./claims.ts";
+
+function metaOf(run: PipelineRun): RunMeta {
+  return {
+    namespace: run.metadata.namespace ?? "",
+    name: run.metadata.name ?? "",
+    labels: run.metadata.labels ?? {},
+    annotations: run.metadata.annotations ?? {},
+  };
+}
+
+/** The run's claims were signed by tekton-lineage for this very name and namespace. */
+export function isGenuine(run: PipelineRun, keys: KeyRing): boolean {
+  return claimsGenuine(metaOf(run), keys.all());
+}
+
+/**
+ * The runs of a cache whose claims are genuine: the only runs the reconciler acts on. A run that carries
+ * tekton-lineage's keys without tekton-lineage's signature for its name and namespace (forged, copied, or
+ * edited past validation) is invisible here: it cannot cancel, overtake or report for another run.
+ * Changes of such runs wake no controller.
+ */
+export function genuineRuns(
+  cache: ObjectCache<PipelineRun>,
+  keys: KeyRing & Partial<Pick<ObjectCache<PipelineRun>, "synced" | "whenSynced">>,
+): ObjectCache<PipelineRun> {
+  const genuine = (run: PipelineRun | undefined) => (run && isGenuine(run, keys) ? run : undefined);
+  return {
+    get: (namespace, name) => genuine(cache.get(namespace, name)),
+    list: (namespace) => cache.list(namespace).filter((run) => isGenuine(run, keys)),
+    addIndex: (name, of) => cache.addIndex(name, of),
+    byIndex: (name, value) => cache.byIndex(name, value).filter((run) => isGenuine(run, keys)),
+    indexValues: (name) => cache.indexValues(name),
+    onChange: (handler) =>
+      cache.onChange((run, event) => {
+        if (isGenuine(run, keys)) handler(run, event);
+      }),
+    // Synced once the runs are listed and the keys to verify them are loaded.
+    get synced() {
+      return cache.synced && keys.synced !== false;
+    },
+    whenSynced: async () => {
+      await Promise.all([cache.whenSynced(), keys.whenSynced?.()]);
+    },
+  };
+}
+
+/** The lineage index of runs: namespace/lineage id, so a lineage never spans namespaces. */
+export const lineageIndex = "namespace/lineage-id";
+
+export function lineageIndexValue(run: PipelineRun): string | undefined {
+  const id = run.metadata.labels?.[labelKeys.lineageId];
+  return id ? `${run.metadata.namespace ?? ""}/${id}` : undefined;
+}
+
+/** Splits a lineage key of the index into its namespace and lineage id. */
+export function splitLineageKey(key: string): { namespace: string; lineageId: string } {
+  const slash = key.lastIndexOf("/");
+  return { namespace: key.slice(0, slash), lineageId: key.slice(slash + 1) };
+}
+
+/** The ids of the keys that signed the runs (the keys still in use). */
+export function signingKeysInUse(runs: readonly PipelineRun[]): Set<string> {
+  const ids = new Set<string>();
+  for (const run of runs) {
+    const id = signatureKeyId(run.metadata.annotations?.[signatureKey] ?? "");
+    if (id) ids.add(id);
+  }
+  return ids;
+}
