@@ -22,7 +22,9 @@ export function createApp(options: AppOptions): Express {
   });
   app.get("/readyz", (_req, res) => {
     const failing = options.readiness.failing();
-    if (failing.length === 0) res.type("text/plain").send("ok");
+    const waiting = options.readiness.waiting();
+    const note = waiting.length > 0 ? ` (not gating, still waiting: ${waiting.join(", ")})` : "";
+    if (failing.length === 0) res.type("text/plain").send(`ok${note}`);
     else
       res
         .status(503)
