@@ -1,6 +1,6 @@
 import express from "express";
 import { Registry } from "prom-client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { InFlight } from "../server/in-flight.ts";
 import { fixture, fixtureText } from "../testing/fixtures.ts";
@@ -18,11 +18,15 @@ let registry: Registry;
 let metrics: AdmissionMetrics;
 let inFlight: InFlight;
 let decide: AdmissionRoute["decide"];
+let abandoned: { request: AdmissionRequest; decision: AdmissionDecision }[];
 
 function route(): AdmissionRoute {
   return {
     path: "/mutate",
     decide: (request, context) => decide(request, context),
+    abandoned: async (request, decision) => {
+      abandoned.push({ request, decision });
+    },
     fallback: (_request, why) => ({
       allowed: true,
       fallback: why,
@@ -36,6 +40,7 @@ beforeEach(async () => {
   metrics = createAdmissionMetrics(registry);
   inFlight = new InFlight();
   decide = async () => ({ allowed: true });
+  abandoned = [];
   const app = express();
   app.post(
     "/mutate",
@@ -157,6 +162,20 @@ describe("the deadline", () => {
     );
     expect(aborted).toBe(true);
     expect(await count("fallback")).toBe(1);
+  });
+
+  it("tells the route of a decision that arrived after its fallback went out, and of no other", async () => {
+    let finish: (decision: AdmissionDecision) => void = () => {};
+    decide = () => new Promise<AdmissionDecision>((resolve) => (finish = resolve));
+    const review = JSON.parse((await post(createReview)).body) as AdmissionReviewResponse;
+    expect(review.response.warnings?.[0]).toMatch(/fell back/);
+    expect(abandoned).toEqual([]);
+    finish({ allowed: true, mutated: { metadata: { name: "build-abcdefghij-3" } } });
+    await vi.waitFor(() => expect(abandoned).toHaveLength(1));
+    expect(abandoned[0]?.decision).toMatchObject({ mutated: { metadata: { name: "build-abcdefghij-3" } } });
+    decide = async () => ({ allowed: true });
+    await post(createReview);
+    expect(abandoned).toHaveLength(1);
   });
 
   it("answers with the fallback when the decision throws", async () => {

@@ -1,6 +1,8 @@
+import type { TLSSocket } from "node:tls";
 import type { Request, RequestHandler, Response } from "express";
 import type { Logger } from "../observability/logger.ts";
 import type { InFlight } from "../server/in-flight.ts";
+import type { LoadBudget } from "../server/load-budget.ts";
 import { jsonBodyReader } from "./body.ts";
 import type { AdmissionMetrics } from "./metrics.ts";
 import { buildResponse, outcomeOf, parseAdmissionReview } from "./review.ts";
@@ -20,6 +22,11 @@ export interface AdmissionRoute {
   fallback(request: AdmissionRequest, why: string): AdmissionDecision;
   /** Told every decision once it is made (after any fallback), for audit Events; must not block. */
   onDecision?(request: AdmissionRequest, decision: AdmissionDecision): void;
+  /**
+   * Told of a decision that came after the fallback was answered: what it wrote meanwhile (an attempt,
+   * a queue ticket) belongs to no run and must be undone or marked.
+   */
+  abandoned?(request: AdmissionRequest, decision: AdmissionDecision): Promise<void>;
 }
 
 export interface EnvelopeOptions {
@@ -28,6 +35,10 @@ export interface EnvelopeOptions {
   metrics: AdmissionMetrics;
   logger: Logger;
   inFlight: InFlight;
+  /** Room for reviews in progress; a review that finds none is answered 429 before its body is read. */
+  budget?: LoadBudget;
+  /** Only clients presenting a certificate the server verified (the API server) may send reviews. */
+  requireClientCertificate?: boolean;
 }
 
 /**
@@ -45,12 +56,32 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       metrics.reviews.inc({ path: route.path, outcome: "rejected" });
       metrics.duration.observe({ path: route.path, outcome: "rejected" }, seconds());
       logger.warn({ path: route.path, status, durationMs: Math.round(seconds() * 1000) }, message);
+      const unread = status === 413 || status === 429;
+      // The body was not read (413, 429): once the answer is out, cut the connection rather than read
+      // (and buffer) the rest of the body just to keep it.
+      if (unread) res.once("finish", () => req.socket.destroy());
       res
         .status(status)
-        .set("Connection", status === 413 ? "close" : "keep-alive")
+        .set("Connection", unread ? "close" : "keep-alive")
         .json({ message });
     };
+    let release: (() => void) | undefined;
     try {
+      if (options.requireClientCertificate && !(req.socket as TLSSocket).authorized) {
+        reject(
+          403,
+          "admission reviews are accepted only from the API server: present a client certificate signed by --client-ca",
+        );
+        return;
+      }
+      const declared = Number(req.get("content-length"));
+      release = options.budget?.take(Number.isFinite(declared) ? declared : options.maxBodyBytes);
+      if (options.budget && !release) {
+        metrics.shed.inc({ path: route.path });
+        res.set("Retry-After", "1");
+        reject(429, "too many admission reviews in progress; retry");
+        return;
+      }
       if (!req.is("application/json")) {
         reject(415, `Content-Type must be application/json, got ${req.get("content-type") ?? "none"}`);
         return;
@@ -95,6 +126,7 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       );
       res.status(200).json(review);
     } finally {
+      release?.();
       done();
     }
   };
@@ -119,7 +151,19 @@ async function decideWithDeadline(
     return route.fallback(request, `decision failed: ${(error as Error).message}`);
   });
   try {
-    return await Promise.race([decided, deadline]);
+    const answer = await Promise.race([decided, deadline]);
+    if (controller.signal.aborted && route.abandoned) {
+      // The fallback went out; a decision arriving later wrote for a run that will not carry it.
+      void decided
+        .then((late) => route.abandoned?.(request, late))
+        .catch((error: unknown) =>
+          logger.warn(
+            { err: error, uid: request.uid, path: route.path },
+            "could not undo an abandoned decision",
+          ),
+        );
+    }
+    return answer;
   } finally {
     clearTimeout(timer);
   }

@@ -6,6 +6,7 @@ import {
   parseDuration,
   parseHostPort,
   parseList,
+  parsePositiveInteger,
   parseText,
 } from "./parsers.ts";
 import { setting } from "./setting.ts";
@@ -132,6 +133,38 @@ export const serverSettings = {
     default: "3Mi",
     description: "Largest AdmissionReview body accepted; larger requests get 413.",
     parse: parseBytes,
+  }),
+  maxInFlightReviews: setting({
+    flag: "max-in-flight-reviews",
+    env: "TEKTON_LINEAGE_MAX_IN_FLIGHT_REVIEWS",
+    default: "256",
+    description:
+      "Admission reviews handled at once; more are answered 429 at once (the mutating webhook's Ignore then admits the run unchanged).",
+    parse: parsePositiveInteger,
+  }),
+  maxInFlightBytes: setting({
+    flag: "max-in-flight-bytes",
+    env: "TEKTON_LINEAGE_MAX_IN_FLIGHT_BYTES",
+    default: "16Mi",
+    description:
+      "Request bodies held at once (declared length, or --max-body when unknown); beyond it reviews get 429 before their body is read, so memory stays bounded under a flood.",
+    parse: parseBytes,
+  }),
+  maxConnections: setting({
+    flag: "max-connections",
+    env: "TEKTON_LINEAGE_MAX_CONNECTIONS",
+    default: "1024",
+    description: "Open connections accepted at once; further ones are refused.",
+    parse: parsePositiveInteger,
+  }),
+  clientCa: setting({
+    flag: "client-ca",
+    env: "TEKTON_LINEAGE_CLIENT_CA",
+    default: "",
+    defaultText: "none: any client may send admission reviews (keep the NetworkPolicy)",
+    description:
+      "PEM file of the CA that signs the API server's client certificate for webhooks (its AdmissionConfiguration kubeConfigFile). When set, /mutate and /validate answer only clients presenting a certificate it signed; probes and metrics need none.",
+    parse: parseText,
   }),
   drainDelay: setting({
     flag: "drain-delay",

@@ -10,6 +10,9 @@ export interface HttpsServerOptions {
   listen: HostPort;
   /** The pair to serve with until another is installed. */
   initial: KeyPair;
+  /** PEM of the CA whose client certificates are verified (requested, not required: probes have none). */
+  clientCa?: string;
+  maxConnections?: number;
   logger: Logger;
   registry: Registry;
 }
@@ -40,10 +43,16 @@ export async function startHttpsServer(
     registers: [options.registry],
   });
   expiry.set(options.initial.notAfter.getTime() / 1000);
-  const server = createServer({ cert: options.initial.cert, key: options.initial.key }, app);
+  const clientAuth = options.clientCa
+    ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false }
+    : {};
+  const server = createServer({ cert: options.initial.cert, key: options.initial.key, ...clientAuth }, app);
+  // The API server keeps connections open between reviews; a client that dawdles is cut off: headers
+  // within 5 s, a whole request within 10 s (the admission deadline is 3 s).
   server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 65_000;
-  server.requestTimeout = 30_000;
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  if (options.maxConnections) server.maxConnections = options.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listen.port, options.listen.host || undefined, () => {
@@ -57,7 +66,11 @@ export async function startHttpsServer(
     server,
     port,
     install(pair, source) {
-      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      server.setSecureContext({
+        cert: pair.cert,
+        key: pair.key,
+        ...(options.clientCa ? { ca: options.clientCa } : {}),
+      });
       expiry.set(pair.notAfter.getTime() / 1000);
       reloads.inc({ result: "loaded" });
       logger.info({ notAfter: pair.notAfter.toISOString(), source }, "serving certificate loaded");

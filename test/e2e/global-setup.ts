@@ -70,6 +70,7 @@ export default async function setup(project: TestProject) {
       serverVersion: controlPlane.version,
       logDir,
       kubectl,
+      webhookClientCa: controlPlane.webhookClientCa,
     };
   }
   const kubeConfig = new KubeConfig();

@@ -8,6 +8,7 @@ import { freePort } from "../support/ports.ts";
 import { isAlive, type StartedProcess, startProcess, stopPid } from "../support/processes.ts";
 import { type ControlPlaneBinaries, obtainBinaries } from "./binaries.ts";
 import { writeKubeconfig } from "./kubeconfig-file.ts";
+import { webhookClientAuth } from "./webhook-client.ts";
 
 /** Users known to the API server's token file. `admin` is system:masters; the others have no rights until bound. */
 export const localUsers = {
@@ -24,6 +25,8 @@ export interface ControlPlaneState {
   developerKubeconfig: string;
   pids: { etcd: number; apiserver: number };
   version: string;
+  /** The CA of the client certificate the API server presents to webhooks (tekton-lineage's --client-ca). */
+  webhookClientCa: string;
 }
 
 /**
@@ -66,6 +69,7 @@ async function startIn(
     { mode: 0o600 },
   );
 
+  const webhookClient = webhookClientAuth(dir);
   const etcd = startProcess(
     binaries.etcd,
     [
@@ -103,6 +107,7 @@ async function startIn(
         `--service-account-signing-key-file=${join(dir, "sa.key")}`,
         "--service-cluster-ip-range=10.0.0.0/24",
         "--disable-admission-plugins=ServiceAccount",
+        `--admission-control-config-file=${webhookClient.admissionConfig}`,
         "--max-requests-inflight=1000",
         "--max-mutating-requests-inflight=500",
         "--v=1",
@@ -136,6 +141,7 @@ async function startIn(
       developerKubeconfig,
       pids: { etcd: etcd.pid, apiserver: started.pid },
       version,
+      webhookClientCa: webhookClient.clientCa,
     };
     writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2));
     return state;

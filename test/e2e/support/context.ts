@@ -23,6 +23,8 @@ export interface E2eContext {
   logDir: string;
   /** A kubectl binary, for checking the commands the README documents. */
   kubectl: string;
+  /** The CA of the API server's webhook client certificate, when the harness configured one (local). */
+  webhookClientCa?: string;
 }
 
 declare module "vitest" {
