@@ -3,6 +3,7 @@
  * GitLab status update that reflects it, p50/p99, and GitLab requests per attempt when nothing drifts.
  * Targets: p99 under 1 s on loopback; at most 4 requests per attempt.
  */
+
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { inParallel } from "../test/e2e/support/load.ts";
 import { pacPipelineRun } from "../test/e2e/support/pipelineruns.ts";
 import { eventually } from "../test/e2e/support/poll.ts";
 import { createRepository } from "../test/e2e/support/repositories.ts";
+import { grantRepositoryTokens } from "../test/e2e/support/repository-tokens.ts";
 import { FakeGitLab, type RecordedRequest } from "../test/fakes/gitlab/server.ts";
 import type { BenchEnvironment } from "./lib/environment.ts";
 import { ms, summarize } from "./lib/stats.ts";
@@ -34,6 +36,7 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     namespace,
     body: { metadata: { name: "gitlab-token" }, stringData: { token: "glpat-bench" } },
   });
+  await grantRepositoryTokens(kc, namespace);
   await createRepository(kc, {
     namespace,
     name: "demo-repo",
@@ -43,6 +46,7 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     `--watch-namespaces=${namespace}`,
     "--trusted-users=admin",
     "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+    `--gitlab-hosts=${new URL(gitlab.url).host}`,
   ];
   const lineage = await startLineageProcess(env, { role: "all", args, logLevel: "info" });
   const unregister = await registerWebhooksByUrl(kc, {

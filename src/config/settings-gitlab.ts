@@ -2,6 +2,7 @@ import {
   parseDuration,
   parseHttpUrl,
   parseLinkTemplate,
+  parseList,
   parsePositiveInteger,
   parseSecretRef,
   parseText,
@@ -28,6 +29,15 @@ export const gitlabSettings = {
     description:
       "Token Secret when the Repository names none, as namespace/name:key (key defaults to provider.token).",
     parse: parseSecretSetting,
+  }),
+  gitlabHosts: setting({
+    flag: "gitlab-hosts",
+    env: "TEKTON_LINEAGE_GITLAB_HOSTS",
+    default: "",
+    defaultText: "none: only --gitlab-url's host",
+    description:
+      "GitLab hosts (host or host:port, comma-separated) a Repository's token may be sent to, besides --gitlab-url's. A Repository naming another host is refused (an Event on it) and the host is never contacted; the --gitlab-token-secret token only ever goes to --gitlab-url's host.",
+    parse: parseList,
   }),
   gitlabTokenCache: setting({
     flag: "gitlab-token-cache",

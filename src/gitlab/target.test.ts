@@ -5,6 +5,7 @@ import { reportTarget } from "./target.ts";
 
 const settings = {
   gitlabUrl: "",
+  allowedHosts: ["gitlab.example"],
   application: "Pipelines as Code CI",
   contextTemplate: "{application} / {pipeline}",
 };
@@ -54,7 +55,11 @@ describe("reportTarget", () => {
         metadata: { name: "r", namespace: "team-a" },
         spec: { url: "https://gitlab.example/group/sub/app.git" },
       },
-      { ...settings, tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" } },
+      {
+        ...settings,
+        gitlabUrl: "https://gitlab.example",
+        tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" },
+      },
     );
     expect(target).toMatchObject({
       host: "https://gitlab.example",
@@ -77,6 +82,58 @@ describe("reportTarget", () => {
     });
     expect(reportTarget(run(pacAnnotations), undefined, settings)).toMatchObject({
       skip: expect.stringMatching(/no GitLab URL/),
+    });
+  });
+
+  describe("where tokens may go", () => {
+    const evil = (secret?: { name: string; key: string }): Repository => ({
+      metadata: { name: "repo", namespace: "team-b" },
+      spec: { url: "https://evil.example/x/y", git_provider: { url: "https://evil.example", secret } },
+    });
+    const global = {
+      ...settings,
+      gitlabUrl: "https://gitlab.example",
+      tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" },
+    };
+
+    it.each([
+      ["a tenant's host with the tenant's Secret", evil({ name: "any-secret", key: "token" }), global],
+      ["a tenant's host with no Secret (the global token would go there)", evil(), global],
+      [
+        "a host only in the run's repo-url",
+        { metadata: { name: "r", namespace: "team-b" } } as Repository,
+        {
+          ...global,
+          gitlabUrl: "",
+        },
+      ],
+    ])("refuses %s and never names a secret for it", (_name, repository, config) => {
+      const target = reportTarget(
+        run({ ...pacAnnotations, "pipelinesascode.tekton.dev/repo-url": "https://evil.example/x/y" }),
+        repository,
+        config,
+      );
+      expect(target).toEqual({ refused: expect.stringMatching(/evil\.example/) });
+    });
+
+    it("sends the global token only to --gitlab-url's host, and a Repository's token to listed hosts", () => {
+      const other: Repository = {
+        metadata: { name: "repo", namespace: "team-a" },
+        spec: { git_provider: { url: "https://gitlab.other:8443", secret: { name: "t", key: "token" } } },
+      };
+      expect(reportTarget(run(pacAnnotations), other, global)).toEqual({
+        refused: expect.stringMatching(/gitlab.other:8443/),
+      });
+      expect(
+        reportTarget(run(pacAnnotations), other, { ...global, allowedHosts: ["gitlab.other:8443"] }),
+      ).toMatchObject({ host: "https://gitlab.other:8443", secret: { namespace: "team-a", name: "t" } });
+      const noSecret: Repository = {
+        metadata: { name: "repo", namespace: "team-a" },
+        spec: { git_provider: { url: "https://gitlab.other:8443" } },
+      };
+      expect(
+        reportTarget(run(pacAnnotations), noSecret, { ...global, allowedHosts: ["gitlab.other:8443"] }),
+      ).toEqual({ refused: expect.stringMatching(/global token/) });
     });
   });
 });

@@ -6,8 +6,10 @@ import { pac, reconcilerKeys } from "../core/vocabulary.ts";
 export interface ReportSettings {
   /** GitLab when the Repository names none (https://gitlab.example). */
   gitlabUrl: string;
-  /** Token when the Repository names none. */
+  /** Token when the Repository names none; it only ever goes to gitlabUrl's host. */
   tokenSecret?: SecretRef;
+  /** Hosts (host or host:port) any token may be sent to, besides gitlabUrl's (--gitlab-hosts). */
+  allowedHosts: readonly string[];
   /** The first part of PaC's status name. */
   application: string;
   /** Status name template: {application}, {pipeline}. */
@@ -26,15 +28,33 @@ export interface ReportTarget {
   context: string;
 }
 
+/** host[:port] of a URL, lower case; "" when it is not one. */
+export function hostOf(url: string | undefined): string {
+  try {
+    return url ? new URL(url).host.toLowerCase() : "";
+  } catch {
+    return "";
+  }
+}
+
+/** host[:port] of an allow-list entry: a host, host:port, or a URL. */
+function allowedHost(entry: string): string {
+  return entry.includes("://") ? hostOf(entry) : entry.trim().toLowerCase();
+}
+
 /**
  * Reads where to report from the run (PaC's annotations: project ids, sha, source branch, the MR pipeline
  * id) and its Repository (GitLab URL and token Secret), falling back to the configured defaults.
+ *
+ * A token goes only where an administrator allowed: the Repository's host (chosen by a tenant) must be
+ * --gitlab-url's or listed in --gitlab-hosts, and the global token only ever goes to --gitlab-url's host.
+ * A host out of bounds is refused, never contacted.
  */
 export function reportTarget(
   run: PipelineRun,
   repository: Repository | undefined,
   settings: ReportSettings,
-): ReportTarget | { skip: string } {
+): ReportTarget | { skip: string } | { refused: string } {
   const a = run.metadata.annotations ?? {};
   const l = run.metadata.labels ?? {};
   const read = (key: string) => a[key] ?? l[key];
@@ -46,15 +66,29 @@ export function reportTarget(
   const host =
     trimSlash(repository?.spec?.git_provider?.url ?? settings.gitlabUrl ?? "") || originOf(repoUrl);
   if (!host) return { skip: "no GitLab URL (Repository spec.git_provider.url or --gitlab-url)" };
+  const globalHost = hostOf(settings.gitlabUrl);
+  const allowed = new Set([...settings.allowedHosts.map(allowedHost), globalHost].filter(Boolean));
+  if (!allowed.has(hostOf(host))) {
+    return {
+      refused: `GitLab host ${hostOf(host) || host} is not allowed: only ${[...allowed].join(", ") || "(none)"} (--gitlab-url, --gitlab-hosts)`,
+    };
+  }
   const namespace = run.metadata.namespace ?? "";
   const fromRepository = repository?.spec?.git_provider?.secret?.name;
-  const secret = fromRepository
-    ? {
-        namespace,
-        name: fromRepository,
-        key: repository?.spec?.git_provider?.secret?.key ?? defaultSecretKey,
-      }
-    : settings.tokenSecret;
+  let secret: SecretRef | undefined;
+  if (fromRepository) {
+    secret = {
+      namespace,
+      name: fromRepository,
+      key: repository?.spec?.git_provider?.secret?.key ?? defaultSecretKey,
+    };
+  } else if (settings.tokenSecret) {
+    if (hostOf(host) !== globalHost)
+      return {
+        refused: `the global token (--gitlab-token-secret) goes only to ${globalHost || "--gitlab-url"}, not ${hostOf(host)}`,
+      };
+    secret = settings.tokenSecret;
+  }
   if (!secret)
     return { skip: "no token Secret (Repository spec.git_provider.secret or --gitlab-token-secret)" };
   const project =
@@ -93,7 +127,7 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
 
-function originOf(url: string | undefined): string {
+export function originOf(url: string | undefined): string {
   try {
     return url ? new URL(url).origin : "";
   } catch {

@@ -8,6 +8,8 @@ import { backoffDelay } from "./backoff.ts";
 
 export interface AuditEvent {
   namespace: string;
+  /** The kind of object the Event is about: a PipelineRun unless said otherwise. */
+  object?: { apiVersion: string; kind: string };
   /** The PipelineRun's name, or its generateName when no name was assigned yet. */
   objectName: string;
   objectUid?: string;
@@ -185,8 +187,8 @@ export class EventRecorder implements EventSink {
         namespace: event.namespace,
       },
       involvedObject: {
-        apiVersion: "tekton.dev/v1",
-        kind: "PipelineRun",
+        apiVersion: event.object?.apiVersion ?? "tekton.dev/v1",
+        kind: event.object?.kind ?? "PipelineRun",
         namespace: event.namespace,
         name: event.objectName,
         uid: event.objectUid,

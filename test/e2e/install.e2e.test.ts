@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -71,6 +72,7 @@ beforeAll(async () => {
       "--cert-validity=40s",
       "--cert-renew-before=30s",
       "--gitlab-resync=2s",
+      `--gitlab-hosts=${new URL(gitlab.url).host}`,
     ],
   });
   expect(settings.TEKTON_LINEAGE_MANAGE_CERTIFICATES).toBe("true");
@@ -97,18 +99,32 @@ afterAll(async () => {
 });
 
 describe("the release YAML", () => {
-  it("applies to the real API server without error (server-side)", () => {
-    // The webhook configurations are checked under another name: this file registers the real name by
-    // URL, and an apply would merge into that object instead of checking the release's own.
-    const release = renderOverlay("in-cluster").replace(
+  // The webhook configurations are checked under another name: this file registers the real name by
+  // URL, and an apply would merge into that object instead of checking the release's own.
+  const rendered = (overlay: string) =>
+    renderOverlay(overlay).replace(
       /(kind: (?:Mutating|Validating)WebhookConfiguration\nmetadata:\n(?: {2}.*\n)*? {2}name: )tekton-lineage$/gm,
       "$1tekton-lineage-release-check",
     );
+
+  it("has a variant for clusters before 1.28 whose validating webhook fails open, without matchConditions", () => {
+    const release = rendered("before-1.28");
+    const validating = release.slice(release.indexOf("kind: ValidatingWebhookConfiguration"));
+    expect(validating).toContain("failurePolicy: Ignore");
+    expect(validating).not.toContain("matchConditions");
+    expect(kubectlApply(release, { dryRun: true })).toContain(
+      "validatingwebhookconfiguration.admissionregistration.k8s.io/tekton-lineage-release-check serverside-applied",
+    );
+  });
+
+  it("applies to the real API server without error (server-side)", () => {
+    const release = rendered("in-cluster");
     const out = kubectlApply(release, { dryRun: true });
     for (const kind of [
       "deployment.apps/tekton-lineage",
       "poddisruptionbudget.policy/tekton-lineage",
       "service/tekton-lineage",
+      "networkpolicy.networking.k8s.io/tekton-lineage",
     ]) {
       expect(out).toContain(kind);
     }
@@ -117,6 +133,34 @@ describe("the release YAML", () => {
         `${kind}webhookconfiguration.admissionregistration.k8s.io/tekton-lineage-release-check serverside-applied`,
       );
     }
+  });
+});
+
+describe("the release's RBAC", () => {
+  const canI = (verb: string, resource: string, namespace: string): string => {
+    const { kubectl, kubeconfig } = e2eContext();
+    const args = [
+      "auth",
+      "can-i",
+      verb,
+      resource,
+      "-n",
+      namespace,
+      "--as=system:serviceaccount:tekton-lineage:tekton-lineage",
+    ];
+    try {
+      return execFileSync(kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { encoding: "utf8" }).trim();
+    } catch (error) {
+      return String((error as { stdout?: string }).stdout ?? "").trim(); // "no" exits 1
+    }
+  };
+
+  it("reads Secrets only of its own namespace and of namespaces that granted it their Repository tokens", () => {
+    expect(canI("get", "secrets", "kube-system")).toBe("no");
+    expect(canI("list", "secrets", "default")).toBe("no");
+    expect(canI("get", "secrets", "tekton-lineage")).toBe("yes");
+    expect(canI("get", "secrets", namespace)).toBe("yes"); // startFakeGitLab bound the documented role here
+    expect(canI("list", "secrets", namespace)).toBe("no");
   });
 });
 

@@ -3,6 +3,7 @@
  * running as its own ServiceAccount, a stateful fake GitLab and a simulated Tekton controller. Used by
  * `make run` (in the foreground) and `make demo`.
  */
+
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import {
 } from "../e2e/controlplane/release.ts";
 import { eventually } from "../e2e/support/poll.ts";
 import { isAlive } from "../e2e/support/processes.ts";
+import { grantRepositoryTokens } from "../e2e/support/repository-tokens.ts";
 import { TektonSimulator } from "../e2e/support/tekton-simulator.ts";
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
 
@@ -84,6 +86,7 @@ export async function startLocalStack(options: {
       body: { metadata: { name: "gitlab-token" }, stringData: { token: gitlabToken } },
     })
     .catch(ignoreExists);
+  await grantRepositoryTokens(kubeConfig, demoNamespace).catch(ignoreExists);
   const repository = {
     apiVersion: "pipelinesascode.tekton.dev/v1alpha1",
     kind: "Repository",
@@ -119,6 +122,7 @@ export async function startLocalStack(options: {
       "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
       "--creation-grace=3s",
       "--gitlab-resync=5s",
+      `--gitlab-hosts=${new URL(gitlab.url).host}`,
     ],
     {
       // The ConfigMap's settings, as the Deployment loads them; the caller's TEKTON_LINEAGE_* win, as flags would.

@@ -1,11 +1,15 @@
 import { CoreV1Api } from "@kubernetes/client-node";
 import { FakeGitLab } from "../../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./context.ts";
+import { grantRepositoryTokens } from "./repository-tokens.ts";
 
 export const gitlabToken = "glpat-e2e-0123456789";
 export const projectId = 1001;
 
-/** A fake GitLab with the demo project and a token, and that token as a Secret in `namespace`. */
+/**
+ * A fake GitLab with the demo project and a token, and that token as a Secret in `namespace`, which
+ * tekton-lineage may read (the RoleBinding the install documents for namespaces with Repositories).
+ */
 export async function startFakeGitLab(namespace: string): Promise<FakeGitLab> {
   const gitlab = await new FakeGitLab().start();
   gitlab.model.addProject(projectId, "demo/demo-repo");
@@ -17,6 +21,7 @@ export async function startFakeGitLab(namespace: string): Promise<FakeGitLab> {
       namespace,
       body: { metadata: { name: "gitlab-token" }, stringData: { token: gitlabToken } },
     });
+  await grantRepositoryTokens(adminKubeConfig(), namespace);
   return gitlab;
 }
 
