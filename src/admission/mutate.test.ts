@@ -4,12 +4,13 @@ import { checkClaims } from "../lineage/claims.ts";
 import type { Lineage } from "../lineage/lineage.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { fixture } from "../testing/fixtures.ts";
+import { testKey } from "../testing/keys.ts";
 import { createMutateRoute, type MutateDependencies } from "./mutate.ts";
 import { runMetaOf } from "./pipelinerun-request.ts";
 import { buildResponse } from "./review.ts";
 import type { AdmissionRequest, AdmissionReview } from "./types.ts";
 
-const key = Buffer.alloc(32, 7);
+const key = testKey("7");
 const now = new Date("2026-11-22T10:00:00.000Z");
 const review = fixture<AdmissionReview>(import.meta.url, "create-generate-name.json");
 
@@ -17,8 +18,13 @@ const review = fixture<AdmissionReview>(import.meta.url, "create-generate-name.j
 function counter() {
   let record = { last: 0 } as ReturnType<typeof planAllocations>["record"];
   const calls = { allocate: 0, preview: 0 };
+  const fallenBack: string[] = [];
   return {
     calls,
+    fallenBack,
+    markFallenBack: async (lineageId: string, attempt: number) => {
+      fallenBack.push(`${lineageId}#${attempt}`);
+    },
     allocate: async (lineage: Lineage, nameFor: (n: number) => string) => {
       calls.allocate += 1;
       const plan = planAllocations(record, [{ lineageKey: lineage.key, nameFor }]);
@@ -81,7 +87,7 @@ describe("createMutateRoute", () => {
       "tekton-lineage.io/lineage-id": id,
       "tekton-lineage.io/attempt": "1",
     });
-    expect(meta.annotations["tekton-lineage.io/signature"]).toMatch(/^[\w-]{43}$/);
+    expect(meta.annotations["tekton-lineage.io/signature"]).toMatch(new RegExp(`^${key.id}:[\\w-]{43}$`));
   });
 
   it("names the previous attempt in supersedes on a retest", async () => {
@@ -186,7 +192,8 @@ describe("createMutateRoute with a queue", () => {
   type Admission = import("../queue/admit-plan.ts").QueueAdmission;
   const withQueue = (admission: Admission, takeOverFromPac = false) => {
     const seen: string[] = [];
-    const { route: mutate } = route({
+    const released: string[] = [];
+    const { route: mutate, attempts } = route({
       queues: {
         choose: () => ({ ...choice, takeOverFromPac }),
         admitter: {
@@ -195,11 +202,32 @@ describe("createMutateRoute with a queue", () => {
             return admission;
           },
           preview: async () => admission,
+          release: async (queueId, run) => {
+            released.push(`${queueId} ${run}`);
+          },
         },
       },
     });
-    return { mutate, seen };
+    return { mutate, seen, released, attempts };
   };
+
+  it("marks the attempt and gives back the queue place of a decision that came after the fallback", async () => {
+    const { mutate, released, attempts } = withQueue({
+      outcome: "wait",
+      ticket: 9,
+      position: 3,
+      running: 2,
+      limit: 2,
+    });
+    const late = await mutate.decide(request(), context());
+    await mutate.abandoned?.(request(), late);
+    const meta = metaOf(late.allowed ? late.mutated : undefined);
+    expect(attempts.fallenBack).toEqual([`${meta.labels["tekton-lineage.io/lineage-id"]}#1`]);
+    expect(released).toEqual([`abcdefghij team-a/${meta.name}`]);
+    await mutate.abandoned?.(request({ dryRun: true }), late);
+    await mutate.abandoned?.(request(), mutate.fallback(request(), "late"));
+    expect(released).toHaveLength(1);
+  });
 
   it("starts a run that got a slot, recording the ticket and the fence", async () => {
     const { mutate, seen } = withQueue({ outcome: "start", ticket: 7, fence: 3, running: 1, limit: 2 });

@@ -2,7 +2,7 @@ import { pendingStatus, type RunMeta } from "../core/tekton.ts";
 import { admissionKeys, labelKeys, pac } from "../core/vocabulary.ts";
 import { admittedRunRecordOf } from "../lineage/admitted-run-record.ts";
 import type { AdmittedRunRecord, Allocation } from "../lineage/attempt-plan.ts";
-import { checkClaims, type SigningKey } from "../lineage/claims.ts";
+import { checkClaims, type KeyRing, learnSigner } from "../lineage/claims.ts";
 import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
 import type { QueueAdmission } from "../queue/admit-plan.ts";
@@ -21,16 +21,13 @@ export interface AttemptSource {
     subject?: AdmittedRunRecord,
   ): Promise<Allocation>;
   preview(lineage: Lineage, nameFor: (attempt: number) => string): Promise<Allocation>;
-}
-
-export interface KeyRing {
-  current(): SigningKey;
-  all(): SigningKey[];
+  /** The attempt's admission fell back after it was counted: never report it as never created. */
+  markFallenBack(lineageId: string, attempt: number): Promise<void>;
 }
 
 export interface AdmissionQueues {
   choose(subject: RunMeta, pendingAtCreation: boolean): QueueChoice;
-  admitter: Pick<QueueAdmitter, "admit" | "preview">;
+  admitter: Pick<QueueAdmitter, "admit" | "preview" | "release">;
 }
 
 export interface MutateDependencies {
@@ -69,6 +66,7 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
       if (request.operation !== "CREATE" || !isPipelineRun(request) || !request.object)
         return { allowed: true };
       const subject = runMetaOf(request.object, request.namespace);
+      await learnSigner(deps.keys, subject);
       const now = deps.now();
       const check = checkClaims(subject, deps.keys.all(), now, deps.claimMaxAgeMs);
       if (check.state === "valid") return { allowed: true };
@@ -80,7 +78,7 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
       const dryRun = request.dryRun === true;
       const allocation = dryRun
         ? await deps.attempts.preview(lineage, nameFor)
-        : await deps.attempts.allocate(lineage, nameFor, signal, admittedRunRecordOf(subject));
+        : await deps.attempts.allocate(lineage, nameFor, signal, admittedRunRecordOf(subject, now));
       const attempt = String(allocation.attempt);
       const claims: ClaimsToWrite = {
         name: allocation.name,
@@ -120,6 +118,18 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
       }
       const mutated = withAdmissionClaims(request.object, request.namespace, claims, deps.keys.current());
       return { allowed: true, mutated, warnings };
+    },
+    async abandoned(request, late) {
+      // The run was created unchanged (the fallback), so the attempt and the queue place written for it
+      // belong to no run: mark the attempt, give the place back.
+      if (!late.allowed || !late.mutated || request.dryRun) return;
+      const meta = runMetaOf(late.mutated, request.namespace);
+      const lineageId = meta.labels[labelKeys.lineageId];
+      const attempt = Number(meta.annotations[admissionKeys.attempt]);
+      if (lineageId && Number.isSafeInteger(attempt)) await deps.attempts.markFallenBack(lineageId, attempt);
+      const queueId = meta.labels[labelKeys.queueId];
+      if (queueId && deps.queues)
+        await deps.queues.admitter.release(queueId, `${meta.namespace}/${meta.name}`);
     },
     fallback(request, why) {
       if (deps.onAllocationFailure === "deny") {

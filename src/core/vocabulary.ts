@@ -110,12 +110,17 @@ export const leaseKeys = {
   lastName: `${prefix}last-name`,
   namespace: `${prefix}namespace`,
   lastSubject: `${prefix}last-subject`,
+  /** Attempt counters: attempts whose admission fell back after the counter was written (comma-separated). */
+  fallenBack: `${prefix}fallen-back`,
   /** Queue Leases: the queue's state (JSON). */
   queueState: `${prefix}queue-state`,
 } as const;
 
+const userAnnotationKeys: readonly string[] = Object.values(userKeys);
+
+/** An annotation tekton-lineage owns: its prefix, but not the keys users set themselves (userKeys). */
 export function isOwnedAnnotation(key: string): boolean {
-  return key.startsWith(prefix);
+  return key.startsWith(prefix) && !userAnnotationKeys.includes(key);
 }
 
 export function isOwnedLabel(key: string): boolean {

@@ -99,7 +99,7 @@ describe("desiredStatus", () => {
   it("reports an attempt never created as failed, linked to the error page (never the console root)", () => {
     expect(desiredStatus(view(undefined, { creationError: "denied by policy X" }), links)).toEqual({
       state: "failed",
-      description: "attempt 2 (build-abc-2) was admitted but never created: denied by policy X",
+      description: "attempt 2 could not be created: denied by policy X",
       targetUrl: "https://errors.example/team-a/abcdefghij",
       attempt: 2,
       name: "build-abc-2",

@@ -62,13 +62,12 @@ export function desiredStatus(latest: ReportedAttempt, links: LinkTemplates): De
   const run = latest.run;
   const prefix = `attempt ${latest.attempt}`;
   if (!run) {
-    const why =
-      latest.creationError ??
-      "the API server or a later admission step refused it; see the creating client's log";
+    // Reported only when the reason is known (PaC recorded the API server's words): never invented.
+    const why = latest.creationError ?? "the create failed";
     return {
       ...base,
       state: "failed",
-      description: cutText(`${prefix} (${latest.name}) was admitted but never created: ${why}`),
+      description: cutText(`${prefix} could not be created: ${why}`),
       targetUrl: link(links.error, latest),
     };
   }

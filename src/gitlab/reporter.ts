@@ -2,26 +2,33 @@ import { Controller, type ReconcileResult, sooner } from "../core/controller.ts"
 import type { Repository } from "../core/repository.ts";
 import type { RunWriter } from "../core/run-actions.ts";
 import { isDone, type PipelineRun, succeededCondition } from "../core/tekton.ts";
-import { labelKeys, pac, reconcilerKeys } from "../core/vocabulary.ts";
+import { leaseLabels, pac, reconcilerKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease } from "../kube/leases.ts";
+import type { CounterRecord } from "../lineage/attempt-plan.ts";
 import { attemptLeaseName, readRecord } from "../lineage/attempts.ts";
+import { lineageIndex, lineageIndexValue, splitLineageKey } from "../lineage/genuine-runs.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { CreationFailures } from "../pac/creation-failures.ts";
 import type { ClientSource } from "./clients.ts";
 import { converge, type KnownStatus } from "./converge.ts";
 import { type DesiredStatus, desiredStatus, type LinkTemplates } from "./desired.ts";
 import type { FailingTasks } from "./failing-task.ts";
-import { latestAttempt } from "./latest.ts";
+import { latestToReport, lineageAttempts } from "./latest.ts";
 import type { GitLabMetrics } from "./metrics.ts";
 import { RepairBudget } from "./repairs.ts";
 import { retryPlan } from "./retry.ts";
 import { type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
 
+const repositoryIndex = "namespace/repository";
+
 export interface GitLabReporterOptions {
   runs: ObjectCache<PipelineRun>;
   /** Attempt counters (to see attempts admitted but never created). */
   counters: ObjectCache<CachedLease>;
+  /** PaC's records of creates that failed: the only proof that an admitted attempt was never created. */
+  creationFailures: Pick<CreationFailures, "find" | "onFailure" | "synced" | "whenSynced">;
   countersNamespace: string;
   repositories: ObjectCache<Repository>;
   clients: ClientSource;
@@ -46,8 +53,8 @@ export interface GitLabReporterOptions {
 /** What the reporter remembers of one lineage between reconciles. */
 interface Memory {
   known?: KnownStatus;
-  /** Since when (own clock) the latest attempt has been missing. */
-  missing?: { attempt: number; since: number };
+  /** Since when (own clock) a newer attempt has had no run. */
+  newerSince?: { attempt: number; since: number };
   /** Failures in a row, for backoff. */
   failures: number;
   /** The last problem logged, so a problem that persists is logged once. */
@@ -59,8 +66,6 @@ interface Memory {
   /** Resyncs left after the latest attempt finished (another writer may still move its status). */
   checksAfterDone: number;
 }
-
-const lineageIndex = "lineage-id";
 
 /**
  * Keeps the GitLab commit status of every lineage on its latest attempt. Level-based: for each lineage
@@ -87,19 +92,33 @@ export class GitLabReporter {
     this.controller = new Controller({
       name: "gitlab",
       reconcile: (id) => this.reconcile(id),
-      caches: [options.runs, options.counters],
+      caches: [options.runs, options.counters, options.creationFailures],
       initialKeys: () => options.runs.indexValues(lineageIndex),
       concurrency: 8,
       logger: options.logger,
     });
-    options.runs.addIndex(lineageIndex, (run) => run.metadata.labels?.[labelKeys.lineageId]);
+    options.runs.addIndex(lineageIndex, lineageIndexValue);
     options.runs.onChange((run) => {
-      const id = run.metadata.labels?.[labelKeys.lineageId];
-      if (id) this.controller.enqueue(id);
+      const key = lineageIndexValue(run);
+      if (key) this.controller.enqueue(key);
     });
     options.counters.onChange((lease) => {
-      const id = lease.metadata.labels?.[labelKeys.lineageId];
-      if (id) this.controller.enqueue(id);
+      const id = lease.metadata.labels?.[leaseLabels.lineageId];
+      const namespace = lease.metadata.labels?.[leaseLabels.runNamespace];
+      if (id && namespace) this.controller.enqueue(`${namespace}/${id}`);
+    });
+    // A failed create PaC records wakes the lineages whose last admission was that repository's.
+    options.counters.addIndex(repositoryIndex, (lease) => {
+      const subject = readRecord(lease).lastSubject;
+      const repository = subject?.annotations[pac.repository];
+      return subject && repository ? `${subject.namespace}/${repository}` : undefined;
+    });
+    options.creationFailures.onFailure((namespace, repository) => {
+      for (const lease of options.counters.byIndex(repositoryIndex, `${namespace}/${repository}`)) {
+        const id = lease.metadata.labels?.[leaseLabels.lineageId];
+        const runNamespace = lease.metadata.labels?.[leaseLabels.runNamespace];
+        if (id && runNamespace) this.controller.enqueue(`${runNamespace}/${id}`);
+      }
     });
     options.clients.gate.onRecovered((host) => {
       const waiting = this.parked.get(host);
@@ -122,33 +141,41 @@ export class GitLabReporter {
     return memory;
   }
 
-  async reconcile(lineageId: string): Promise<ReconcileResult> {
-    const runs = this.options.runs.byIndex(lineageIndex, lineageId);
+  /** One lineage, keyed namespace/lineage id: a lineage never spans namespaces. */
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, lineageId } = splitLineageKey(key);
+    const runs = this.options.runs.byIndex(lineageIndex, key);
     const counter = this.options.counters.get(this.options.countersNamespace, attemptLeaseName(lineageId));
-    const latest = latestAttempt(runs, counter ? readRecord(counter) : undefined);
+    const counted = counter?.metadata.labels?.[leaseLabels.runNamespace] === namespace;
+    const attempts = lineageAttempts(runs, counter && counted ? readRecord(counter) : undefined, (r) =>
+      this.corroborate(r),
+    );
+    const memory = this.memoryOf(key);
+    // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
+    if (!attempts.newer) memory.newerSince = undefined;
+    else if (memory.newerSince?.attempt !== attempts.newer.attempt)
+      memory.newerSince = { attempt: attempts.newer.attempt, since: this.clock() };
+    const waited = memory.newerSince ? this.clock() - memory.newerSince.since : 0;
+    const { latest, lookAgainMs: lookAgain } = latestToReport(attempts, waited, this.options.creationGraceMs);
     if (!latest) {
-      this.memory.delete(lineageId);
-      this.repairs.forget(lineageId);
-      return {};
+      if (lookAgain === undefined) {
+        this.memory.delete(key);
+        this.repairs.forget(key);
+      }
+      return { requeueAfterMs: lookAgain };
     }
-    const memory = this.memoryOf(lineageId);
-    const namespace = latest.reportFrom.metadata.namespace ?? "";
-    if (!latest.run) {
-      if (memory.missing?.attempt !== latest.attempt)
-        memory.missing = { attempt: latest.attempt, since: this.clock() };
-      const waited = this.clock() - memory.missing.since;
-      if (waited < this.options.creationGraceMs)
-        return { requeueAfterMs: this.options.creationGraceMs - waited + 50 };
-    } else memory.missing = undefined;
-
     const repository = this.options.repositories.get(
       namespace,
       latest.reportFrom.metadata.annotations?.[pac.repository] ?? "",
     );
     const target = reportTarget(latest.run ?? latest.reportFrom, repository, this.options.settings);
+    if ("refused" in target) {
+      this.refusedHost(memory, key, namespace, repository?.metadata.name, target.refused);
+      return { requeueAfterMs: lookAgain };
+    }
     if ("skip" in target) {
       this.options.logger.debug({ lineage: lineageId, why: target.skip }, "not reporting to GitLab");
-      return {};
+      return { requeueAfterMs: lookAgain };
     }
     const failed = latest.run && isDone(latest.run) && succeededCondition(latest.run)?.status === "False";
     const desired = desiredStatus(
@@ -158,6 +185,7 @@ export class GitLabReporter {
         namespace,
         lineageId,
         run: latest.run,
+        creationError: latest.creationError,
         failingTask: failed && latest.run ? await this.options.failingTasks.of(latest.run) : undefined,
       },
       this.options.links,
@@ -175,13 +203,13 @@ export class GitLabReporter {
         },
         now: this.clock,
         resyncMs: this.options.resyncMs,
-        mayRepair: () => this.repairs.take(lineageId, this.clock()),
+        mayRepair: () => this.repairs.take(key, this.clock()),
       });
       memory.failures = 0;
       memory.reported = undefined;
       if (result.result === "contested") {
-        const wait = this.contested(memory, lineageId, target, result.until);
-        return { requeueAfterMs: sooner(wait, this.nextCheck(memory, latest.run)) };
+        const wait = this.contested(memory, key, target, result.until);
+        return { requeueAfterMs: sooner(sooner(wait, this.nextCheck(memory, latest.run)), lookAgain) };
       }
       for (const write of result.writes) this.options.metrics.writes.inc({ state: write.state });
       if (result.repaired) this.options.metrics.repairs.inc();
@@ -191,22 +219,61 @@ export class GitLabReporter {
           "GitLab status converged",
         );
       await this.persistPipelineId(runs, target, result.pipelineId);
-      return { requeueAfterMs: this.nextCheck(memory, latest.run) };
+      return { requeueAfterMs: sooner(this.nextCheck(memory, latest.run), lookAgain) };
     } catch (error) {
-      return { requeueAfterMs: this.failed(lineageId, memory, target, error) };
+      return { requeueAfterMs: sooner(this.failed(key, memory, target, error), lookAgain) };
     }
   }
 
   /** Another writer keeps changing the status: say so once per window, and come back after it. */
-  private contested(memory: Memory, lineageId: string, target: ReportTarget, until: number): number {
+  private contested(memory: Memory, key: string, target: ReportTarget, until: number): number {
     const now = this.clock();
     if ((memory.contestedUntil ?? 0) < until) {
       memory.contestedUntil = until;
       const message = `another writer keeps changing GitLab status "${target.context}" on ${target.sha.slice(0, 8)}; not contesting it again for ${Math.round((until - now) / 1000)}s`;
       this.options.metrics.problems.inc({ kind: "contested" });
-      this.options.logger.warn({ lineage: lineageId }, message);
+      this.options.logger.warn({ lineage: key }, message);
     }
     return until - now + 100;
+  }
+
+  /** PaC's record that the counter's last attempt could not be created (the corroboration needed). */
+  private corroborate(record: CounterRecord): { error: string } | undefined {
+    const subject = record.lastSubject;
+    const repository = subject?.annotations[pac.repository];
+    const pipeline = subject?.annotations[pac.originalPrName];
+    const admittedAt = Date.parse(subject?.admittedAt ?? "");
+    if (!subject || !repository || !pipeline || !Number.isFinite(admittedAt)) return undefined;
+    return this.options.creationFailures.find({
+      namespace: subject.namespace,
+      repository,
+      pipeline,
+      admittedAt,
+    });
+  }
+
+  /** A host or token out of bounds: never contacted; said once, on the Repository (a tenant mends it there). */
+  private refusedHost(
+    memory: Memory,
+    key: string,
+    namespace: string,
+    repository: string | undefined,
+    why: string,
+  ): void {
+    if (memory.reported === why) return;
+    memory.reported = why;
+    this.options.metrics.problems.inc({ kind: "host-refused" });
+    this.options.logger.warn({ lineage: key, repository }, `not reporting to GitLab: ${why}`);
+    if (repository) {
+      this.options.events.record({
+        namespace,
+        object: { apiVersion: "pipelinesascode.tekton.dev/v1alpha1", kind: "Repository" },
+        objectName: repository,
+        reason: "GitLabHostRefused",
+        message: `tekton-lineage will not send a token there: ${why}`,
+        type: "Warning",
+      });
+    }
   }
 
   /** Keeps GitLab's pipeline id on the runs, so later statuses join the merge request's pipeline. */
@@ -250,13 +317,13 @@ export class GitLabReporter {
   }
 
   /** When to try again after a failed report (see retryPlan); problems a person must mend are logged once. */
-  private failed(lineageId: string, memory: Memory, target: ReportTarget, error: unknown): number {
+  private failed(key: string, memory: Memory, target: ReportTarget, error: unknown): number {
     const hostWaitMs = this.options.clients.gate.wait(target.host).ms;
     const plan = retryPlan(error, memory.failures + 1, hostWaitMs, this.random);
     if (plan.kind === "unexpected") throw error;
     if (plan.kind === "host") {
       const parked = this.parked.get(target.host) ?? new Set<string>();
-      parked.add(lineageId);
+      parked.add(key);
       this.parked.set(target.host, parked);
     } else memory.failures += 1;
     if (plan.kind === "refused") {
@@ -264,11 +331,11 @@ export class GitLabReporter {
       if (memory.reported !== plan.message) {
         memory.reported = plan.message;
         this.options.metrics.problems.inc({ kind: plan.problem });
-        this.options.logger.warn({ lineage: lineageId }, plan.message);
+        this.options.logger.warn({ lineage: key }, plan.message);
       }
     } else {
       this.options.logger.debug(
-        { lineage: lineageId, retryInMs: Math.round(plan.delayMs) },
+        { lineage: key, retryInMs: Math.round(plan.delayMs) },
         `GitLab: ${(error as Error).message}`,
       );
     }

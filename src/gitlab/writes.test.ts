@@ -33,6 +33,10 @@ describe("planWrites", () => {
     ).toEqual([]);
   });
 
+  it("never takes GitLab back from a newer attempt (its run was pruned) to an older one", () => {
+    expect(planWrites(actual("success", "attempt 3 succeeded", "x"), desired("failed"))).toEqual([]);
+  });
+
   it("moves an open status of the same attempt forward in place", () => {
     expect(planWrites(actual("pending", "attempt 2 queued", link2), desired("running"))).toHaveLength(1);
     expect(planWrites(actual("running", "attempt 2 running", link2), desired("failed"))).toHaveLength(1);

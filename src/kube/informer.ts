@@ -21,7 +21,7 @@ export interface InformerSource {
   path(namespace: string): string;
   list(
     namespace: string,
-    options: { labelSelector?: string; limit: number; continueToken?: string },
+    options: { labelSelector?: string; fieldSelector?: string; limit: number; continueToken?: string },
   ): Promise<ListPage>;
 }
 
@@ -34,6 +34,7 @@ export interface InformerOptions<T extends CachedObject> {
   /** Namespaces to watch; empty means all namespaces. */
   namespaces: readonly string[];
   labelSelector?: string;
+  fieldSelector?: string;
   /** Trims a raw object to what the reconcilers read, so the cache stays small. */
   transform: (raw: unknown) => T;
   /** Every resyncMs, every cached object is handed to the handlers again (level-based reconciles). */
@@ -182,6 +183,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
     do {
       const page = await this.options.source.list(scope, {
         labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
         limit: this.options.pageSize ?? 500,
         continueToken,
       });
@@ -235,6 +237,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
         timeoutSeconds: 240 + Math.floor(Math.random() * 120),
       };
       if (this.options.labelSelector) params.labelSelector = this.options.labelSelector;
+      if (this.options.fieldSelector) params.fieldSelector = this.options.fieldSelector;
       watch
         .watch(
           this.options.source.path(scope),

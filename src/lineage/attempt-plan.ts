@@ -9,12 +9,19 @@ export interface CounterRecord {
   lineageKey?: string;
   /** What the last attempt was admitted as (namespace, PaC annotations), for reporting it if never created. */
   lastSubject?: AdmittedRunRecord;
+  /**
+   * Attempts whose admission fell back after the counter was written (the run was created without them):
+   * never to be reported as never created.
+   */
+  fallenBack?: readonly number[];
 }
 
 /** The parts of an admitted run worth keeping in case the run itself never exists. */
 export interface AdmittedRunRecord {
   namespace: string;
   annotations: Record<string, string>;
+  /** When it was admitted (RFC 3339): PaC's record of a failed create follows it closely. */
+  admittedAt?: string;
 }
 
 export interface AttemptRequest {
@@ -46,6 +53,7 @@ export function planAllocations(
       lastName: name,
       lineageKey: request.lineageKey,
       lastSubject: request.subject,
+      fallenBack: record.fallenBack,
     };
     return supersedes ? { attempt, name, supersedes } : { attempt, name };
   });

@@ -34,11 +34,26 @@ describe("AttemptAllocator", () => {
       name: nameFor(2),
       supersedes: nameFor(1),
     });
-    expect(readRecord(store.leases.get(attemptLeaseName(lineage.id)))).toEqual({
+    expect(readRecord(store.leases.get(attemptLeaseName(lineage.id)))).toMatchObject({
       last: 2,
       lastName: nameFor(2),
       lineageKey: lineage.key,
+      fallenBack: [],
     });
+  });
+
+  it("marks attempts whose admission fell back, keeping the last ten, and numbers on", async () => {
+    const store = new MemoryLeases();
+    const a = allocator(store, "a");
+    for (let i = 1; i <= 12; i++) {
+      await a.allocate(lineage, nameFor, signal());
+      await a.markFallenBack(lineage.id, i);
+    }
+    await a.markFallenBack(lineage.id, 12); // twice: recorded once
+    const record = readRecord(store.leases.get(attemptLeaseName(lineage.id)));
+    expect(record.fallenBack).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await a.allocate(lineage, nameFor, signal())).attempt).toBe(13);
+    expect(readRecord(store.leases.get(attemptLeaseName(lineage.id))).fallenBack).toHaveLength(10);
   });
 
   it("gives 200 concurrent requests on two replicas 200 distinct, consecutive attempts", async () => {

@@ -3,7 +3,7 @@ import { Counter, Histogram, type Registry } from "prom-client";
 import { ownedLease } from "../core/owned-lease.ts";
 import { admissionKeys, leaseKeys, leaseLabels } from "../core/vocabulary.ts";
 import { LeaseBatcher } from "../kube/lease-batcher.ts";
-import type { LeaseAccess } from "../kube/leases.ts";
+import { compareAndSwap, type LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
   type AdmittedRunRecord,
@@ -28,6 +28,10 @@ export function readRecord(lease: V1Lease | undefined): CounterRecord {
     lastName: annotations[leaseKeys.lastName],
     lineageKey: annotations[admissionKeys.lineage],
     lastSubject: parseSnapshot(annotations[leaseKeys.lastSubject]),
+    fallenBack: (annotations[leaseKeys.fallenBack] ?? "")
+      .split(",")
+      .map(Number)
+      .filter((n) => Number.isSafeInteger(n) && n > 0),
   };
 }
 
@@ -64,9 +68,11 @@ export function createAttemptMetrics(registry: Registry, conflicts: Counter<"kin
 export class AttemptAllocator {
   private readonly batcher: LeaseBatcher<{ lineage: Lineage; request: AttemptRequest }, Allocation>;
   private readonly logger: Logger;
+  private readonly store: LeaseAccess;
 
   constructor(options: { store: LeaseAccess; instance: string; metrics: AttemptMetrics; logger: Logger }) {
     const { instance, metrics } = options;
+    this.store = options.store;
     this.batcher = new LeaseBatcher({
       store: options.store,
       plan(current, requests) {
@@ -108,6 +114,29 @@ export class AttemptAllocator {
     }
   }
 
+  /**
+   * The admission of this attempt fell back (it missed the deadline) after its counter write committed:
+   * the run was created without its name and claims. Recorded on the counter, so the attempt is never
+   * reported as never created. The last ten are kept.
+   */
+  async markFallenBack(lineageId: string, attempt: number): Promise<void> {
+    const name = attemptLeaseName(lineageId);
+    await compareAndSwap(this.store, name, (current) => {
+      if (!current) return undefined;
+      const record = readRecord(current);
+      if (record.fallenBack?.includes(attempt)) return undefined;
+      const fallenBack = [...(record.fallenBack ?? []), attempt].slice(-10).join(",");
+      return {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: { ...current.metadata?.annotations, [leaseKeys.fallenBack]: fallenBack },
+        },
+      };
+    });
+    this.batcher.forget(name);
+  }
+
   /** What the next attempt would be, without reserving it (dry runs). */
   preview(lineage: Lineage, nameFor: (attempt: number) => string): Promise<Allocation> {
     return this.batcher.preview(attemptLeaseName(lineage.id), {
@@ -138,6 +167,7 @@ function counterLease(
         [leaseKeys.lastAttempt]: String(record.last),
         [leaseKeys.lastName]: record.lastName ?? "",
         ...(record.lastSubject ? { [leaseKeys.lastSubject]: JSON.stringify(record.lastSubject) } : {}),
+        ...(record.fallenBack?.length ? { [leaseKeys.fallenBack]: record.fallenBack.join(",") } : {}),
       },
     },
     instance,

@@ -9,6 +9,7 @@ import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { gitlabToken, type Job, jobsOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { emitPacCreateFailure } from "./support/pac-events.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -78,6 +79,7 @@ beforeAll(async () => {
       "--error-url=https://errors.example/{{ namespace }}/lineage/{lineage}",
       "--creation-grace=1500ms",
       "--gitlab-resync=1s",
+      `--gitlab-hosts=${new URL(gitlab.url).host}`,
       "--gitlab-timeout=2s",
       // A token is read again only when GitLab refuses it, so the rotation test sees exactly that path.
       "--gitlab-token-cache=10m",
@@ -129,20 +131,26 @@ describe("the reported sequence", () => {
     );
     expect(failure?.code).toBe(409);
     expect(failure?.message).toMatch(/already exists/);
-    // PaC reports the failed create its way: a bare "failed" linked to the console root.
+    // PaC records the failed create on the Repository and reports it its way: "failed", console root.
+    await emitPacCreateFailure(admin, {
+      namespace,
+      repository: "demo-repo",
+      generateName: "build-",
+      apiServerMessage: failure?.message ?? "",
+    });
     await pac.editStatus(projectId, sha, "failed", {
       name: context,
       ref: "feature/login",
       targetUrl: "https://console.example/",
       description: "failed",
     });
-    // tekton-lineage reports what really happened to attempt 1 once the grace period is over.
+    // tekton-lineage reports what really happened to attempt 1: the API server's words.
     const reported = await shownWhen("attempt 1's failure to be reported", sha, (job) =>
       Boolean(job.description?.startsWith("attempt 1")),
     );
     expect(reported).toMatchObject({
       status: "failed",
-      description: `attempt 1 (${taken}) was admitted but never created: the API server or a later admission step refused it; see the creating client's log`,
+      description: `attempt 1 could not be created: ${failure?.message}`,
       target_url: `https://errors.example/${namespace}/lineage/${lineageIdOf(lineageKey)}`,
     });
     const events = await admin
