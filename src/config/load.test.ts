@@ -62,3 +62,23 @@ describe("helpText", () => {
     expect(text).toContain("default: 0.0.0.0:8443");
   });
 });
+
+describe("settings checked together", () => {
+  it.each([
+    [
+      ["--leader-renew-deadline=15s", "--leader-lease-duration=15s"],
+      /must be shorter than --leader-lease-duration/,
+    ],
+    [
+      ["--leader-retry-period=10s", "--leader-renew-deadline=10s"],
+      /must be shorter than --leader-renew-deadline/,
+    ],
+  ])("refuses %j with exit code 2", (argv, message) => {
+    expect(() => loadConfig(["all", ...argv], {})).toThrow(message);
+    try {
+      loadConfig(["all", ...argv], {});
+    } catch (error) {
+      expect((error as ConfigError).exitCode).toBe(2);
+    }
+  });
+});

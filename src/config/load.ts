@@ -54,5 +54,23 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
       throw error;
     }
   }
-  return { command: parsed.positionals, config: config as Config, help: values.help === true };
+  const checked = config as Config;
+  for (const problem of crossChecks(checked)) throw new ConfigError(problem);
+  return { command: parsed.positionals, config: checked, help: values.help === true };
+}
+
+/** Settings that are valid alone but not together. */
+export function crossChecks(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.leaderRenewDeadline >= config.leaderLeaseDuration) {
+    problems.push(
+      `--leader-renew-deadline (${config.leaderRenewDeadline}ms) must be shorter than --leader-lease-duration (${config.leaderLeaseDuration}ms): a leader must give up before another may take over`,
+    );
+  }
+  if (config.leaderRetryPeriod >= config.leaderRenewDeadline) {
+    problems.push(
+      `--leader-retry-period (${config.leaderRetryPeriod}ms) must be shorter than --leader-renew-deadline (${config.leaderRenewDeadline}ms): a leader must get to renew before its deadline`,
+    );
+  }
+  return problems;
 }

@@ -93,4 +93,29 @@ describe("LeaderElector", () => {
     store.failures.length = 0;
     await a.stop();
   });
+
+  it("steps down by its renew deadline while a renew write hangs, as client-go does", async () => {
+    const store = new MemoryLeases();
+    const log: string[] = [];
+    const leader = new LeaderElector({
+      store,
+      name: "leader",
+      identity: "a",
+      logger: silentLogger(),
+      retryPeriodMs: 20,
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 200,
+      onStartedLeading: () => log.push("a leads"),
+      onStoppedLeading: () => log.push("a stops"),
+    });
+    leader.start();
+    await until(() => leader.isLeader);
+    store.latencyMs = 60_000; // the API server stops answering: every renew hangs
+    const hungAt = performance.now();
+    await until(() => !leader.isLeader);
+    expect(performance.now() - hungAt).toBeLessThan(1000);
+    expect(log).toEqual(["a leads", "a stops"]);
+    store.latencyMs = 0;
+    await leader.stop();
+  });
 });

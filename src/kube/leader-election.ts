@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
@@ -40,6 +41,8 @@ export class LeaderElector {
   private lastRenew = 0;
   private epochValue = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Fires renewDeadline after the last renew: a leader whose renew hangs steps down on time. */
+  private watchdog: NodeJS.Timeout | undefined;
   private running = false;
   private ticking: Promise<void> = Promise.resolve();
 
@@ -78,7 +81,8 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
-    await this.ticking;
+    // A round hung on the API server is not waited for beyond the renew deadline.
+    await Promise.race([this.ticking, sleep(this.options.renewDeadlineMs, undefined, { ref: false })]);
     if (!this.leading) return;
     this.stepDown("stopping");
     try {
@@ -94,18 +98,22 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     try {
       // One round is one attempt (a second after a conflict); the next round comes after retryPeriod.
+      // A leader's round may not outlast its renew deadline: after it, the round is abandoned and the
+      // watchdog has stepped down.
+      const leftMs = this.leading
+        ? this.lastRenew + this.options.renewDeadlineMs - this.options.now()
+        : this.options.renewDeadlineMs;
       const written = await compareAndSwap(
         this.options.store,
         this.options.name,
         (current) => this.claim(current),
-        {
-          maxAttempts: 2,
-        },
+        { maxAttempts: 2, signal: AbortSignal.timeout(Math.max(1, Math.ceil(leftMs))) },
       );
       if (written?.spec?.holderIdentity === this.options.identity) {
         this.lastRenew = this.options.now();
         this.observe(written);
         if (!this.leading) this.becomeLeader(written.spec?.leaseTransitions ?? 0);
+        this.armWatchdog();
       } else {
         if (written) this.observe(written);
         if (this.leading) this.stepDown(`lease is held by ${written?.spec?.holderIdentity || "nobody"}`);
@@ -162,7 +170,16 @@ export class LeaderElector {
     this.options.onStartedLeading(epoch, this.leading.signal);
   }
 
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      this.stepDown("could not renew within the renew deadline");
+    }, this.options.renewDeadlineMs);
+    this.watchdog.unref();
+  }
+
   private stepDown(why: string): void {
+    clearTimeout(this.watchdog);
     if (!this.leading) return;
     this.leading.abort(new Error(`lost leadership: ${why}`));
     this.leading = undefined;
