@@ -20,7 +20,7 @@ import {
   queueLease,
   queueLeaseKind,
   queueLeaseName,
-  readQueueState,
+  readableQueueState,
   sameState,
 } from "./state.ts";
 
@@ -142,7 +142,7 @@ export class QueueController {
         // observed after a snapshot of the cache but before the plan would look deleted.
         runs = this.runsOf(id);
         const views = new Map<string, QueuedRun>([...runs].map(([key, run]) => [key, queuedRunOf(run)]));
-        const before = readQueueState(current) ?? this.rebuild(runs, views);
+        const before = readableQueueState(current) ?? this.rebuild(runs, views);
         if (!before || !this.watches(before)) {
           plan = undefined;
           return undefined;

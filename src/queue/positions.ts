@@ -8,7 +8,7 @@ import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease, LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import { recordEvent } from "./apply.ts";
-import { queueLeaseName, readQueueState } from "./state.ts";
+import { queueLeaseName, readableQueueState } from "./state.ts";
 
 /** Places beyond this are written as "<n>+": exact positions far back in a long line cost a write per start. */
 export const exactPositions = 20;
@@ -58,7 +58,7 @@ export class PositionWriter {
 
   private async write(queueId: string): Promise<undefined> {
     const name = queueLeaseName(queueId);
-    const state = readQueueState(
+    const state = readableQueueState(
       this.options.leases.get(this.options.store.namespace, name) ?? (await this.options.store.get(name)),
     );
     if (!state) return undefined;

@@ -63,6 +63,15 @@ export function readQueueState(lease: V1Lease | undefined): QueueState | undefin
   return state;
 }
 
+/** The state a Lease holds, or undefined when it is missing or unreadable (to be rebuilt from its runs). */
+export function readableQueueState(lease: V1Lease | undefined): QueueState | undefined {
+  try {
+    return readQueueState(lease);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The Lease that holds `state`, keeping everything else of `current`. */
 export function queueLease(
   current: V1Lease | undefined,

@@ -3,18 +3,23 @@ import type { AdmissionRoute } from "../admission/handler.ts";
 import { createMutateRoute } from "../admission/mutate.ts";
 import { createValidateRoute } from "../admission/validate.ts";
 import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
-import { SigningKeys } from "../kube/signing-keys.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
 import { QueueAdmitter } from "../queue/admitter.ts";
 import { QueueLimits } from "../queue/limits.ts";
+import { runsOfQueueLister } from "../queue/runs-of-queue.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
 
 /** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
-  const { events, leaseStore: store, leaseConflicts: conflicts, repositories } = context.shared;
-  const keys = new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger });
+  const {
+    events,
+    leaseStore: store,
+    leaseConflicts: conflicts,
+    repositories,
+    signingKeys: keys,
+  } = context.shared;
   const attempts = new AttemptAllocator({
     store,
     instance: config.instanceId,
@@ -31,6 +36,7 @@ export function createWebhook(context: ServiceContext): Component {
     instance: config.instanceId,
     maxWaiting: config.maxQueueLength,
     conflicts,
+    runsOfQueue: runsOfQueueLister(kubeConfig, keys),
   });
   const now = () => new Date();
   const identity = new OwnIdentity({
@@ -70,12 +76,9 @@ export function createWebhook(context: ServiceContext): Component {
       "repositories-synced": () => repositories.synced,
     },
     start() {
-      // Not awaited: the key loads (with retries) while the process reports not ready.
-      void keys.start();
       void identity.start();
     },
     async stop() {
-      keys.stop();
       identity.stop();
     },
   };
