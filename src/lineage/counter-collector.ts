@@ -1,7 +1,7 @@
 import { Counter, type Registry } from "prom-client";
 import type { PipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
-import type { Informer } from "../kube/informer.ts";
+import type { ObjectCache } from "../kube/informer.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import { attemptLeaseKind } from "./attempts.ts";
@@ -10,7 +10,7 @@ import { countersToCollect } from "./counter-gc-plan.ts";
 /** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
 export function createCounterCollector(options: {
   store: LeaseAccess;
-  runs: Informer<PipelineRun>;
+  runs: ObjectCache<PipelineRun>;
   watchedNamespaces: readonly string[];
   graceMs: number;
   logger: Logger;

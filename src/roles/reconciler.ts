@@ -9,12 +9,17 @@ import { FailingTasks } from "../gitlab/failing-task.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
 import { GitLabReporter } from "../gitlab/reporter.ts";
 import { customResourceSource } from "../kube/custom-objects.ts";
+import { type CachedEvent, eventSource } from "../kube/event-source.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
+import { dropUnusedKeys } from "../kube/signing-keys.ts";
 import { attemptLeaseKind } from "../lineage/attempts.ts";
+import { signClaims } from "../lineage/claims.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
+import { genuineRuns, signingKeysInUse } from "../lineage/genuine-runs.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
+import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
 import { QueueController } from "../queue/controller.ts";
 import { QueueLimits } from "../queue/limits.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
@@ -30,8 +35,8 @@ import type { ServiceContext } from "./service.ts";
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
-  const { events, leaseStore: store, leaseConflicts: conflicts, repositories } = context.shared;
-  const runs = new Informer<PipelineRun>({
+  const { events, leaseStore: store, leaseConflicts: conflicts, repositories, signingKeys } = context.shared;
+  const informedRuns = new Informer<PipelineRun>({
     name: "pipelineruns",
     kubeConfig,
     source: customResourceSource(kubeConfig, pipelineRunResource),
@@ -53,7 +58,9 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
-  const actions = new RunActions(kubeConfig, logger);
+  // The controllers act only on runs whose claims tekton-lineage signed for their name and namespace.
+  const runs = genuineRuns(informedRuns, signingKeys);
+  const actions = new RunActions(kubeConfig, logger, (meta) => signClaims(signingKeys.current(), meta));
   const queueMetrics = createQueueMetrics(registry, conflicts);
   const queues = new QueueController({
     runs,
@@ -94,11 +101,23 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
+  // PaC's records of creates that failed (Events on Repositories), the proof of an attempt never created.
+  const pacEvents = new Informer<CachedEvent>({
+    name: "pac-failure-events",
+    kubeConfig,
+    source: eventSource(kubeConfig),
+    namespaces: config.watchNamespaces,
+    fieldSelector: `reason=${pacFailureReason}`,
+    transform: trimEvent,
+    resyncMs: config.resync,
+    logger,
+  });
   const gitlabMetrics = createGitLabMetrics(registry);
   const gitlab = new GitLabReporter({
     runs,
     counters,
     countersNamespace: namespace,
+    creationFailures: new CreationFailures(pacEvents),
     repositories,
     clients: new GitLabClients({
       tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
@@ -112,6 +131,7 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     settings: {
       gitlabUrl: config.gitlabUrl,
+      allowedHosts: config.gitlabHosts,
       tokenSecret: config.gitlabTokenSecret,
       application: config.gitlabApplication,
       contextTemplate: config.gitlabContext,
@@ -145,6 +165,19 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     registry,
   });
+  const dropRetiredKeys = async () => {
+    if (!informedRuns.synced) return;
+    const inUse = signingKeysInUse(runs.list());
+    const dropped = await dropUnusedKeys(
+      kubeConfig,
+      namespace,
+      config.signingSecret,
+      inUse,
+      2 * config.claimMaxAge,
+    );
+    if (dropped.length > 0)
+      logger.info({ keys: dropped }, "dropped retired signing keys no live run was signed with");
+  };
   const elector = new LeaderElector({
     store,
     name: config.leaderElectionId,
@@ -158,21 +191,25 @@ export function createReconciler(context: ServiceContext): Component {
       supersede.run(signal);
       gitlab.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
+      // Retired signing keys are dropped only by a reconciler that sees every run.
+      if (config.watchNamespaces.length === 0)
+        void every("signing-key-gc", config.counterGcInterval, dropRetiredKeys, signal, logger);
       if (certificates) {
         const interval = Math.min(60_000, Math.max(1000, config.certRenewBefore / 4));
         void every("certificates", interval, () => certificates.reconcile(), signal, logger);
       }
     },
   });
-  const informers = [runs, queueLeases, counters];
+  const informers = [informedRuns, queueLeases, counters, pacEvents];
   return {
     name: "reconciler",
     views: { "/queues": queueViewHandler(queueLeases) },
     readiness: {
-      "pipelineruns-synced": () => runs.synced,
+      "pipelineruns-synced": () => informedRuns.synced,
       "queue-leases-synced": () => queueLeases.synced,
       "repositories-synced": () => repositories.synced,
       "attempt-counters-synced": () => counters.synced,
+      "pac-events-synced": () => pacEvents.synced,
     },
     start() {
       for (const informer of informers) informer.start();

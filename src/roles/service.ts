@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { admissionHandler } from "../admission/handler.ts";
@@ -11,6 +12,7 @@ import { createApp } from "../server/app.ts";
 import { drain } from "../server/drain.ts";
 import { startHttpsServer } from "../server/https-server.ts";
 import { InFlight } from "../server/in-flight.ts";
+import { LoadBudget } from "../server/load-budget.ts";
 import { Readiness } from "../server/readiness.ts";
 import { fileTlsSource, secretTlsSource } from "../server/tls-source.ts";
 import type { Component } from "./component.ts";
@@ -46,7 +48,10 @@ export async function runService(role: Role, config: Config, factories: Record<R
   const readiness = new Readiness();
   const inFlight = new InFlight();
   for (const component of components) {
-    for (const [name, check] of Object.entries(component.readiness ?? {})) readiness.add(name, check);
+    // In a process that also admits, admission never waits for the reconciler's caches to sync.
+    const gating = role === "reconciler" || component.name !== "reconciler";
+    for (const [name, check] of Object.entries(component.readiness ?? {}))
+      readiness.add(name, check, { gating });
   }
   const envelope = {
     inFlight,
@@ -54,6 +59,8 @@ export async function runService(role: Role, config: Config, factories: Record<R
     metrics: createAdmissionMetrics(registry),
     deadlineMs: config.admissionDeadline,
     maxBodyBytes: config.maxBodyBytes,
+    budget: new LoadBudget(config.maxInFlightReviews, config.maxInFlightBytes),
+    requireClientCertificate: config.clientCa !== "",
   };
   const app = createApp({
     posts: Object.fromEntries(
@@ -78,6 +85,8 @@ export async function runService(role: Role, config: Config, factories: Record<R
   const server = await startHttpsServer(app, {
     listen: config.listen,
     initial: tls.initial,
+    clientCa: config.clientCa ? await readFile(config.clientCa, "utf8") : undefined,
+    maxConnections: config.maxConnections,
     logger,
     registry,
   });

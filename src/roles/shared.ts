@@ -7,6 +7,7 @@ import { EventRecorder } from "../kube/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
 import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import { LeaseStore } from "../kube/leases.ts";
+import { SigningKeys } from "../kube/signing-keys.ts";
 import type { Logger } from "../observability/logger.ts";
 
 /** What both roles use, one instance per process: made, started and stopped once by the service. */
@@ -19,6 +20,8 @@ export interface Shared {
   leaseConflicts: Counter<"kind">;
   /** The Repository cache (queue limits, GitLab settings). */
   repositories: Informer<Repository>;
+  /** The keys that sign admission claims (the webhook signs; the reconciler verifies and re-signs). */
+  signingKeys: SigningKeys;
 }
 
 export interface SharedInputs {
@@ -42,6 +45,7 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
     }),
     leaseStore: new LeaseStore(kubeConfig, namespace),
     leaseConflicts: createLeaseConflictCounter(registry),
+    signingKeys: new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger }),
     repositories: new Informer<Repository>({
       name: "repositories",
       kubeConfig,
@@ -57,9 +61,12 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
 export function startShared(shared: Shared): void {
   shared.events.start();
   shared.repositories.start();
+  // Not awaited: the key loads (with retries) while the process reports not ready.
+  void shared.signingKeys.start();
 }
 
 export async function stopShared(shared: Shared): Promise<void> {
+  shared.signingKeys.stop();
   shared.repositories.stop();
   await shared.events.stop();
 }

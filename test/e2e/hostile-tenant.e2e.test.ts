@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PipelineRun } from "../../src/core/tekton.ts";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import { FakeGitLab } from "../fakes/gitlab/server.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { jobsOf, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { createReview, httpsPost } from "./support/https-post.ts";
+import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
+import { eventually } from "./support/poll.ts";
+import { createRepository } from "./support/repositories.ts";
+import { createSuite } from "./support/suite.ts";
+import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
+import { TektonSimulator } from "./support/tekton-simulator.ts";
+import { kubeConfigAs } from "./support/users.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
+
+/**
+ * A tenant of namespace "tenant" (its own ServiceAccount: PipelineRuns and Repositories of its namespace,
+ * nothing else) and any pod that reaches the webhook port try to turn tekton-lineage against the
+ * namespace "victim": cancel its runs, jump its queue, take over or falsify its GitLab status, get its
+ * token sent to a host of their choosing. Nothing in the victim's namespace or GitLab may change.
+ */
+const suite = createSuite("hostile");
+const admin = adminKubeConfig();
+const runs = pipelineRuns(admin);
+const context = "Pipelines as Code CI / build";
+let victim: string;
+let tenantNamespace: string;
+let tenant: KubeConfig;
+let tenantRuns: ReturnType<typeof pipelineRuns>;
+let gitlab: FakeGitLab;
+let evil: FakeGitLab;
+let lineage: LineageProcess;
+let openPort: LineageProcess;
+let webhooks: RegisteredWebhooks;
+let tekton: TektonSimulator;
+const ca = () => readFileSync(join(e2eContext().certDir, "ca.crt"), "utf8");
+const sha = () => randomBytes(20).toString("hex");
+
+/** The tenant's own rights: PipelineRuns and Repositories of its namespace (a ServiceAccount of it). */
+async function tenantAccount(namespace: string): Promise<KubeConfig> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "mallory" } } });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      rules: [
+        {
+          apiGroups: ["tekton.dev"],
+          resources: ["pipelineruns"],
+          verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
+        },
+        {
+          apiGroups: ["pipelinesascode.tekton.dev"],
+          resources: ["repositories"],
+          verbs: ["create", "get", "list", "watch", "update", "patch"],
+        },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "tenant" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
+      subjects: [{ kind: "ServiceAccount", name: "mallory", namespace }],
+    },
+  });
+  return kubeConfigAs(`system:serviceaccount:${namespace}:mallory`);
+}
+
+beforeAll(async () => {
+  victim = await suite.namespace("victim");
+  tenantNamespace = await suite.namespace("tenant");
+  gitlab = await startFakeGitLab(victim);
+  evil = await new FakeGitLab().start();
+  evil.model.addProject(1001, "demo/demo-repo");
+  await createRepository(admin, {
+    namespace: victim,
+    name: "demo-repo",
+    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+  });
+  // A token in the tenant's namespace that the tenant itself cannot read.
+  await admin.makeApiClient(CoreV1Api).createNamespacedSecret({
+    namespace: tenantNamespace,
+    body: { metadata: { name: "ci-token" }, stringData: { token: "glpat-someone-elses" } },
+  });
+  tenant = await tenantAccount(tenantNamespace);
+  tenantRuns = pipelineRuns(tenant);
+  const { webhookClientCa } = e2eContext();
+  const common = [
+    `--watch-namespaces=${victim},${tenantNamespace}`,
+    `--gitlab-hosts=${new URL(gitlab.url).host}`,
+    "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+    "--creation-grace=1500ms",
+    "--gitlab-resync=1s",
+    "--queue-ttl=3s",
+  ];
+  // Where the API server presents its client certificate, only it may send reviews.
+  lineage = await startTektonLineage({
+    role: "all",
+    args: [...common, ...(webhookClientCa ? [`--client-ca=${webhookClientCa}`] : [])],
+  });
+  // A second webhook with its port open to anyone, as without --client-ca: what a pod can do through it.
+  openPort = await startTektonLineage({ role: "webhook", args: common });
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: lineage.port,
+    mutatingFailurePolicy: "Fail",
+    namespace: victim,
+    processes: lineage,
+  });
+  tekton = new TektonSimulator(admin, [victim, tenantNamespace], () => ({
+    durationMs: Number.POSITIVE_INFINITY,
+    succeeded: true,
+  }));
+  await tekton.start();
+});
+
+afterAll(async () => {
+  tekton?.stop();
+  await webhooks?.remove();
+  await lineage?.stop();
+  await openPort?.stop();
+  await gitlab?.stop();
+  await evil?.stop();
+  await suite.cleanup();
+});
+
+/** A victim's run, admitted and started; GitLab shows it running. */
+async function victimRun(commit: string): Promise<PipelineRun> {
+  const run = await runs.create(pacPipelineRun({ namespace: victim, sha: commit }));
+  await eventually("the victim's run to start", () =>
+    tekton.started.some((s) => s.run === `${victim}/${run.metadata.name}`),
+  );
+  return run;
+}
+
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => apiFailure(error),
+  );
+
+describe("a tenant who labels runs to opt out", () => {
+  it("cannot forge a claim on the victim's lineage: validation of tekton-lineage's keys has no opt-out", async () => {
+    const target = await victimRun(sha());
+    const lineageId = target.metadata.labels?.["tekton-lineage.io/lineage-id"] ?? "";
+    const forged = newPipelineRun({
+      namespace: tenantNamespace,
+      name: `build-${lineageId}-999`,
+      labels: {
+        "tekton-lineage.io/webhook": "disabled",
+        "tekton-lineage.io/lineage-id": lineageId,
+        "tekton-lineage.io/attempt": "999",
+      },
+      annotations: {
+        "tekton-lineage.io/lineage-id": lineageId,
+        "tekton-lineage.io/attempt": "999",
+        "pipelinesascode.tekton.dev/cancel-in-progress": "true",
+      },
+    });
+    const failure = await refusal(tenantRuns.create(forged));
+    expect(failure?.code).toBe(403);
+    expect(failure?.message).toMatch(/not set by tekton-lineage/);
+    // A place in someone's queue is a claim like any other.
+    const jumper = newPipelineRun({
+      namespace: tenantNamespace,
+      labels: { "tekton-lineage.io/webhook": "disabled", "tekton-lineage.io/queue-id": "abcdefghij" },
+      annotations: { "tekton-lineage.io/queue-ticket": "1", "tekton-lineage.io/queue-slot": "99" },
+    });
+    expect((await refusal(tenantRuns.create(jumper)))?.code).toBe(403);
+  });
+
+  it("cannot add the victim's lineage to an opted-out run afterwards, and the victim's run keeps running", async () => {
+    const target = await victimRun(sha());
+    const lineageId = target.metadata.labels?.["tekton-lineage.io/lineage-id"] ?? "";
+    const plain = await tenantRuns.create(
+      newPipelineRun({ namespace: tenantNamespace, labels: { "tekton-lineage.io/webhook": "disabled" } }),
+    );
+    expect(plain.metadata.labels?.["tekton-lineage.io/lineage-id"]).toBeUndefined(); // opted out of naming
+    const failure = await refusal(
+      tenantRuns.patchMetadata(tenantNamespace, plain.metadata.name ?? "", {
+        labels: { "tekton-lineage.io/lineage-id": lineageId, "tekton-lineage.io/attempt": "999" },
+        annotations: { "pipelinesascode.tekton.dev/cancel-in-progress": "true" },
+      }),
+    );
+    expect(failure?.code).toBe(403);
+    const after = await runs.get(victim, target.metadata.name ?? "");
+    expect(after.spec?.status).toBeUndefined();
+  });
+
+  it("cannot start a run waiting in a queue by opting it out and clearing spec.status", async () => {
+    await createRepository(tenant, {
+      namespace: tenantNamespace,
+      name: "tenant-repo",
+      annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
+    });
+    const repo = (commit: string) =>
+      pacPipelineRun({ namespace: tenantNamespace, sha: commit, repository: "tenant-repo" });
+    await eventually("the webhook to see the tenant's Repository", async () => {
+      const first = await tenantRuns.create(repo(sha()), { dryRun: true });
+      return first.metadata.labels?.["tekton-lineage.io/queue-id"] !== undefined;
+    });
+    await tenantRuns.create(repo(sha()));
+    const waiting = await tenantRuns.create(repo(sha()));
+    expect(waiting.spec?.status).toBe("PipelineRunPending");
+    const name = waiting.metadata.name ?? "";
+    await tenantRuns.patchMetadata(tenantNamespace, name, {
+      labels: { "tekton-lineage.io/webhook": "disabled" },
+    });
+    const failure = await refusal(
+      tenantRuns.patch(tenantNamespace, name, [{ op: "remove", path: "/spec/status" }]),
+    );
+    expect(failure?.code).toBe(403);
+    expect(failure?.message).toMatch(/waits in queue/);
+  });
+});
+
+describe("a pod that reaches the webhook port", () => {
+  it("gets no answer without the API server's client certificate, where one is required", async ({
+    skip,
+  }) => {
+    if (!e2eContext().webhookClientCa) skip("this cluster's API server presents no client certificate");
+    const review = createReview(pacPipelineRun({ namespace: victim, sha: sha() }));
+    const answer = await httpsPost(`${lineage.url}/mutate`, { ca: ca(), body: review });
+    expect(answer.status).toBe(403);
+    expect(answer.body).toMatch(/only from the API server/);
+    // The API server's own calls still get through.
+    expect((await victimRun(sha())).metadata.labels?.["tekton-lineage.io/attempt"]).toBe("1");
+  });
+
+  it("can bump a victim's counter through an open port, but causes no GitLab write", async () => {
+    const commit = sha();
+    const target = await victimRun(commit);
+    await eventually(
+      "the victim's status in GitLab",
+      async () => (await shown(gitlab, commit, context))?.status === "running",
+    );
+    const jobsBefore = await jobsOf(gitlab, commit);
+    const made = await httpsPost(`${openPort.url}/mutate`, {
+      ca: ca(),
+      body: createReview(pacPipelineRun({ namespace: victim, sha: commit })),
+    });
+    expect(made.status).toBe(200); // admitted: the counter says attempt 2
+    // Past the creation grace, tekton-lineage has looked at GitLab again and still shows attempt 1.
+    const since = Date.now() + 1500;
+    await eventually(
+      "tekton-lineage to read GitLab twice after the grace",
+      () =>
+        gitlab.requests.filter((r) => r.method === "GET" && r.path.includes(commit) && r.at > since).length >=
+        2,
+    );
+    expect(await jobsOf(gitlab, commit)).toEqual(jobsBefore);
+    expect((await shown(gitlab, commit, context))?.target_url).toContain(target.metadata.name ?? "?");
+  });
+});
+
+describe("a tenant's Repository", () => {
+  it("never gets a token sent to a host of the tenant's choosing", async () => {
+    await createRepository(tenant, {
+      namespace: tenantNamespace,
+      name: "evil-repo",
+      url: `${evil.url}/demo/demo-repo`,
+      gitProvider: { url: evil.url, type: "gitlab", secret: { name: "ci-token", key: "token" } },
+    });
+    const run = await tenantRuns.create(
+      pacPipelineRun({ namespace: tenantNamespace, sha: sha(), repository: "evil-repo" }),
+    );
+    const refused = await eventually("the refusal recorded on the tenant's Repository", async () => {
+      const events = await admin
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: tenantNamespace, fieldSelector: "reason=GitLabHostRefused" });
+      return events.items.find((e) => e.involvedObject.name === "evil-repo");
+    });
+    expect(refused.message).toMatch(/not allowed/);
+    expect(run.metadata.name).toBeDefined();
+    expect(evil.requests).toEqual([]);
+    expect(
+      await lineage.metric("tekton_lineage_gitlab_problems_total", { kind: "host-refused" }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
