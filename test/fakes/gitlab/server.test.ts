@@ -10,6 +10,7 @@ beforeEach(async () => {
   gitlab = await new FakeGitLab().start();
   gitlab.model.addProject(1001, "demo/app");
   gitlab.model.addToken("glpat-test", "bot");
+  gitlab.model.addCommit(1001, sha, "feature");
   commits = new Commits({ host: gitlab.url, token: "glpat-test" });
 });
 
@@ -84,6 +85,45 @@ describe("the fake GitLab, driven by the real @gitbeaker/rest client", () => {
     ]);
     expect(statuses.map((s) => s.status).sort()).toEqual(["fulfilled", "rejected"]);
     expect(gitlab.count("POST", /statuses/, 409)).toBe(1);
+  });
+
+  it("shows each pipeline of a commit with its composite status, and serves it and notes through the API", async () => {
+    const mr = gitlab.model.addPipeline(1001, sha, "refs/merge-requests/7/head");
+    await commits.editStatus(1001, sha, "failed", { name: "PaC", description: "failed" });
+    const view = (await (
+      await fetch(`${gitlab.url}/__fake/projects/1001/commits/${sha}/pipelines`)
+    ).json()) as {
+      id: number;
+      status: string;
+      jobs: { name: string }[];
+    }[];
+    expect(view.map((p) => [p.id, p.status, p.jobs.map((j) => j.name)])).toEqual([[mr, "failed", ["PaC"]]]);
+    const pipeline = await fetch(`${gitlab.url}/api/v4/projects/1001/pipelines/${mr}`, {
+      headers: { "private-token": "glpat-test" },
+    });
+    expect(await pipeline.json()).toMatchObject({ id: mr, status: "failed" });
+    const note = await fetch(`${gitlab.url}/api/v4/projects/1001/merge_requests/7/notes`, {
+      method: "POST",
+      headers: { "private-token": "glpat-test", "content-type": "application/json" },
+      body: JSON.stringify({ body: "**PaC** has failed" }),
+    });
+    expect(note.status).toBe(201);
+    expect(gitlab.model.notes.map((n) => n.body)).toEqual(["**PaC** has failed"]);
+  });
+
+  it("takes commits and pipelines from another process, as GitLab would make them", async () => {
+    const other = "ab".repeat(20);
+    const push = (kind: string, body: object) =>
+      fetch(`${gitlab.url}/__fake/projects/1001/${kind}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await push("commits", { sha: other, ref: "feature" })).status).toBe(201);
+    expect((await push("pipelines", { sha: other, ref: "refs/merge-requests/7/head" })).status).toBe(201);
+    expect((await push("commits", { sha: "nope", ref: "x" })).status).toBe(400);
+    const job = await commits.editStatus(1001, other, "running", { name: "ctx" });
+    expect(job).toMatchObject({ ref: "refs/merge-requests/7/head" });
   });
 
   it("can go down and come back with its state", async () => {

@@ -21,7 +21,12 @@ export interface RecordedRequest {
  * A stateful fake GitLab on 127.0.0.1 (node:http) serving the commit status endpoints of GitLab's REST
  * API by the rules in model.ts, with the failures of the real one on demand: 409 while another update of
  * the same commit is in progress, 429 with Retry-After and RateLimit-* headers, 5xx, an outage, latency.
- * Read-only JSON views: GET /__fake/projects/:id/commits/:sha/statuses and GET /__fake/requests.
+ * Besides statuses: GET /projects/:id/pipelines/:pipeline_id (with its composite status) and merge request
+ * notes (PaC's last resort when it cannot set a status). Read-only JSON views: every job of a commit
+ * (GET /__fake/projects/:id/commits/:sha/statuses), every pipeline of a commit with its composite status
+ * and jobs — what the merge request shows (GET /__fake/projects/:id/commits/:sha/pipelines), and
+ * GET /__fake/requests. Test controls: POST /__fake/projects/:id/commits and /__fake/projects/:id/pipelines
+ * ({ sha, ref }) push a commit and make a pipeline, as GitLab itself would.
  */
 export class FakeGitLab {
   readonly model: GitLabModel;
@@ -32,7 +37,7 @@ export class FakeGitLab {
   private server: Server | undefined;
   private unreachable = false;
   private readonly sockets = new Set<Socket>();
-  private readonly faults: Fault[] = [];
+  private readonly faults: { fault: Fault; path?: RegExp }[] = [];
   private readonly locks = new Set<string>();
   private rate: { perSecond: number; tokens: number; at: number } | undefined;
   private readonly listeners: ((request: RecordedRequest) => void)[] = [];
@@ -87,9 +92,9 @@ export class FakeGitLab {
     this.unreachable = false;
   }
 
-  /** The next `count` API requests fail this way. */
-  failNext(count: number, fault: Fault): void {
-    for (let i = 0; i < count; i++) this.faults.push(fault);
+  /** The next `count` API requests (whose path matches `path`, if given) fail this way. */
+  failNext(count: number, fault: Fault, path?: RegExp): void {
+    for (let i = 0; i < count; i++) this.faults.push({ fault, path });
   }
 
   /** At most `perSecond` API requests per second; beyond, 429 with Retry-After. undefined lifts the limit. */
@@ -123,9 +128,10 @@ export class FakeGitLab {
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(payload));
     };
-    if (path.startsWith("/__fake/")) return this.view(path, send);
+    if (path.startsWith("/__fake/")) return this.view(method, path, body, send);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
-    const fault = this.faults.shift();
+    const index = this.faults.findIndex((f) => !f.path || f.path.test(path));
+    const fault = index === -1 ? undefined : this.faults.splice(index, 1)[0]?.fault;
     if (fault) {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
@@ -165,12 +171,42 @@ export class FakeGitLab {
         "x-total": String(Array.isArray(result.body) ? result.body.length : 0),
       });
     }
+    const pipeline = /^\/api\/v4\/projects\/([^/]+)\/pipelines\/(\d+)$/.exec(path);
+    if (pipeline && method === "GET") {
+      const result = this.model.getPipeline(token, pipeline[1] ?? "", Number(pipeline[2]));
+      return send(result.status, result.body);
+    }
+    const note = /^\/api\/v4\/projects\/([^/]+)\/merge_requests\/(\d+)\/notes$/.exec(path);
+    if (note && method === "POST") {
+      const text = { ...Object.fromEntries(url.searchParams), ...(body as object) } as { body?: string };
+      const result = this.model.addNote(token, note[1] ?? "", Number(note[2]), text.body);
+      return send(result.status, result.body);
+    }
     return send(404, { message: "404 Not Found" });
   }
 
-  private view(path: string, send: (status: number, payload: unknown) => void): void {
+  private view(
+    method: string,
+    path: string,
+    body: unknown,
+    send: (status: number, payload: unknown) => void,
+  ): void {
+    // Test controls (another process, such as make demo beside make run): a commit pushed, a pipeline made.
+    const push = /^\/__fake\/projects\/(\d+)\/(commits|pipelines)$/.exec(path);
+    if (push && method === "POST") {
+      const { sha = "", ref = "" } = body as { sha?: string; ref?: string };
+      const project = Number(push[1]);
+      if (!/^[0-9a-f]{40}$/.test(sha) || !ref) send(400, { message: "sha and ref are required" });
+      else if (push[2] === "commits") {
+        this.model.addCommit(project, sha, ref);
+        send(201, { sha, ref });
+      } else send(201, { id: this.model.addPipeline(project, sha, ref) });
+      return;
+    }
     const statuses = /^\/__fake\/projects\/([^/]+)\/commits\/([0-9a-f]+)\/statuses$/.exec(path);
+    const pipelines = /^\/__fake\/projects\/([^/]+)\/commits\/([0-9a-f]+)\/pipelines$/.exec(path);
     if (statuses) send(200, this.model.history(statuses[1] ?? "", statuses[2] ?? ""));
+    else if (pipelines) send(200, this.model.pipelinesOf(pipelines[1] ?? "", pipelines[2] ?? ""));
     else if (path === "/__fake/requests") send(200, this.requests);
     else send(404, { message: "no such view" });
   }
