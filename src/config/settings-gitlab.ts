@@ -50,8 +50,25 @@ export const gitlabSettings = {
   gitlabApplication: setting({
     flag: "gitlab-application",
     env: "TEKTON_LINEAGE_GITLAB_APPLICATION",
-    default: "Pipelines as Code CI",
-    description: "Application name in the status name, as PaC's application-name setting.",
+    default: "",
+    defaultText: 'PaC\'s application-name (its ConfigMap), else "Pipelines as Code CI"',
+    description:
+      "Application name that starts every status name; set it only when PaC's ConfigMap cannot be read (Konflux sets its own, e.g. Konflux Production Internal).",
+    parse: parseText,
+  }),
+  pacNamespace: setting({
+    flag: "pac-namespace",
+    env: "TEKTON_LINEAGE_PAC_NAMESPACE",
+    default: "pipelines-as-code",
+    description:
+      "Namespace of Pipelines-as-Code's ConfigMap (openshift-pipelines on OpenShift Pipelines), watched for its application name and console links; empty: not read.",
+    parse: parseText,
+  }),
+  pacConfigMap: setting({
+    flag: "pac-configmap",
+    env: "TEKTON_LINEAGE_PAC_CONFIGMAP",
+    default: "pipelines-as-code",
+    description: "Name of Pipelines-as-Code's ConfigMap (the RBAC rule names it too).",
     parse: parseText,
   }),
   gitlabContext: setting({
@@ -66,9 +83,9 @@ export const gitlabSettings = {
     flag: "console-url",
     env: "TEKTON_LINEAGE_CONSOLE_URL",
     default: "",
-    defaultText: "none (statuses carry no link)",
+    defaultText: "PaC's: the run's log-url, else its ConfigMap's Tekton Dashboard or custom console",
     description:
-      "Link to a PipelineRun, like PaC's custom-console-url-pr-details: https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}.",
+      "Link to a PipelineRun, like PaC's custom-console-url-pr-details: https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}. Wins over PaC's links.",
     parse: parseLinkTemplate,
   }),
   errorUrl: setting({

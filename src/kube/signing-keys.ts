@@ -4,8 +4,8 @@ import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
 import { Informer } from "./informer.ts";
 import { managedByLabel } from "./managed-by.ts";
+import { type CachedSecret, secretSource } from "./named-object-source.ts";
 import { retryUntilDone } from "./retry-until-done.ts";
-import { type CachedSecret, secretSource } from "./secret-source.ts";
 
 /** The Secret's keys: the key that signs now; keys retired by a rotation; the one key of older releases. */
 export const signingSecretKeys = {

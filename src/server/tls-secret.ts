@@ -1,6 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Informer } from "../kube/informer.ts";
-import { type CachedSecret, secretSource } from "../kube/secret-source.ts";
+import { type CachedSecret, secretSource } from "../kube/named-object-source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type KeyPair, keyPair } from "./tls-files.ts";
 import { tlsKeys } from "./tls-keys.ts";
