@@ -1,0 +1,134 @@
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { type PipelineRun, pipelineRunResource } from "../../../src/core/tekton.ts";
+import { apiFailure } from "../../../src/kube/api-errors.ts";
+import type { ConsoleUI } from "./console.ts";
+import { emitMessage, type RepositoryRef } from "./events.ts";
+import { addLabelsAndAnnotations, type RunTemplate } from "./labels.ts";
+import type { GitLabProvider, PacEvent } from "./provider.ts";
+
+/** What PaC's controller needs of its settings for one event. */
+export interface RunContext {
+  kubeConfig: KubeConfig;
+  repo: RepositoryRef & { concurrencyLimit?: number };
+  console: ConsoleUI;
+  provider: GitLabProvider;
+  version: string;
+  /** v0.39.0 and later name the pipeline in the status of a create that failed (commit 2dd2629b1). */
+  failureNamesPipeline: boolean;
+}
+
+/**
+ * What became of one matched template: created (and patched), or failed — with the run, when it was
+ * created but its in_progress status could not be posted (PaC then reports a failure for a run that
+ * exists, and never patches its state: its watcher will not see it).
+ */
+export type StartResult = { created: PipelineRun } | { failed: string; run?: PipelineRun };
+
+const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/**
+ * pkg/pipelineascode/pipelineascode.go, PacRun.Run, from the matched templates on: every template is
+ * started in parallel (startPR); when a start fails, PaC records it on the Repository (reason
+ * RepositoryPipelineRun) and posts a `failure` status linked to the console's root — named by the
+ * application alone before v0.39, by application and pipeline since.
+ */
+export async function runEvent(
+  context: RunContext,
+  event: PacEvent,
+  templates: readonly RunTemplate[],
+): Promise<StartResult[]> {
+  return Promise.all(
+    templates.map(async (template) => {
+      const started = await startPR(context, event, template);
+      if ("created" in started) return started;
+      const generateName = template.metadata.generateName ?? "";
+      await emitMessage(
+        context.kubeConfig,
+        context.repo,
+        "error",
+        "RepositoryPipelineRun",
+        `There was an error starting the PipelineRun ${generateName}, ${started.failed}`,
+      );
+      await context.provider
+        .createStatus(event, {
+          status: "completed",
+          conclusion: "failure",
+          title: "pipelinerun start failure",
+          text: `There was an error creating the PipelineRun: <b>${generateName}</b>\n\n${started.failed}`,
+          detailsURL: context.console.url(),
+          pipelineRun: { ...template.metadata, annotations: template.metadata.annotations },
+          originalPipelineRunName: context.failureNamesPipeline
+            ? template.metadata.annotations["pipelinesascode.tekton.dev/original-prname"]
+            : undefined,
+        })
+        .catch(() => undefined);
+      return started;
+    }),
+  );
+}
+
+/**
+ * PacRun.startPR: labels and annotations (AddLabelsAndAnnotations); Pending when the Repository has a
+ * concurrency limit; one create, never retried; then the in_progress (or queued) status linked to the run
+ * (ConsoleUI().DetailURL), and a patch of the state, scm-reporting-plr-started and log-url annotations —
+ * only after a create that succeeded, so a run stored although the create answered an error is never seen
+ * by PaC's watcher.
+ */
+async function startPR(context: RunContext, event: PacEvent, template: RunTemplate): Promise<StartResult> {
+  const run: RunTemplate = structuredClone(template);
+  addLabelsAndAnnotations(event, run, context.repo.name, context.version);
+  const pending = (context.repo.concurrencyLimit ?? 0) !== 0;
+  if (pending) run.spec.status = "PipelineRunPending";
+  const api = context.kubeConfig.makeApiClient(CustomObjectsApi);
+  let created: PipelineRun;
+  try {
+    created = (await api.createNamespacedCustomObject({
+      ...pipelineRunResource,
+      namespace: context.repo.namespace,
+      body: { apiVersion: "tekton.dev/v1", kind: "PipelineRun", ...run },
+    })) as PipelineRun;
+  } catch (error) {
+    return {
+      failed: `creating pipelinerun ${template.metadata.generateName} in namespace ${context.repo.namespace} has failed.\n\nTekton Controller has reported this error: \`\`\`${apiFailure(error).message}\`\`\` `,
+    };
+  }
+  const name = created.metadata.name ?? "";
+  const consoleUrl = context.console.detailUrl(context.repo.namespace, name);
+  const queued = created.spec?.status === "PipelineRunPending";
+  try {
+    await context.provider.createStatus(event, {
+      status: queued ? "queued" : "in_progress",
+      conclusion: "pending",
+      detailsURL: consoleUrl,
+      pipelineRun: {
+        namespace: context.repo.namespace,
+        name,
+        annotations: created.metadata.annotations ?? {},
+      },
+      originalPipelineRunName: created.metadata.annotations?.["pipelinesascode.tekton.dev/original-prname"],
+    });
+  } catch (error) {
+    return {
+      failed: `cannot use the API on the provider platform to create a in_progress status: ${(error as Error).message}`,
+      run: created,
+    };
+  }
+  const state = queued ? "queued" : "started";
+  const annotations: Record<string, string> = {
+    "pipelinesascode.tekton.dev/state": state,
+    "pipelinesascode.tekton.dev/log-url": consoleUrl,
+    ...(queued ? {} : { "pipelinesascode.tekton.dev/scm-reporting-plr-started": "true" }),
+  };
+  const patched = (await api
+    .patchNamespacedCustomObject(
+      {
+        ...pipelineRunResource,
+        namespace: context.repo.namespace,
+        name,
+        body: { metadata: { annotations, labels: { "pipelinesascode.tekton.dev/state": state } } },
+      },
+      merge,
+    )
+    .catch(() => created)) as PipelineRun;
+  return { created: patched };
+}

@@ -1,0 +1,190 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { repositoryResource } from "../../../src/core/repository.ts";
+import type { PipelineRun } from "../../../src/core/tekton.ts";
+import { type ConsoleUI, consoleFromConfig } from "./console.ts";
+import { runEvent, type StartResult } from "./controller.ts";
+import { type RunTemplate, resolvedTemplate } from "./labels.ts";
+import { GitLabProvider, type PacEvent, type StatusCall } from "./provider.ts";
+import { PacWatcher } from "./watcher.ts";
+
+/**
+ * The Pipelines-as-Code versions the emulator follows, read in tektoncd/pipelines-as-code:
+ * - "v0.38": a create that failed is reported under the bare application name (before commit 2dd2629b1,
+ *   "fix: prevent stale failure statuses", v0.39.0) — what SRVKP-9044 reports;
+ * - "v0.50": main as of v0.50.0 (commit 707a00d07): the failure names its pipeline.
+ * Both create runs Pending with the label state=started when the Repository has a concurrency limit
+ * (v0.37.0 and later).
+ */
+export type PacVersion = "v0.38" | "v0.50";
+
+export interface PacEmulatorOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces PaC's watcher watches. */
+  namespaces: string[];
+  gitlabUrl: string;
+  version: PacVersion;
+  /** PaC's ConfigMap data (application-name, custom-console-url, …), as PaC reads it. */
+  config: Record<string, string>;
+  /** Scales the watcher's createStatusWithRetry waits (1, 3, 5 s). */
+  retryScale?: number;
+  /** Run PaC's watcher too (default); false when another emulator's watcher already watches. */
+  watch?: boolean;
+}
+
+/** A merge request as the emulator raises events for it. */
+export interface MergeRequest {
+  namespace: string;
+  repository: string;
+  sha: string;
+  number: number;
+  sourceProjectId: number;
+  targetProjectId: number;
+  sourceBranch?: string;
+  targetBranch?: string;
+}
+
+/**
+ * Pipelines-as-Code, emulated step by step from its source for tests, the demo and `make run`: its
+ * controller (an event → startPR of each matched pipeline; failures recorded and reported), its GitLab
+ * provider (CreateStatus with the Repository's token) and its watcher (final statuses). Every status it
+ * posts is kept in `statuses`.
+ */
+export class PacEmulator {
+  readonly statuses: StatusCall[] = [];
+  readonly console: ConsoleUI;
+  /** The version followed; a test may switch it between events. */
+  version: PacVersion;
+  private readonly watcher: PacWatcher;
+
+  private readonly options: PacEmulatorOptions;
+
+  constructor(options: PacEmulatorOptions) {
+    this.options = options;
+    this.version = options.version;
+    this.console = consoleFromConfig(options.config);
+    this.watcher = new PacWatcher({
+      kubeConfig: options.kubeConfig,
+      namespaces: options.namespaces,
+      provider: (run) =>
+        this.provider({
+          namespace: run.metadata.namespace ?? "",
+          name: run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "",
+        }),
+      detailUrl: (namespace, name) => this.console.detailUrl(namespace, name),
+      retryScale: options.retryScale,
+    });
+  }
+
+  get applicationName(): string {
+    return this.options.config["application-name"] || "Pipelines as Code CI";
+  }
+
+  async start(): Promise<this> {
+    if (this.options.watch !== false) await this.watcher.start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.options.watch !== false) await this.watcher.stop();
+  }
+
+  /** A merge request opened or updated (event type "Merge Request"): every pipeline is started. */
+  open(mr: MergeRequest, pipelines: readonly (string | RunTemplate)[]): Promise<StartResult[]> {
+    return this.event(mr, "Merge Request", pipelines);
+  }
+
+  /** A `/retest` comment on the merge request (opscomments: retest-all-comment). */
+  retest(mr: MergeRequest, pipelines: readonly (string | RunTemplate)[]): Promise<StartResult[]> {
+    return this.event(mr, "retest-all-comment", pipelines);
+  }
+
+  private async event(
+    mr: MergeRequest,
+    eventType: string,
+    pipelines: readonly (string | RunTemplate)[],
+  ): Promise<StartResult[]> {
+    const repo = await this.repository(mr.namespace, mr.repository);
+    const event: PacEvent = {
+      sha: mr.sha,
+      sourceProjectId: mr.sourceProjectId,
+      targetProjectId: mr.targetProjectId,
+      pullRequestNumber: mr.number,
+      eventType,
+      organization: repo.organization,
+      repository: repo.path,
+      url: repo.url,
+      headUrl: repo.url,
+      sender: "developer",
+      baseBranch: mr.targetBranch ?? "main",
+      headBranch: mr.sourceBranch ?? "feature/login",
+      shaTitle: "a change",
+    };
+    // One provider per event (Run): the pipeline id it finds is shared by the event's pipelines.
+    const provider = await this.provider({ namespace: mr.namespace, name: mr.repository });
+    const templates = pipelines.map((p) => (typeof p === "string" ? resolvedTemplate(p) : p));
+    return runEvent(
+      {
+        kubeConfig: this.options.kubeConfig,
+        repo: { namespace: mr.namespace, name: mr.repository, concurrencyLimit: repo.concurrencyLimit },
+        console: this.console,
+        provider,
+        version: this.version,
+        failureNamesPipeline: this.version !== "v0.38",
+      },
+      event,
+      templates,
+    );
+  }
+
+  /** The Repository's token (SecretFromRepository), in a provider of its own (Provider.SetClient). */
+  private async provider(repo: { namespace: string; name: string }): Promise<GitLabProvider> {
+    const repository = await this.repository(repo.namespace, repo.name);
+    const secret = await this.options.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ namespace: repo.namespace, name: repository.secret.name });
+    const token = Buffer.from(secret.data?.[repository.secret.key] ?? "", "base64").toString("utf8");
+    return new GitLabProvider({
+      kubeConfig: this.options.kubeConfig,
+      gitlabUrl: this.options.gitlabUrl,
+      token,
+      applicationName: this.applicationName,
+      repo,
+      calls: this.statuses,
+    });
+  }
+
+  private async repository(namespace: string, name: string) {
+    const repository = (await this.options.kubeConfig
+      .makeApiClient(CustomObjectsApi)
+      .getNamespacedCustomObject({
+        ...repositoryResource,
+        namespace,
+        name,
+      })) as {
+      metadata: { uid?: string };
+      spec?: {
+        url?: string;
+        concurrency_limit?: number;
+        git_provider?: { secret?: { name?: string; key?: string } };
+      };
+    };
+    const url = repository.spec?.url ?? "";
+    const path = new URL(url).pathname.replace(/^\/+/, "");
+    const slash = path.lastIndexOf("/");
+    return {
+      url,
+      organization: path.slice(0, slash),
+      path: path.slice(slash + 1),
+      concurrencyLimit: repository.spec?.concurrency_limit,
+      secret: {
+        name: repository.spec?.git_provider?.secret?.name ?? "",
+        key: repository.spec?.git_provider?.secret?.key ?? "provider.token",
+      },
+    };
+  }
+}
+
+/** The runs an event created. */
+export function createdRuns(results: readonly StartResult[]): PipelineRun[] {
+  return results.flatMap((r) => ("created" in r ? [r.created] : []));
+}

@@ -1,0 +1,179 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { type PipelineRun, pipelineRunResource } from "../../../src/core/tekton.ts";
+import { customResourceSource } from "../../../src/kube/custom-objects.ts";
+import { Informer } from "../../../src/kube/informer.ts";
+import { silentLogger } from "../../../src/observability/logger.ts";
+import type { PacEvent, StatusOpts } from "./provider.ts";
+
+const key = (name: string) => `pipelinesascode.tekton.dev/${name}`;
+const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/** reconciler/status.go, backoffSchedule: createStatusWithRetry's waits. */
+export const statusRetries = [1000, 3000, 5000];
+
+export interface WatcherContext {
+  kubeConfig: KubeConfig;
+  namespaces: string[];
+  /** A provider for one reconcile (initGitProviderClient / detectProvider), with the Repository's token. */
+  provider(run: PipelineRun): Promise<{ createStatus(event: PacEvent, status: StatusOpts): Promise<void> }>;
+  detailUrl(namespace: string, name: string): string;
+  /** Scales statusRetries (tests that do not want to wait for PaC's own retries). */
+  retryScale?: number;
+}
+
+/** formatting.PipelineRunStatus: the conclusion PaC reports for a run. */
+export function pipelineRunStatus(run: PipelineRun): StatusOpts["conclusion"] {
+  const conditions = run.status?.conditions ?? [];
+  if (conditions.length === 0) return "neutral";
+  if (conditions.find((c) => c.type === "Succeeded")?.reason === "Cancelled") return "cancelled";
+  if (conditions[0]?.status === "False") return "failure";
+  return "success";
+}
+
+/** The event detectProvider rebuilds from a run's annotations. */
+export function eventOfRun(run: PipelineRun): PacEvent {
+  const a = run.metadata.annotations ?? {};
+  return {
+    sha: a[key("sha")] ?? "",
+    sourceProjectId: Number(a[key("source-project-id")] ?? 0),
+    targetProjectId: Number(a[key("target-project-id")] ?? 0),
+    pullRequestNumber: Number(a[key("pull-request")] ?? 0),
+    eventType: a[key("event-type")] ?? "",
+    organization: a[key("url-org")] ?? "",
+    repository: a[key("url-repository")] ?? "",
+    url: a[key("repo-url")] ?? "",
+    headUrl: a[key("source-repo-url")] ?? "",
+    sender: a[key("sender")] ?? "",
+    baseBranch: a[key("branch")] ?? "",
+    headBranch: a[key("source-branch")] ?? "",
+    shaTitle: a[key("sha-title")] ?? "",
+  };
+}
+
+/**
+ * pkg/reconciler (PaC's watcher): reconciles only runs that carry the state annotation
+ * (controller.go, checkStateAndEnqueue), one reconcile per run at a time, on a fresh read
+ * (reconcileKind skips a stale cache). A run Tekton runs that PaC has not reported as started is
+ * reported in_progress (updatePipelineRunToInProgress); a run that is done — or merely cancelled — gets
+ * its final status (reportFinalStatus → postFinalStatus, createStatusWithRetry), then state completed.
+ * Not emulated: git-auth Secrets, PaC's own queue, pruning (max-keep-runs), LLM analysis.
+ */
+export class PacWatcher {
+  private readonly informer: Informer<PipelineRun>;
+  private readonly api: CustomObjectsApi;
+  private readonly chains = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  private readonly context: WatcherContext;
+
+  constructor(context: WatcherContext) {
+    this.context = context;
+    this.api = context.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.informer = new Informer<PipelineRun>({
+      name: "pac-watcher",
+      kubeConfig: context.kubeConfig,
+      source: customResourceSource(context.kubeConfig, pipelineRunResource),
+      namespaces: context.namespaces,
+      labelSelector: "app.kubernetes.io/managed-by=pipelinesascode.tekton.dev",
+      transform: (raw) => raw as PipelineRun,
+      resyncMs: 30_000,
+      logger: silentLogger(),
+    });
+    this.informer.onChange((run, event) => {
+      if (event === "deleted" || run.metadata.annotations?.[key("state")] === undefined) return;
+      this.enqueue(`${run.metadata.namespace}/${run.metadata.name}`);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.whenSynced();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.informer.stop();
+    await Promise.all(this.chains.values());
+  }
+
+  private enqueue(runKey: string): void {
+    const previous = this.chains.get(runKey) ?? Promise.resolve();
+    const next = previous
+      .then(() => (this.stopped ? undefined : this.reconcile(runKey)))
+      .catch(() => undefined);
+    this.chains.set(runKey, next);
+    void next.then(() => {
+      if (this.chains.get(runKey) === next) this.chains.delete(runKey);
+    });
+  }
+
+  private async reconcile(runKey: string): Promise<void> {
+    const [namespace = "", name = ""] = runKey.split("/");
+    const cached = this.informer.get(namespace, name);
+    if (!cached) return;
+    const run = (await this.api
+      .getNamespacedCustomObject({ ...pipelineRunResource, namespace, name })
+      .catch(() => undefined)) as PipelineRun | undefined;
+    if (!run || run.metadata.resourceVersion !== cached.metadata.resourceVersion) return;
+    const annotations = run.metadata.annotations ?? {};
+    const state = annotations[key("state")];
+    if (state === "completed" || state === "failed") return;
+    const reason = run.status?.conditions?.[0]?.reason ?? "";
+    if (reason === "Running" && annotations[key("scm-reporting-plr-started")] !== "true") {
+      await this.patchState(run, "started");
+      await this.createStatusWithRetry(run, { status: "in_progress", conclusion: "pending" });
+      return;
+    }
+    if (state === "queued" && run.spec?.status === "PipelineRunPending") return;
+    const done = run.status?.conditions?.some((c) => c.type === "Succeeded" && c.status !== "Unknown");
+    if (!done && run.spec?.status !== "Cancelled") return;
+    const reported = await this.createStatusWithRetry(run, {
+      status: "completed",
+      conclusion: pipelineRunStatus(run),
+    });
+    await this.patchState(run, reported ? "completed" : "failed");
+  }
+
+  private async createStatusWithRetry(
+    run: PipelineRun,
+    status: Pick<StatusOpts, "status" | "conclusion">,
+  ): Promise<boolean> {
+    const namespace = run.metadata.namespace ?? "";
+    const name = run.metadata.name ?? "";
+    const provider = await this.context.provider(run);
+    for (const backoff of statusRetries) {
+      try {
+        await provider.createStatus(eventOfRun(run), {
+          ...status,
+          detailsURL: this.context.detailUrl(namespace, name),
+          pipelineRun: { namespace, name, annotations: run.metadata.annotations ?? {} },
+          originalPipelineRunName: run.metadata.annotations?.[key("original-prname")],
+        });
+        return true;
+      } catch {
+        await sleep(backoff * (this.context.retryScale ?? 1));
+      }
+    }
+    return false;
+  }
+
+  /** updatePipelineRunState: the state label and annotation; started also un-pends a Pending run. */
+  private async patchState(run: PipelineRun, state: string): Promise<void> {
+    const annotations: Record<string, string> = { [key("state")]: state };
+    if (state === "started") annotations[key("scm-reporting-plr-started")] = "true";
+    const body: Record<string, unknown> = { metadata: { labels: { [key("state")]: state }, annotations } };
+    if (state === "started" && run.spec?.status === "PipelineRunPending") body.spec = { status: "" };
+    await this.api
+      .patchNamespacedCustomObject(
+        {
+          ...pipelineRunResource,
+          namespace: run.metadata.namespace ?? "",
+          name: run.metadata.name ?? "",
+          body,
+        },
+        merge,
+      )
+      .catch(() => undefined);
+  }
+}
