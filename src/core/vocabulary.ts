@@ -112,6 +112,8 @@ export const leaseKeys = {
   lastSubject: `${prefix}last-subject`,
   /** Attempt counters: attempts whose admission fell back after the counter was written (comma-separated). */
   fallenBack: `${prefix}fallen-back`,
+  /** Attempt counters: the attempts handed out before the last (JSON, newest first, at most three). */
+  earlierAttempts: `${prefix}earlier-attempts`,
   /** Queue Leases: the queue's state (JSON). */
   queueState: `${prefix}queue-state`,
 } as const;

@@ -12,6 +12,7 @@ beforeEach(async () => {
   gitlab = await new FakeGitLab().start();
   gitlab.model.addProject(1001, "demo/app");
   gitlab.model.addToken("glpat-secret-value", "bot");
+  gitlab.model.addCommit(1001, sha, "feature");
   gate = new HostGate();
   api = new GitLabApi({ host: gitlab.url, token: "glpat-secret-value", gate, timeoutMs: 2000 });
 });
@@ -24,7 +25,6 @@ const write = {
   state: "running",
   description: "attempt 1 running",
   targetUrl: "https://c/1",
-  ref: "feature",
   name: "CI / build",
 };
 
@@ -36,8 +36,21 @@ describe("GitLabApi", () => {
       targetUrl: "https://c/1",
       description: "attempt 1 running",
     });
-    expect(await api.currentStatus("1001", sha, { ref: "feature", name: "CI / build" })).toEqual(posted);
-    expect(await api.currentStatus("1001", sha, { ref: "feature", name: "other" })).toBeUndefined();
+    expect(await api.statuses("1001", sha, { name: "CI / build" })).toEqual([posted]);
+    expect(await api.statuses("1001", sha, { name: "other" })).toEqual([]);
+    expect(posted.author).toBe("bot");
+  });
+
+  it("sends no ref (GitLab takes the pipeline's) and filters reads by pipeline", async () => {
+    const mr = gitlab.model.addPipeline(1001, sha, "refs/merge-requests/7/head");
+    const other = gitlab.model.addPipeline(1001, sha, "feature", "push");
+    const posted = await api.postStatus("1001", sha, { ...write, pipelineId: mr });
+    expect(posted.pipelineId).toBe(mr);
+    expect(gitlab.model.jobs[0]?.ref).toBe("refs/merge-requests/7/head");
+    expect(await api.statuses("1001", sha, { name: "CI / build", pipelineId: mr })).toEqual([posted]);
+    expect(await api.statuses("1001", sha, { name: "CI / build", pipelineId: other })).toEqual([]);
+    const sent = gitlab.requests.find((r) => r.method === "POST")?.body as Record<string, unknown>;
+    expect(sent).not.toHaveProperty("ref");
   });
 
   it("sends exactly one request per call, even for a 429 (no hidden retries)", async () => {

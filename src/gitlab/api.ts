@@ -128,6 +128,9 @@ interface StatusJob {
   target_url?: string | null;
   description?: string | null;
   pipeline_id?: number;
+  created_at?: string;
+  author?: { username?: string } | null;
+  retried?: boolean;
 }
 
 export function actualOf(job: StatusJob): ActualStatus {
@@ -137,31 +140,45 @@ export function actualOf(job: StatusJob): ActualStatus {
     targetUrl: job.target_url ?? "",
     description: job.description ?? "",
     pipelineId: job.pipeline_id,
+    createdAt: job.created_at,
+    author: job.author?.username ?? undefined,
+    ...(job.retried ? { retried: true } : {}),
   };
 }
 
 /** Told of every request sent: its method and the HTTP status (0 for no answer). */
 export type RequestObserver = (method: string, status: number) => void;
 
-/** One commit status to post (GitLab's name for a status is its `name`, also its context). */
+/**
+ * One commit status to post (GitLab's name for a status is its `name`, also its context). Like PaC
+ * (pkg/provider/gitlab/gitlab.go, CreateStatus) no `ref` is sent: GitLab takes the pipeline's own ref,
+ * and a ref that differs from the pipeline's would be refused (404 "Pipeline for pipeline_id, sha and ref").
+ */
 export interface StatusPost {
   state: string;
   description: string;
   targetUrl: string;
-  ref?: string;
   name: string;
   pipelineId?: number;
+}
+
+/** Which statuses of a commit to read: one name, in one pipeline if given, retried ones too if `all`. */
+export interface StatusQuery {
+  name: string;
+  pipelineId?: number;
+  all?: boolean;
 }
 
 /** The commit status calls the reporter makes (GitLabApi through @gitbeaker/rest; a fake in unit tests). */
 export interface StatusApi {
   postStatus(project: string, sha: string, write: StatusPost): Promise<ActualStatus>;
-  /** The newest job of this name (and ref, if given) that GitLab has not retried, or undefined. */
-  currentStatus(
-    project: string,
-    sha: string,
-    query: { ref?: string; name: string },
-  ): Promise<ActualStatus | undefined>;
+  /** The jobs of this name (in this pipeline, if given) that GitLab has not retried (unless `all`), oldest first. */
+  statuses(project: string, sha: string, query: StatusQuery): Promise<ActualStatus[]>;
+}
+
+/** The newest of a commit's statuses, or undefined. */
+export function newestStatus(statuses: readonly ActualStatus[]): ActualStatus | undefined {
+  return statuses.reduce<ActualStatus | undefined>((a, b) => (!a || b.id > a.id ? b : a), undefined);
 }
 
 /** The commit status endpoints of one GitLab, for one token, through @gitbeaker/rest. */
@@ -190,23 +207,26 @@ export class GitLabApi implements StatusApi {
       name: write.name,
       description: write.description,
       targetUrl: write.targetUrl,
-      ...(write.ref ? { ref: write.ref } : {}),
       ...(write.pipelineId ? { pipelineId: write.pipelineId } : {}),
     })) as unknown as StatusJob;
     return actualOf(job);
   }
 
-  /** The newest job of this context that GitLab has not retried, or undefined. */
-  async currentStatus(
-    project: string,
-    sha: string,
-    query: { ref?: string; name: string },
-  ): Promise<ActualStatus | undefined> {
-    const jobs = (await this.commits.allStatuses(project, sha, {
+  async statuses(project: string, sha: string, query: StatusQuery): Promise<ActualStatus[]> {
+    // GitLab filters by pipeline_id too; gitbeaker's types omit it but pass it on (as pipeline_id).
+    const options = {
       name: query.name,
-      ...(query.ref ? { ref: query.ref } : {}),
-    })) as unknown as StatusJob[];
-    const newest = jobs.filter((j) => j.status !== undefined).sort((a, b) => b.id - a.id)[0];
-    return newest ? actualOf(newest) : undefined;
+      ...(query.pipelineId ? { pipelineId: query.pipelineId } : {}),
+      ...(query.all ? { all: true } : {}),
+    };
+    const jobs = (await this.commits.allStatuses(
+      project,
+      sha,
+      options as { name: string },
+    )) as unknown as StatusJob[];
+    return jobs
+      .filter((j) => j.status !== undefined)
+      .map(actualOf)
+      .sort((a, b) => a.id - b.id);
   }
 }

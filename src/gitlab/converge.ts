@@ -1,19 +1,33 @@
-import type { StatusApi } from "./api.ts";
-import { GitLabError } from "./api.ts";
-import type { DesiredStatus } from "./desired.ts";
-import type { ReportTarget } from "./target.ts";
-import { type ActualStatus, converged, planWrites, type StatusWrite } from "./writes.ts";
+import { GitLabError, newestStatus, type StatusApi } from "./api.ts";
+import { type DesiredStatus, supersededDescription } from "./desired.ts";
+import { type ActualStatus, attemptShown, converged, planWrites, type StatusWrite } from "./writes.ts";
 
-/** What GitLab showed last for a lineage's status (read or written), where, and when (own clock). */
+const isOpen = (status: string) => status === "pending" || status === "running";
+
+/** Where a status lives in GitLab. */
+export interface StatusAddress {
+  host: string;
+  project: string;
+  sha: string;
+  /** The status name (GitLab's `name`, PaC's context). */
+  name: string;
+  /** The pipeline the status joins, when known (PaC's, or the one GitLab answered with before). */
+  pipelineId?: number;
+}
+
+/** What GitLab showed last for a status (read or written), where, and when (own clock). */
 export interface KnownStatus {
   key: string;
   status: ActualStatus;
   at: number;
 }
 
+/** Why another writer's change is undone: it contests ours, or it reports an older attempt. */
+export type RepairKind = "contest" | "older-attempt";
+
 export interface ConvergeInput {
   api: StatusApi;
-  target: ReportTarget;
+  address: StatusAddress;
   desired: DesiredStatus;
   /** What tekton-lineage last saw or wrote, if anything. */
   known: KnownStatus | undefined;
@@ -23,66 +37,71 @@ export interface ConvergeInput {
   /** Trust `known` without reading GitLab for this long. */
   resyncMs: number;
   /** Asked before undoing another writer's change: a repair left, or until when none is. */
-  mayRepair(): { allowed: true } | { allowed: false; until: number };
+  mayRepair(kind: RepairKind): { allowed: true } | { allowed: false; until: number };
 }
 
 export type ConvergeResult =
-  | { result: "converged"; writes: StatusWrite[]; repaired: boolean; pipelineId?: number }
+  | { result: "converged"; writes: StatusWrite[]; repaired: RepairKind | undefined; pipelineId?: number }
   | { result: "contested"; until: number };
 
-/** Where a status lives: host, project, commit, ref and name. */
-export function statusKey(target: ReportTarget): string {
-  return [target.host, target.project, target.sha, target.ref ?? "", target.context].join("|");
+/** Where a status lives: host, project, commit and name (the pipeline is learnt, not part of it). */
+export function statusKey(address: StatusAddress): string {
+  return [address.host, address.project, address.sha, address.name].join("|");
 }
 
 /**
  * Brings one status in GitLab to `desired`: GitLab is read unless what tekton-lineage knows is fresh,
  * only the difference is written (planWrites), and a change made by another writer is undone only
- * while the repair budget allows. A refused transition means GitLab shows something unexpected: it is
+ * while the repair budget allows. Statuses go to one pipeline — the one known, else the one of the status
+ * read — and carry no ref, as PaC's. A refused transition means GitLab shows something unexpected: it is
  * read and planned again, once.
  */
 export async function converge(input: ConvergeInput): Promise<ConvergeResult> {
-  const { api, target, desired } = input;
-  const key = statusKey(target);
+  const { api, address, desired } = input;
+  const key = statusKey(address);
   const remembered = input.known?.key === key ? input.known : undefined;
   const fresh = remembered !== undefined && input.now() - remembered.at < input.resyncMs;
-  if (fresh && converged(remembered.status, desired))
-    return { result: "converged", writes: [], repaired: false, pipelineId: remembered.status.pipelineId };
+  const pipelineId = () => address.pipelineId ?? known?.status.pipelineId;
   let known = remembered;
+  if (fresh && converged(remembered.status, desired))
+    return { result: "converged", writes: [], repaired: undefined, pipelineId: pipelineId() };
   const learn = (status: ActualStatus) => {
     known = { key, status, at: input.now() };
     input.remember(known);
   };
   const read = async () => {
-    const status = await api.currentStatus(target.project, target.sha, {
-      ref: target.ref,
-      name: target.context,
+    const statuses = await api.statuses(address.project, address.sha, {
+      name: address.name,
+      pipelineId: pipelineId(),
     });
+    const status = newestStatus(statuses);
     if (status) learn(status);
     return status;
   };
   let actual = fresh ? remembered.status : await read();
   let writes = planWrites(actual, desired);
   if (writes.length === 0)
-    return { result: "converged", writes, repaired: false, pipelineId: known?.status.pipelineId };
+    return { result: "converged", writes, repaired: undefined, pipelineId: pipelineId() };
   // GitLab shows something else than what tekton-lineage last saw or wrote: another writer moved it.
   const drifted =
     remembered !== undefined &&
     actual !== undefined &&
     (actual.id !== remembered.status.id || actual.status !== remembered.status.status);
-  if (drifted) {
-    const repair = input.mayRepair();
+  let repaired: RepairKind | undefined;
+  if (drifted && actual) {
+    const shown = attemptShown(actual, desired);
+    repaired = shown !== undefined && shown < desired.attempt ? "older-attempt" : "contest";
+    const repair = input.mayRepair(repaired);
     if (!repair.allowed) return { result: "contested", until: repair.until };
   }
   const written: StatusWrite[] = [];
   for (let round = 0; round < 2 && writes.length > 0; round++) {
     try {
       for (const write of writes) {
-        actual = await api.postStatus(target.project, target.sha, {
+        actual = await api.postStatus(address.project, address.sha, {
           ...write,
-          name: target.context,
-          ref: target.ref,
-          pipelineId: target.pipelineId ?? known?.status.pipelineId,
+          name: address.name,
+          pipelineId: pipelineId(),
         });
         learn(actual);
         written.push(write);
@@ -90,8 +109,17 @@ export async function converge(input: ConvergeInput): Promise<ConvergeResult> {
       writes = [];
     } catch (error) {
       if (!(error instanceof GitLabError && error.refusedTransition) || round > 0) throw error;
-      writes = planWrites(await read(), desired);
+      const shown = await read();
+      writes = planWrites(shown, desired);
+      // Refused although what GitLab shows is not open: an open job of this user that another user's
+      // status retired still takes this user's posts (GitLab finds it, retried or not). Close it first,
+      // so the next post makes a new job.
+      if (writes.length > 0 && !(shown && isOpen(shown.status)))
+        writes = [
+          { state: "canceled", description: supersededDescription(undefined, desired), targetUrl: "" },
+          ...writes,
+        ];
     }
   }
-  return { result: "converged", writes: written, repaired: drifted, pipelineId: known?.status.pipelineId };
+  return { result: "converged", writes: written, repaired, pipelineId: pipelineId() };
 }

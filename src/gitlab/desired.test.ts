@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, PipelineRun } from "../core/tekton.ts";
+import { defaultPacConfig } from "../pac/config.ts";
 import { desiredStatus, type ReportedAttempt, supersededDescription } from "./desired.ts";
+import { runLinks } from "./links.ts";
 
-const links = {
-  console: "https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
-  error: "https://errors.example/{namespace}/{lineage}",
-};
+const links = runLinks(
+  {
+    console: "https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+    error: "https://errors.example/{namespace}/{lineage}",
+  },
+  () => defaultPacConfig,
+);
 
 function run(
   patch: { status?: string; conditions?: object[]; annotations?: Record<string, string> } = {},
@@ -104,7 +109,12 @@ describe("desiredStatus", () => {
       attempt: 2,
       name: "build-abc-2",
     });
-    expect(desiredStatus(view(undefined), {}).targetUrl).toBe("");
+    expect(
+      desiredStatus(
+        view(undefined),
+        runLinks({}, () => defaultPacConfig),
+      ).targetUrl,
+    ).toBe("");
   });
 
   it("describes a superseded attempt", () => {

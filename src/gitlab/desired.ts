@@ -7,7 +7,8 @@ import {
   succeededCondition,
 } from "../core/tekton.ts";
 import { admissionKeys, reconcilerKeys } from "../core/vocabulary.ts";
-import { cutText, fillTemplate } from "./text.ts";
+import type { Links } from "./links.ts";
+import { cutText } from "./text.ts";
 
 export type GitLabState = "pending" | "running" | "success" | "failed" | "canceled";
 
@@ -26,12 +27,6 @@ export interface ReportedAttempt {
   failingTask?: string;
 }
 
-/** Link templates: PaC's {{ namespace }} / {{ pr }} or {namespace} / {name} / {lineage}. */
-export interface LinkTemplates {
-  console?: string;
-  error?: string;
-}
-
 export interface DesiredStatus {
   state: GitLabState;
   description: string;
@@ -39,17 +34,11 @@ export interface DesiredStatus {
   targetUrl: string;
   attempt: number;
   name: string;
-}
-
-function link(template: string | undefined, view: ReportedAttempt): string {
-  if (!template) return "";
-  return fillTemplate(template, {
-    namespace: view.namespace,
-    pr: view.name,
-    name: view.name,
-    lineage: view.lineageId,
-    attempt: String(view.attempt),
-  });
+  /**
+   * Every link that names a run of the lineage (tekton-lineage's and PaC's), and the attempt it names: how a
+   * status PaC wrote, in its own words, is known to speak of one attempt or another.
+   */
+  attemptLinks?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -57,7 +46,7 @@ function link(template: string | undefined, view: ReportedAttempt): string {
  * run never created, to the error page when one is configured; never the console root), and a
  * description that says which attempt it is and what went wrong.
  */
-export function desiredStatus(latest: ReportedAttempt, links: LinkTemplates): DesiredStatus {
+export function desiredStatus(latest: ReportedAttempt, links: Links): DesiredStatus {
   const base = { attempt: latest.attempt, name: latest.name };
   const run = latest.run;
   const prefix = `attempt ${latest.attempt}`;
@@ -68,10 +57,10 @@ export function desiredStatus(latest: ReportedAttempt, links: LinkTemplates): De
       ...base,
       state: "failed",
       description: cutText(`${prefix} could not be created: ${why}`),
-      targetUrl: link(links.error, latest),
+      targetUrl: links.missing(latest),
     };
   }
-  const targetUrl = link(links.console, latest);
+  const targetUrl = links.run(run);
   const annotations = run.metadata.annotations ?? {};
   const condition = succeededCondition(run);
   if (isDone(run)) {

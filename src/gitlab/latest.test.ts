@@ -9,15 +9,30 @@ const run = (attempt: number): PipelineRun => ({
     annotations: { "tekton-lineage.io/attempt": String(attempt), "tekton-lineage.io/lineage": "L" },
   },
 });
+/** Attempt n was admitted at 10:0n. */
+const admittedAt = (attempt: number) => `2026-11-22T10:0${attempt}:00Z`;
 const counter = (last: number, patch: Partial<CounterRecord> = {}): CounterRecord => ({
   last,
   lastName: `build-x-${last}`,
   lineageKey: "L",
-  lastSubject: { namespace: "team-a", annotations: { "pipelinesascode.tekton.dev/sha": "abc" } },
+  lastSubject: {
+    namespace: "team-a",
+    annotations: { "pipelinesascode.tekton.dev/sha": "abc" },
+    admittedAt: admittedAt(last),
+  },
+  earlier: Array.from({ length: Math.min(3, last - 1) }, (_, i) => ({
+    attempt: last - 1 - i,
+    name: `build-x-${last - 1 - i}`,
+    admittedAt: admittedAt(last - 1 - i),
+  })),
   ...patch,
 });
-const denied: Corroboration = () => ({ error: 'admission webhook "policy" denied the request' });
-const collided: Corroboration = (r) => ({ error: `pipelineruns.tekton.dev "${r.lastName}" already exists` });
+const denied: Corroboration = () => ({ error: 'admission webhook "policy" denied the request', at: 0 });
+/** PaC's record of a collision of the attempt admitted at that time. */
+const collided: Corroboration = (_record, at) => ({
+  error: `pipelineruns.tekton.dev "build-x-${new Date(at).getUTCMinutes()}" already exists`,
+  at,
+});
 const nothing: Corroboration = () => undefined;
 
 describe("lineageAttempts", () => {
@@ -34,7 +49,7 @@ describe("lineageAttempts", () => {
       [run(1)],
       counter(2),
       denied,
-      { newest: { attempt: 1 }, newer: { attempt: 2, failure: denied(counter(2)) } },
+      { newest: { attempt: 1 }, newer: { attempt: 2, failure: denied(counter(2), 0) } },
     ],
     [
       "a newer attempt nobody says failed",
@@ -64,6 +79,15 @@ describe("lineageAttempts", () => {
     );
     for (const [key, value] of Object.entries(expected))
       if (value === undefined) expect(found).not.toHaveProperty(key);
+  });
+
+  it.each<[string, PipelineRun[], Corroboration, number[]]>([
+    ["earlier attempts without a run whose failure names their run", [run(1), run(4)], collided, [3, 2]],
+    ["none when PaC's record names no run (the run may have been pruned)", [run(1), run(4)], denied, []],
+    ["none when every earlier attempt has its run", [run(1), run(2), run(3), run(4)], collided, []],
+  ])("finds as failed earlier %s", (_name, runs, corroborate, failed) => {
+    const found = lineageAttempts(runs, counter(4), corroborate);
+    expect(found.failedEarlier?.map((f) => f.attempt)).toEqual(failed);
   });
 
   it("reports a first attempt that was never created from what its admission kept", () => {

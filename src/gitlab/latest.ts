@@ -12,6 +12,8 @@ export interface LatestAttempt {
   reportFrom: PipelineRun;
   /** Why the attempt could not be created: the API server's words, as PaC recorded them. */
   creationError?: string;
+  /** When PaC recorded that (ms since the epoch). */
+  creationFailedAt?: number;
 }
 
 /** A newer attempt the counter handed out that no run carries (yet). */
@@ -20,17 +22,38 @@ export interface NewerAttempt {
   name: string;
   reportFrom: PipelineRun;
   /** PaC's record of a failed create of this pipeline right after this admission, if any. */
-  failure?: { error: string };
+  failure?: { error: string; at: number };
 }
 
-/** What is known of a lineage: its newest run, and a newer admitted attempt without a run. */
+/** An attempt PaC could not create. */
+export interface FailedCreation {
+  attempt: number;
+  name: string;
+  /** The API server's words, as PaC recorded them. */
+  error: string;
+  /** When PaC recorded it (ms since the epoch). */
+  at: number;
+}
+
+/** What is known of a lineage: its newest run, a newer admitted attempt without a run, earlier failures. */
 export interface LineageAttempts {
   newest?: LatestAttempt;
   newer?: NewerAttempt;
+  /**
+   * Attempts before the counter's last that were never created, for certain (PaC's record of the failure
+   * names the attempt's own run), newest first.
+   */
+  failedEarlier?: FailedCreation[];
 }
 
-/** PaC's record that the counter's last attempt could not be created, if there is one. */
-export type Corroboration = (record: CounterRecord) => { error: string } | undefined;
+/**
+ * PaC's record that a create of the lineage's pipeline failed right after an admission at `admittedAt`
+ * (ms), if there is one. The counter's last subject says which repository and pipeline.
+ */
+export type Corroboration = (
+  record: CounterRecord,
+  admittedAt: number,
+) => { error: string; at: number } | undefined;
 
 /**
  * The newest run of a lineage, and any newer attempt the counter handed out that no run carries and whose
@@ -48,20 +71,34 @@ export function lineageAttempts(
   const newest = run
     ? { attempt: attemptOf(run), name: run.metadata.name ?? "", run, reportFrom: run }
     : undefined;
+  const ours =
+    record !== undefined && (!run || record.lineageKey === run.metadata.annotations?.[admissionKeys.lineage]);
+  if (!ours || !record) return { newest };
+  const failedEarlier = (record.earlier ?? []).flatMap((earlier) => {
+    const admittedAt = Date.parse(earlier.admittedAt ?? "");
+    const created = runs.some((r) => attemptOf(r) === earlier.attempt);
+    if (created || record.fallenBack?.includes(earlier.attempt) || !Number.isFinite(admittedAt)) return [];
+    const failure = corroborate(record, admittedAt);
+    // Only PaC's record naming this attempt's own run is proof: the run may have been pruned since.
+    return failure?.error.includes(earlier.name)
+      ? [{ attempt: earlier.attempt, name: earlier.name, error: failure.error, at: failure.at }]
+      : [];
+  });
   const ahead =
-    record?.lastName !== undefined &&
+    record.lastName !== undefined &&
     record.last > (run ? attemptOf(run) : 0) &&
-    (!run || record.lineageKey === run.metadata.annotations?.[admissionKeys.lineage]) &&
     !record.fallenBack?.includes(record.last);
-  if (!ahead || !record?.lastName) return { newest };
+  if (!ahead || !record.lastName) return { newest, failedEarlier };
+  const admittedAt = Date.parse(record.lastSubject?.admittedAt ?? "");
   return {
     newest,
     newer: {
       attempt: record.last,
       name: record.lastName,
       reportFrom: run ?? fromRecord(record, record.lastName),
-      failure: corroborate(record),
+      failure: Number.isFinite(admittedAt) ? corroborate(record, admittedAt) : undefined,
     },
+    failedEarlier,
   };
 }
 
@@ -90,6 +127,7 @@ export function latestToReport(
       run: undefined,
       reportFrom: newer.reportFrom,
       creationError: newer.failure.error,
+      creationFailedAt: newer.failure.at,
     },
   };
 }

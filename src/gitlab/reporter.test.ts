@@ -7,25 +7,31 @@ import type { PipelineRun } from "../core/tekton.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
 import type { CachedLease } from "../kube/leases.ts";
 import { silentLogger } from "../observability/logger.ts";
+import { defaultPacConfig, readPacConfig } from "../pac/config.ts";
 import { CreationFailures } from "../pac/creation-failures.ts";
 import { MemoryCache } from "../testing/memory-cache.ts";
 import { RecordingRunWriter } from "../testing/recording-run-writer.ts";
 import { pipelineRun, RecordingEvents } from "../testing/runs.ts";
 import { GitLabError } from "./api.ts";
 import { createGitLabMetrics } from "./metrics.ts";
-import { GitLabReporter } from "./reporter.ts";
+import { GitLabReporter, type GitLabReporterOptions } from "./reporter.ts";
 
 const sha = "4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d";
 const lineage = "abcdefghij";
 const context = "Pipelines as Code CI / build";
 const key = `ns/${lineage}`;
 
-function attempt(n: number, state: "pending" | "running" | "succeeded" | "failed" = "running"): PipelineRun {
+type RunState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
+/** PaC's own link for a run (its log-url annotation). */
+const pacLink = (n: number) => `https://pac.example/ns/build-${lineage}-${n}`;
+
+function attempt(n: number, state: RunState = "running", extra: Record<string, string> = {}): PipelineRun {
   const condition = {
     pending: undefined,
     running: { status: "Unknown" as const, reason: "Running" },
     succeeded: { status: "True" as const, reason: "Succeeded" },
     failed: { status: "False" as const, reason: "Failed", message: "Tasks Completed: 1 (Failed: 1)" },
+    cancelled: { status: "False" as const, reason: "Cancelled", message: "PipelineRun cancelled" },
   }[state];
   return pipelineRun({
     name: `build-${lineage}-${n}`,
@@ -38,6 +44,8 @@ function attempt(n: number, state: "pending" | "running" | "succeeded" | "failed
       "pipelinesascode.tekton.dev/original-prname": "build",
       "pipelinesascode.tekton.dev/source-branch": "feature",
       "pipelinesascode.tekton.dev/source-project-id": "1001",
+      "pipelinesascode.tekton.dev/log-url": pacLink(n),
+      ...extra,
     },
     status: state === "pending" ? "PipelineRunPending" : undefined,
     condition,
@@ -45,7 +53,7 @@ function attempt(n: number, state: "pending" | "running" | "succeeded" | "failed
 }
 
 /** The attempt counter of the lineage: attempt `last` was admitted (at 10:00:00, from PaC's repo). */
-function counter(last: number): CachedLease {
+function counter(last: number, earlier: object[] = []): CachedLease {
   return {
     metadata: {
       namespace: "tekton-lineage",
@@ -55,6 +63,7 @@ function counter(last: number): CachedLease {
         "tekton-lineage.io/lineage": `pac/ns/repo/pull_request/7/${sha}/build`,
         "tekton-lineage.io/last-attempt": String(last),
         "tekton-lineage.io/last-name": `build-${lineage}-${last}`,
+        "tekton-lineage.io/earlier-attempts": JSON.stringify(earlier),
         "tekton-lineage.io/last-subject": JSON.stringify({
           namespace: "ns",
           admittedAt: "2026-11-22T10:00:00Z",
@@ -78,25 +87,39 @@ const repository: Repository = {
 };
 
 /** PaC's Event for a create that failed (pipelineascode.go, Run), at `at`. */
-function pacFailure(at: string): CachedEvent {
+function pacFailure(
+  at: string,
+  error = 'admission webhook "policy.example" denied the request: no',
+): CachedEvent {
   return {
     metadata: { name: `repo.${at}`, namespace: "ns", resourceVersion: "1" },
     involvedObject: { kind: "Repository", name: "repo", namespace: "ns" },
     reason: "RepositoryPipelineRun",
-    message:
-      'There was an error starting the PipelineRun build-, creating pipelinerun build- in namespace ns has failed.\n\nTekton Controller has reported this error: ```admission webhook "policy.example" denied the request: no```',
+    message: `There was an error starting the PipelineRun build-, creating pipelinerun build- in namespace ns has failed.\n\nTekton Controller has reported this error: \`\`\`${error}\`\`\``,
     lastTimestamp: new Date(at),
   };
 }
 
 function setup(
   runs: PipelineRun[],
-  options: { counter?: number; clock?: () => number; events?: CachedEvent[] } = {},
+  options: {
+    counter?: CachedLease | number;
+    clock?: () => number;
+    events?: CachedEvent[];
+    /** The projects the Repository's token may write (default: all). */
+    writable?: number[];
+    overrides?: Partial<GitLabReporterOptions>;
+  } = {},
 ) {
   const model = new GitLabModel(() => new Date("2026-11-22T10:00:00Z"));
   model.addProject(1001, "demo/app");
-  model.addToken("bot-token", "tekton-lineage-bot");
-  model.addToken("pac-token", "pipelines-as-code");
+  model.addProject(1000, "upstream/app");
+  model.addCommit(1001, sha, "feature");
+  model.addCommit(1000, sha, "refs/merge-requests/7/head");
+  // PaC and tekton-lineage both use the Repository's token: one GitLab user.
+  model.addToken("bot-token", "repository-bot", options.writable ?? "*");
+  model.addToken("pac-token", "repository-bot", options.writable ?? "*");
+  model.addToken("someone-token", "someone-else");
   const clients = new ModelClients(model, { "ns/token:t": "bot-token" });
   const writer = new RecordingRunWriter();
   const events = new RecordingEvents();
@@ -104,7 +127,11 @@ function setup(
   const cache = new MemoryCache<PipelineRun>(runs);
   const reporter = new GitLabReporter({
     runs: cache,
-    counters: new MemoryCache<CachedLease>(options.counter ? [counter(options.counter)] : []),
+    counters: new MemoryCache<CachedLease>(
+      options.counter === undefined
+        ? []
+        : [typeof options.counter === "number" ? counter(options.counter) : options.counter],
+    ),
     countersNamespace: "tekton-lineage",
     creationFailures: new CreationFailures(new MemoryCache<CachedEvent>(options.events ?? [])),
     repositories: new MemoryCache<Repository>([repository]),
@@ -124,18 +151,23 @@ function setup(
       console: "https://console.example/{{ namespace }}/{{ pr }}",
       error: "https://errors.example/{lineage}",
     },
+    pacConfig: () => defaultPacConfig,
     creationGraceMs: 30_000,
     resyncMs: 60_000,
     maxRepairs: 2,
     repairWindowMs: 600_000,
     clock: options.clock,
     random: () => 0.5,
+    ...options.overrides,
   });
   const shown = () =>
     model.jobs.filter((j) => j.name === context && !j.retried).sort((a, b) => b.id - a.id)[0];
   const metric = async (name: string) =>
     (await registry.getSingleMetric(name)?.get())?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
-  return { model, clients, writer, events, reporter, cache, shown, metric };
+  /** PaC posting as its CreateStatus does: no ref, the Repository's token. */
+  const pacPosts = (params: { state: string; name?: string; description: string; target_url: string }) =>
+    model.postStatus("pac-token", "1001", sha, { name: context, ...params });
+  return { model, clients, writer, events, reporter, cache, shown, metric, pacPosts };
 }
 
 describe("GitLabReporter.reconcile", () => {
@@ -224,7 +256,6 @@ describe("GitLabReporter.reconcile", () => {
       model.postStatus("bot-token", "1001", sha, {
         state: "failed",
         name: context,
-        ref: "feature",
         description: "failed",
       });
     for (let i = 0; i < 3; i++) {
@@ -275,6 +306,162 @@ describe("GitLabReporter.reconcile", () => {
         run: "ns/build-abcdefghij-2",
         annotations: { "tekton-lineage.io/gitlab-pipeline-id": id },
       },
+    ]);
+  });
+
+  it("never lets an older attempt's final report from PaC win, whatever the repair budget", async () => {
+    const clock = { now: 0 };
+    const older = [1, 2, 3, 4];
+    const { reporter, cache, shown, pacPosts, metric } = setup(
+      [...older.map((n) => attempt(n)), attempt(5)],
+      {
+        clock: () => clock.now,
+      },
+    );
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({ status: "running", description: "attempt 5 running" });
+    for (const n of older) {
+      // An older attempt ends; PaC's watcher posts its final status on the same name, and GitLab applies it
+      // to the open job of the same user: attempt 5's.
+      cache.set(attempt(n, n % 2 === 0 ? "cancelled" : "failed"));
+      pacPosts({
+        state: "canceled",
+        description: "cancelled validating this commit",
+        target_url: pacLink(n),
+      });
+      expect(shown()).toMatchObject({ status: "canceled", target_url: pacLink(n) });
+      const first = await reporter.reconcile(key);
+      // Read again soon after the run ended (PaC's watcher posts then), not only at the next resync.
+      expect(first.requeueAfterMs).toBeLessThanOrEqual(1010);
+      clock.now += first.requeueAfterMs ?? 0;
+      await reporter.reconcile(key);
+      expect(shown()).toMatchObject({ status: "running", description: "attempt 5 running" });
+      clock.now += 60_000;
+    }
+    // Four repairs, each of an older attempt's report: maxRepairs (2) did not stop them.
+    expect(await metric("tekton_lineage_gitlab_repairs_total")).toBe(4);
+    expect(await metric("tekton_lineage_gitlab_problems_total")).toBe(0);
+  });
+
+  it("leaves PaC's own status of the latest run alone, in PaC's words", async () => {
+    const { reporter, model, pacPosts } = setup([attempt(1)]);
+    pacPosts({ state: "running", description: "", target_url: pacLink(1) });
+    await reporter.reconcile(key);
+    expect(model.jobs.map((j) => [j.status, j.target_url])).toEqual([["running", pacLink(1)]]);
+  });
+
+  it("reports to the target project when the token may not write to the source project (a fork)", async () => {
+    const { reporter, model } = setup(
+      [attempt(1, "running", { "pipelinesascode.tekton.dev/target-project-id": "1000" })],
+      {
+        writable: [1000],
+      },
+    );
+    await reporter.reconcile(key);
+    expect(model.jobs.map((j) => [j.project_id, j.ref, j.status])).toEqual([
+      [1000, "refs/merge-requests/7/head", "running"],
+    ]);
+  });
+
+  it("takes over PaC's bare failure status once a retest succeeded, in the API server's words", async () => {
+    const collision = `pipelineruns.tekton.dev "build-${lineage}-1" already exists`;
+    const earlier = [{ attempt: 1, name: `build-${lineage}-1`, admittedAt: "2026-11-22T10:00:00Z" }];
+    const { reporter, model, events, pacPosts } = setup([attempt(2, "succeeded")], {
+      counter: counter(2, earlier),
+      events: [pacFailure("2026-11-22T10:00:01Z", collision)],
+    });
+    // Before v0.39, PaC's failure names no pipeline: the bare application name, linked to the console root.
+    pacPosts({
+      name: "Pipelines as Code CI",
+      state: "failed",
+      description: "failed",
+      target_url: "https://console.example/",
+    });
+    await reporter.reconcile(key);
+    await reporter.corrector.reconcile(`ns/repo/${sha}`);
+    const bare = model.jobs.filter((j) => j.name === "Pipelines as Code CI");
+    expect(bare.map((j) => [j.status, j.description, j.target_url, j.retried])).toEqual([
+      ["failed", "failed", "https://console.example/", true],
+      [
+        "success",
+        `attempt 2 succeeded; attempt 1 could not be created: ${collision}`,
+        `https://console.example/ns/build-${lineage}-2`,
+        false,
+      ],
+    ]);
+    expect(model.pipelinesOf("1001", sha).map((p) => p.status)).toEqual(["success"]);
+    expect(events.summary).toEqual(["PacStatusCorrected repo"]);
+    // Once corrected, nothing more is written.
+    await reporter.corrector.reconcile(`ns/repo/${sha}`);
+    expect(model.jobs.filter((j) => j.name === "Pipelines as Code CI")).toHaveLength(2);
+  });
+
+  it("looks again for PaC's bare status when its Event came first, while PaC may still post it", async () => {
+    const collision = `pipelineruns.tekton.dev "build-${lineage}-1" already exists`;
+    const earlier = [{ attempt: 1, name: `build-${lineage}-1`, admittedAt: "2026-11-22T10:00:00Z" }];
+    const wall = { now: Date.parse("2026-11-22T10:00:02Z") };
+    const { reporter, model, pacPosts } = setup([attempt(2, "succeeded")], {
+      counter: counter(2, earlier),
+      events: [pacFailure("2026-11-22T10:00:01Z", collision)],
+      overrides: { wallClock: () => wall.now },
+    });
+    await reporter.reconcile(key);
+    const commit = `ns/repo/${sha}`;
+    // PaC records its Event, then posts: tekton-lineage may see the Event before the status exists.
+    expect((await reporter.corrector.reconcile(commit)).requeueAfterMs).toBe(1000);
+    expect((await reporter.corrector.reconcile(commit)).requeueAfterMs).toBe(2000);
+    pacPosts({
+      name: "Pipelines as Code CI",
+      state: "failed",
+      description: "failed",
+      target_url: "https://console.example/",
+    });
+    await reporter.corrector.reconcile(commit);
+    const shownBare = () =>
+      model.jobs.filter((j) => j.name === "Pipelines as Code CI" && !j.retried).map((j) => j.status);
+    expect(shownBare()).toEqual(["success"]);
+    // PaC v0.39 and later post no bare status at all: the looking stops once PaC would have posted it.
+    wall.now += 600_000;
+    const { reporter: later } = setup([attempt(2, "succeeded")], {
+      counter: counter(2, earlier),
+      events: [pacFailure("2026-11-22T10:00:01Z", collision)],
+      overrides: { wallClock: () => wall.now },
+    });
+    await later.reconcile(key);
+    expect((await later.corrector.reconcile(commit)).requeueAfterMs).toBeUndefined();
+  });
+
+  it("follows PaC's application name and links when no flag says otherwise", async () => {
+    const { reporter, model } = setup([attempt(1)], {
+      overrides: {
+        settings: {
+          gitlabUrl: "",
+          allowedHosts: ["gitlab.example"],
+          contextTemplate: "{application} / {pipeline}",
+        },
+        links: {},
+        pacConfig: () => readPacConfig({ "application-name": "Konflux Production Internal" }),
+      },
+    });
+    await reporter.reconcile(key);
+    expect(model.jobs.map((j) => [j.name, j.target_url])).toEqual([
+      ["Konflux Production Internal / build", pacLink(1)],
+    ]);
+  });
+
+  it("repairs after another user's status retired its open job (which still takes its posts)", async () => {
+    const clock = { now: 0 };
+    const { reporter, model, shown } = setup([attempt(1)], { clock: () => clock.now });
+    await reporter.reconcile(key);
+    model.postStatus("someone-token", "1001", sha, { state: "failed", name: context, description: "failed" });
+    expect(shown()).toMatchObject({ status: "failed" });
+    clock.now += 60_000;
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({ status: "running", description: "attempt 1 running" });
+    expect(model.jobs.map((j) => [j.author.username, j.status, j.retried])).toEqual([
+      ["repository-bot", "canceled", true],
+      ["someone-else", "failed", true],
+      ["repository-bot", "running", false],
     ]);
   });
 });

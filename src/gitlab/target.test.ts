@@ -36,15 +36,15 @@ const pacAnnotations = {
 };
 
 describe("reportTarget", () => {
-  it("reads project, sha, ref, pipeline and context as PaC does, and the token from the Repository", () => {
+  it("reads projects (source, then target), sha, pipeline and context as PaC does, and the token from the Repository", () => {
     expect(reportTarget(run(pacAnnotations), repository, settings)).toEqual({
       host: "https://gitlab.example",
       secret: { namespace: "team-a", name: "gitlab-token", key: "token" },
-      project: "1001",
+      projects: ["1001", "1000"],
       sha: "abc123",
-      ref: "feature/login",
       pipelineId: 77,
       context: "Pipelines as Code CI / build",
+      application: "Pipelines as Code CI",
     });
   });
 
@@ -63,7 +63,7 @@ describe("reportTarget", () => {
     );
     expect(target).toMatchObject({
       host: "https://gitlab.example",
-      project: "group/sub/app",
+      projects: ["group/sub/app"],
       pipelineId: 88,
       context: "Pipelines as Code CI",
       secret: { namespace: "tekton-lineage", name: "gitlab" },

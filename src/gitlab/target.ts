@@ -10,7 +10,7 @@ export interface ReportSettings {
   tokenSecret?: SecretRef;
   /** Hosts (host or host:port) any token may be sent to, besides gitlabUrl's (--gitlab-hosts). */
   allowedHosts: readonly string[];
-  /** The first part of PaC's status name. */
+  /** The first part of PaC's status name (--gitlab-application, else PaC's application-name). */
   application: string;
   /** Status name template: {application}, {pipeline}. */
   contextTemplate: string;
@@ -20,12 +20,17 @@ export interface ReportSettings {
 export interface ReportTarget {
   host: string;
   secret: SecretRef;
-  /** Project id, or "group/project" path. */
-  project: string;
+  /**
+   * Where to try, in order (project ids, or a "group/project" path): the merge request's source project,
+   * then its target project, as PaC does (a fork's token usually cannot write to the fork).
+   */
+  projects: readonly string[];
   sha: string;
-  ref?: string;
   pipelineId?: number;
+  /** The lineage's status name: `<application> / <pipeline>`. */
   context: string;
+  /** The bare application name: the status name PaC gives a failure that names no pipeline. */
+  application: string;
 }
 
 /** host[:port] of a URL, lower case; "" when it is not one. */
@@ -91,12 +96,16 @@ export function reportTarget(
   }
   if (!secret)
     return { skip: "no token Secret (Repository spec.git_provider.secret or --gitlab-token-secret)" };
-  const project =
-    positive(read(pac.sourceProjectId)) ??
-    positive(read(pac.targetProjectId)) ??
-    pathOf(read(pac.urlOrg), read(pac.urlRepository)) ??
-    pathFromUrl(repoUrl);
-  if (!project) return { skip: "no GitLab project (source-project-id, target-project-id or repository URL)" };
+  const ids = [positive(read(pac.sourceProjectId)), positive(read(pac.targetProjectId))];
+  const projects = [
+    ...new Set(
+      ids.some(Boolean)
+        ? ids.filter((id): id is string => id !== undefined)
+        : [pathOf(read(pac.urlOrg), read(pac.urlRepository)) ?? pathFromUrl(repoUrl) ?? ""].filter(Boolean),
+    ),
+  ];
+  if (projects.length === 0)
+    return { skip: "no GitLab project (source-project-id, target-project-id or repository URL)" };
   const pipeline = Number(a[reconcilerKeys.gitlabPipelineId] ?? read(pac.gitlabPipelineId));
   const pipelineName = read(pac.originalPrName);
   const context = pipelineName
@@ -107,11 +116,11 @@ export function reportTarget(
   return {
     host,
     secret,
-    project,
+    projects,
     sha,
-    ref: read(pac.sourceBranch),
     pipelineId: Number.isSafeInteger(pipeline) && pipeline > 0 ? pipeline : undefined,
     context,
+    application: settings.application,
   };
 }
 

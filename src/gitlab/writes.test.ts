@@ -68,6 +68,61 @@ describe("planWrites", () => {
     expect(planWrites(actual("running", "attempt 2 running", link2), desired("canceled"))).toHaveLength(1);
   });
 
+  describe("a status PaC wrote in its own words, known by its link", () => {
+    const pacLink2 = "https://pac.example/team-a/build-x-2";
+    const pacLink1 = "https://pac.example/team-a/build-x-1";
+    const known = (state: DesiredStatus["state"]) =>
+      desired(state, {
+        attemptLinks: new Map([
+          [pacLink1, 1],
+          [link1, 1],
+          [pacLink2, 2],
+          [link2, 2],
+        ]),
+      });
+
+    it.each<{ what: string; actual: ActualStatus; desired: DesiredStatus; writes: string[] }>([
+      {
+        what: "PaC's running status of the same run is left alone",
+        actual: actual("running", "", pacLink2),
+        desired: known("running"),
+        writes: [],
+      },
+      {
+        what: "PaC's running status of a queued run is left alone (GitLab cannot go back to pending)",
+        actual: actual("running", "", pacLink2),
+        desired: known("pending"),
+        writes: [],
+      },
+      {
+        what: "PaC's running status of the same run is moved forward in place, never called superseded",
+        actual: actual("running", "", pacLink2),
+        desired: known("success"),
+        writes: ["success attempt 2 success"],
+      },
+      {
+        what: "PaC's final status of an older attempt is replaced by the latest",
+        actual: actual("canceled", "cancelled validating this commit", pacLink1),
+        desired: known("running"),
+        writes: ["running attempt 2 running"],
+      },
+      {
+        what: "PaC's open status of an older attempt is closed as that attempt, superseded",
+        actual: actual("running", "", pacLink1),
+        desired: known("running"),
+        writes: ["canceled attempt 1 superseded by attempt 2 (build-x-2)", "running attempt 2 running"],
+      },
+      {
+        what: "a final status with another link of the same run is given the desired link (flags win)",
+        actual: actual("success", "successfully validated your commit", pacLink2),
+        desired: known("success"),
+        writes: ["success attempt 2 success"],
+      },
+    ])("$what", ({ actual, desired, writes }) => {
+      expect(planWrites(actual, desired).map((w) => `${w.state} ${w.description}`)).toEqual(writes);
+    });
+  });
+
   it("knows convergence needs state, link and attempt to agree", () => {
     expect(converged(actual("running", "attempt 1 running", link2), desired("running"))).toBe(false);
     expect(converged(actual("running", "attempt 2 running", link1), desired("running"))).toBe(false);

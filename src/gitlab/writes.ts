@@ -7,6 +7,11 @@ export interface ActualStatus {
   targetUrl: string;
   description: string;
   pipelineId?: number;
+  /** When GitLab made the job (its clock), and by whom. */
+  createdAt?: string;
+  author?: string;
+  /** GitLab retried it (a newer job of the name exists in its pipeline); only read with `all`. */
+  retried?: boolean;
 }
 
 export interface StatusWrite {
@@ -15,33 +20,51 @@ export interface StatusWrite {
   targetUrl: string;
 }
 
-/** The attempt a status speaks of, read from tekton-lineage's own description ("attempt N ..."). */
-export function attemptShown(actual: ActualStatus): number | undefined {
+/** The attempt a status speaks of, from tekton-lineage's own words ("attempt N ..."). */
+export function attemptWritten(actual: ActualStatus): number | undefined {
   const match = /^attempt (\d+)\b/.exec(actual.description);
   return match ? Number(match[1]) : undefined;
 }
 
 /**
- * GitLab already shows the desired status: same state, same link, and the same attempt (or, for a
- * status another writer such as PaC posted, the same link, which names the same run). Wording written
- * by others is tolerated; a wrong state or a wrong link is not.
+ * The attempt a status speaks of: from tekton-lineage's words, else from its link, when that names a run
+ * of the lineage (PaC writes in its own words — "successfully validated your commit", "failed" — but
+ * links the run it speaks of).
  */
-export function converged(actual: ActualStatus, desired: DesiredStatus): boolean {
-  const shown = attemptShown(actual);
-  // GitLab already shows a newer attempt (its run was pruned since): an older one never takes it back.
-  if (shown !== undefined && shown > desired.attempt) return true;
-  if (actual.status !== desired.state || actual.targetUrl !== desired.targetUrl) return false;
-  return shown === undefined || shown === desired.attempt;
+export function attemptShown(
+  actual: ActualStatus,
+  desired: Pick<DesiredStatus, "attemptLinks">,
+): number | undefined {
+  return attemptWritten(actual) ?? desired.attemptLinks?.get(actual.targetUrl);
 }
 
 const open = (status: string) => status === "pending" || status === "running";
+
+/**
+ * GitLab already shows the desired status: same state, and the same attempt with the desired link (or,
+ * for a status another writer such as PaC posted, the same link; while it is open, any link that names
+ * the same run, as only a state change could change it). Wording written by others is tolerated; a wrong
+ * state, a wrong attempt or a link that names no run is not.
+ */
+export function converged(actual: ActualStatus, desired: DesiredStatus): boolean {
+  const written = attemptWritten(actual);
+  // GitLab already shows a newer attempt (its run was pruned since): an older one never takes it back.
+  if (written !== undefined && written > desired.attempt) return true;
+  // PaC shows a queued run as running (CreateStatus: pending → running), and GitLab cannot go back.
+  const sameRun = attemptShown(actual, desired) === desired.attempt;
+  if (sameRun && actual.status === "running" && desired.state === "pending") return true;
+  if (actual.status !== desired.state) return false;
+  if (actual.targetUrl === desired.targetUrl) return written === undefined || written === desired.attempt;
+  return open(actual.status) && written === undefined && sameRun;
+}
 
 /**
  * The posts that take GitLab from what it shows to what it should show, following GitLab's rules:
  * a pending or running status is updated in place only by a state change (so a link or an attempt can
  * only change through a transition), and re-posting its own state is refused. When a newer attempt
  * takes over an open status of an earlier one (or of another writer), the earlier one is first
- * closed as canceled, "superseded by attempt N (name)", so GitLab's history says what happened.
+ * closed as canceled, "superseded by attempt N (name)", so GitLab's history says what happened; an open
+ * status of the same run (PaC's own, say) is moved forward in place, never called superseded.
  */
 export function planWrites(actual: ActualStatus | undefined, desired: DesiredStatus): StatusWrite[] {
   const target: StatusWrite = {
@@ -53,14 +76,13 @@ export function planWrites(actual: ActualStatus | undefined, desired: DesiredSta
   if (converged(actual, desired)) return [];
   if (!open(actual.status)) return [target];
   if (desired.state === "canceled") return [target];
-  const shown = attemptShown(actual);
-  const sameRun = shown === desired.attempt && actual.targetUrl === desired.targetUrl;
+  const shown = attemptShown(actual, desired);
   const close: StatusWrite = {
     state: "canceled",
     description: supersededDescription(shown, desired),
     targetUrl: actual.targetUrl,
   };
-  if (!sameRun) return [close, target];
+  if (shown !== desired.attempt) return [close, target];
   const inPlace =
     (actual.status === "pending" && desired.state !== "pending") ||
     (actual.status === "running" && (desired.state === "success" || desired.state === "failed"));

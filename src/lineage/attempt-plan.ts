@@ -14,7 +14,23 @@ export interface CounterRecord {
    * never to be reported as never created.
    */
   fallenBack?: readonly number[];
+  /**
+   * The attempts of the same lineage handed out before the last, newest first (at most three): what is
+   * needed to tell, once a retest was admitted, that an earlier attempt was never created.
+   */
+  earlier?: readonly EarlierAttempt[];
 }
+
+/** An attempt handed out before the last one. */
+export interface EarlierAttempt {
+  attempt: number;
+  name: string;
+  /** When it was admitted (RFC 3339). */
+  admittedAt?: string;
+}
+
+/** How many earlier attempts a counter remembers. */
+export const earlierKept = 3;
 
 /** The parts of an admitted run worth keeping in case the run itself never exists. */
 export interface AdmittedRunRecord {
@@ -47,13 +63,19 @@ export function planAllocations(
   const allocations = requests.map((request) => {
     const attempt = previous.last + 1;
     const name = request.nameFor(attempt);
-    const supersedes = previous.lineageKey === request.lineageKey ? previous.lastName : undefined;
+    const sameLineage = previous.lineageKey === request.lineageKey;
+    const supersedes = sameLineage ? previous.lastName : undefined;
+    const before: EarlierAttempt | undefined =
+      sameLineage && previous.last > 0 && previous.lastName
+        ? { attempt: previous.last, name: previous.lastName, admittedAt: previous.lastSubject?.admittedAt }
+        : undefined;
     previous = {
       last: attempt,
       lastName: name,
       lineageKey: request.lineageKey,
       lastSubject: request.subject,
       fallenBack: record.fallenBack,
+      earlier: before ? [before, ...(previous.earlier ?? [])].slice(0, earlierKept) : [],
     };
     return supersedes ? { attempt, name, supersedes } : { attempt, name };
   });

@@ -10,6 +10,8 @@ import {
   type Allocation,
   type AttemptRequest,
   type CounterRecord,
+  type EarlierAttempt,
+  earlierKept,
   planAllocations,
 } from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
@@ -32,6 +34,7 @@ export function readRecord(lease: V1Lease | undefined): CounterRecord {
       .split(",")
       .map(Number)
       .filter((n) => Number.isSafeInteger(n) && n > 0),
+    earlier: parseEarlier(annotations[leaseKeys.earlierAttempts]),
   };
 }
 
@@ -168,11 +171,28 @@ function counterLease(
         [leaseKeys.lastName]: record.lastName ?? "",
         ...(record.lastSubject ? { [leaseKeys.lastSubject]: JSON.stringify(record.lastSubject) } : {}),
         ...(record.fallenBack?.length ? { [leaseKeys.fallenBack]: record.fallenBack.join(",") } : {}),
+        ...(record.earlier?.length ? { [leaseKeys.earlierAttempts]: JSON.stringify(record.earlier) } : {}),
       },
     },
     instance,
     now,
   );
+}
+
+function parseEarlier(text: string | undefined): EarlierAttempt[] {
+  if (!text) return [];
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter(
+        (e): e is EarlierAttempt =>
+          typeof e?.attempt === "number" && Number.isSafeInteger(e.attempt) && typeof e.name === "string",
+      )
+      .slice(0, earlierKept);
+  } catch {
+    return [];
+  }
 }
 
 function parseSnapshot(text: string | undefined): AdmittedRunRecord | undefined {

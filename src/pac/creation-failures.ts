@@ -93,6 +93,11 @@ export interface FailureQuery {
 const before = 2_000;
 const after = 30_000;
 
+/** Whether PaC's failure could be the answer to a create admitted at `admittedAt` (ms). */
+export function answers(failure: CreationFailure, admittedAt: number): boolean {
+  return failure.at >= admittedAt - before && failure.at <= admittedAt + after;
+}
+
 /**
  * PaC's creation failures, from its Events: the corroboration tekton-lineage needs before it reports an
  * admitted attempt as never created (a counter alone may come from a review that never reached the API
@@ -111,17 +116,18 @@ export class CreationFailures {
 
   /** PaC's failure to create this pipeline's run right after this admission, the latest if several. */
   find(query: FailureQuery): CreationFailure | undefined {
+    return this.of(query)
+      .filter((f) => answers(f, query.admittedAt))
+      .sort((a, b) => b.at - a.at)[0];
+  }
+
+  /** Every failure PaC recorded of this pipeline of this repository (as long as its Events live). */
+  of(query: { namespace: string; repository: string; pipeline: string }): CreationFailure[] {
     const generateName = pacGenerateName(query.pipeline);
     return this.events
       .byIndex(repositoryIndex, `${query.namespace}/${query.repository}`)
       .flatMap((event) => readCreationFailure(event) ?? [])
-      .filter(
-        (f) =>
-          f.generateName === generateName &&
-          f.at >= query.admittedAt - before &&
-          f.at <= query.admittedAt + after,
-      )
-      .sort((a, b) => b.at - a.at)[0];
+      .filter((f) => f.generateName === generateName);
   }
 
   get synced(): boolean {

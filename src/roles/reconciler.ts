@@ -19,6 +19,7 @@ import { signClaims } from "../lineage/claims.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { genuineRuns, signingKeysInUse } from "../lineage/genuine-runs.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
+import { PacConfigWatch } from "../pac/config-watch.ts";
 import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
 import { QueueController } from "../queue/controller.ts";
 import { QueueLimits } from "../queue/limits.ts";
@@ -112,6 +113,14 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
+  // PaC's own settings (application name, console links), so its statuses are corrected, not doubled.
+  const pacConfig = new PacConfigWatch({
+    kubeConfig,
+    namespace: config.pacNamespace,
+    name: config.pacConfigMap,
+    resyncMs: config.resync,
+    logger,
+  });
   const gitlabMetrics = createGitLabMetrics(registry);
   const gitlab = new GitLabReporter({
     runs,
@@ -133,10 +142,11 @@ export function createReconciler(context: ServiceContext): Component {
       gitlabUrl: config.gitlabUrl,
       allowedHosts: config.gitlabHosts,
       tokenSecret: config.gitlabTokenSecret,
-      application: config.gitlabApplication,
+      application: config.gitlabApplication || undefined,
       contextTemplate: config.gitlabContext,
     },
     links: { console: config.consoleUrl || undefined, error: config.errorUrl || undefined },
+    pacConfig: () => pacConfig.current(),
     creationGraceMs: config.creationGrace,
     resyncMs: config.gitlabResync,
     maxRepairs: config.gitlabMaxRepairs,
@@ -213,11 +223,13 @@ export function createReconciler(context: ServiceContext): Component {
     },
     start() {
       for (const informer of informers) informer.start();
+      pacConfig.start();
       elector.start();
     },
     async stop() {
       await elector.stop();
       for (const informer of informers) informer.stop();
+      pacConfig.stop();
     },
   };
 }

@@ -44,7 +44,6 @@ export class ModelClients implements ClientSource {
           this.model.postStatus(token, project, sha, {
             state: write.state,
             name: write.name,
-            ref: write.ref,
             description: write.description,
             target_url: write.targetUrl,
             pipeline_id: write.pipelineId,
@@ -52,10 +51,16 @@ export class ModelClients implements ClientSource {
         ) as Job;
         return actualOf(body);
       },
-      currentStatus: async (project, sha, query) => {
-        const jobs = answer("GET", this.model.listStatuses(token, project, sha, query)) as Job[];
-        const newest = [...jobs].sort((a, b) => b.id - a.id)[0];
-        return newest ? actualOf(newest) : undefined;
+      statuses: async (project, sha, query) => {
+        const jobs = answer(
+          "GET",
+          this.model.listStatuses(token, project, sha, {
+            name: query.name,
+            pipeline_id: query.pipelineId,
+            all: query.all,
+          }),
+        ) as Job[];
+        return jobs.map(actualOf).sort((a, b) => a.id - b.id);
       },
     };
   }

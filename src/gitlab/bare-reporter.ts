@@ -1,0 +1,209 @@
+import { Controller, type ReconcileResult } from "../core/controller.ts";
+import type { Logger } from "../observability/logger.ts";
+import { GitLabError, type StatusApi } from "./api.ts";
+import {
+  type BarePart,
+  bareStatusesToCorrect,
+  type Correction,
+  failureTimes,
+  pacWriteWindowMs,
+} from "./bare-status.ts";
+import type { ClientSource } from "./clients.ts";
+import type { DesiredStatus } from "./desired.ts";
+import { supersededDescription } from "./desired.ts";
+import type { LatestAttempt } from "./latest.ts";
+import { type LineageMemory, newMemory } from "./lineage-memory.ts";
+import type { LineageView } from "./lineage-view.ts";
+import type { GitLabMetrics } from "./metrics.ts";
+import { onFirstProject } from "./projects.ts";
+import type { ReportTarget } from "./target.ts";
+import type { ReportTrouble } from "./trouble.ts";
+import type { StatusWrite } from "./writes.ts";
+
+const isOpen = (status: string) => status === "pending" || status === "running";
+
+/** What a lineage whose create failed contributes to its commit's bare status. */
+export interface BareEntry {
+  part: BarePart;
+  target: ReportTarget;
+  namespace: string;
+  repository: string;
+}
+
+/** A lineage's part of its commit's bare status: only when a create of it failed. */
+export function bareEntryOf(
+  view: LineageView,
+  latest: LatestAttempt,
+  desired: DesiredStatus,
+  target: ReportTarget,
+  repository: string,
+): BareEntry | undefined {
+  const failed: BarePart["failed"] = [
+    ...(view.attempts.failedEarlier ?? []).filter((f) => f.attempt < latest.attempt),
+    ...view.unadmitted,
+  ]
+    .map((f) => ({ ...("attempt" in f ? { attempt: f.attempt } : {}), error: f.error, at: f.at }))
+    .sort((a, b) => b.at - a.at);
+  const latestMissing = !latest.run;
+  if (!latestMissing && failed.length === 0) return undefined;
+  const { attemptLinks: _links, ...status } = desired;
+  return {
+    part: {
+      pipeline: view.pipeline ?? "",
+      latest: status,
+      latestMissing,
+      missingAt: latest.creationFailedAt,
+      failed,
+    },
+    target,
+    namespace: view.namespace,
+    repository,
+  };
+}
+
+/**
+ * Corrects PaC's bare failure status of each commit (bare-status.ts) from what the lineage reporter
+ * tells it: for every commit (namespace/repository/sha), the lineages whose create failed, with their
+ * latest status. Reads the commit's statuses of the bare name once per change and writes only where a
+ * status tied to a failed create shows something else.
+ */
+export class PacFailureCorrector {
+  private readonly options: {
+    clients: ClientSource;
+    trouble: ReportTrouble;
+    metrics: GitLabMetrics;
+    logger: Logger;
+    resyncMs: number;
+    /** The wall clock (PaC's failures carry the cluster's time). */
+    wallClock?: () => number;
+  };
+  private readonly board = new Map<string, Map<string, { entry: BareEntry; text: string }>>();
+  private readonly memory = new Map<string, LineageMemory>();
+  readonly controller: Controller;
+
+  constructor(options: PacFailureCorrector["options"]) {
+    this.options = options;
+    this.controller = new Controller({
+      name: "gitlab-pac-failures",
+      reconcile: (commit) => this.reconcile(commit),
+      caches: [],
+      initialKeys: () => this.board.keys(),
+      concurrency: 4,
+      logger: options.logger,
+    });
+  }
+
+  run(signal: AbortSignal): void {
+    this.controller.run(signal);
+  }
+
+  /** A lineage's part of its commit's bare status (undefined: none); a change wakes the commit. */
+  update(commit: string, lineage: string, entry: BareEntry | undefined): void {
+    if (!commit) return;
+    const entries = this.board.get(commit) ?? new Map<string, { entry: BareEntry; text: string }>();
+    const text = entry ? JSON.stringify(entry) : undefined;
+    if (entries.get(lineage)?.text === text) return;
+    if (entry && text) entries.set(lineage, { entry, text });
+    else entries.delete(lineage);
+    if (entries.size > 0) this.board.set(commit, entries);
+    else {
+      this.board.delete(commit);
+      this.memory.delete(commit);
+    }
+    if (entry) this.controller.enqueue(commit);
+  }
+
+  async reconcile(commit: string): Promise<ReconcileResult> {
+    const entries = [...(this.board.get(commit)?.values() ?? [])].map((e) => e.entry);
+    const first = entries[0];
+    if (!first) return {};
+    const { target } = first;
+    const memory = this.memory.get(commit) ?? newMemory();
+    this.memory.set(commit, memory);
+    try {
+      const api = await this.options.clients.get(target.host, target.secret);
+      const { project, result } = await onFirstProject(target.projects, memory.project, async (project) => {
+        const jobs = await api.statuses(project, target.sha, { name: target.application, all: true });
+        const tied = bareStatusesToCorrect(
+          entries.map((e) => e.part),
+          jobs,
+          target.application,
+        );
+        for (const correction of tied) {
+          if (correction.writes.length === 0) continue;
+          if (!(await this.write(api, project, first, correction))) return "again" as const;
+        }
+        return tied.length > 0 ? ("done" as const) : ("none" as const);
+      });
+      memory.project = project;
+      memory.failures = 0;
+      memory.reported = undefined;
+      if (result === "again") return { requeueAfterMs: 1000 };
+      if (result === "none") return { requeueAfterMs: this.untilPacPosts(memory, entries) };
+      memory.checksAfterDone = 0;
+      const open = entries.some(
+        (e) => e.part.latest.state === "running" || e.part.latest.state === "pending",
+      );
+      return { requeueAfterMs: open ? this.options.resyncMs : undefined };
+    } catch (error) {
+      return { requeueAfterMs: this.options.trouble.failed(commit, memory, target, error) };
+    }
+  }
+
+  /**
+   * No status of the commit is tied to the failure yet: PaC posts it after recording its Event, which may
+   * reach tekton-lineage first. Look again, 1, 2, 4 … s later, while PaC may still post it.
+   */
+  private untilPacPosts(memory: LineageMemory, entries: readonly BareEntry[]): number | undefined {
+    const last = Math.max(...entries.flatMap((e) => failureTimes(e.part)));
+    const delay = Math.min(1000 * 2 ** memory.checksAfterDone, 60_000);
+    const now = (this.options.wallClock ?? Date.now)();
+    if (!Number.isFinite(last) || now + delay > last + pacWriteWindowMs) return undefined;
+    memory.checksAfterDone += 1;
+    return delay;
+  }
+
+  /** Writes one correction; false when GitLab moved meanwhile and the commit should be read again. */
+  private async write(
+    api: StatusApi,
+    project: string,
+    entry: BareEntry,
+    correction: Correction,
+  ): Promise<boolean> {
+    const { target } = entry;
+    const post = async (write: StatusWrite) => {
+      await api.postStatus(project, target.sha, {
+        ...write,
+        name: target.application,
+        pipelineId: correction.job.pipelineId,
+      });
+      this.options.metrics.writes.inc({ state: write.state });
+    };
+    for (const write of correction.writes) {
+      try {
+        await post(write);
+      } catch (error) {
+        if (!(error instanceof GitLabError && error.refusedTransition)) throw error;
+        // Someone moved an open status meanwhile: read it again shortly.
+        if (isOpen(correction.job.status)) return false;
+        // What GitLab shows is finished, yet a post is refused: an open job of this user, retired by
+        // another user's status, takes this user's posts. Close it, then post again (a new job).
+        await post({
+          state: "canceled",
+          description: supersededDescription(undefined, correction.desired),
+          targetUrl: "",
+        });
+        await post(write);
+      }
+    }
+    if (correction.takeover) {
+      this.options.metrics.repairs.inc();
+      this.options.trouble.corrected(
+        entry.namespace,
+        entry.repository,
+        `Pipelines-as-Code's status "${target.application}" of commit ${target.sha.slice(0, 8)} reported a PipelineRun that could not be created; it now shows: ${correction.desired.description}`,
+      );
+    }
+    return true;
+  }
+}

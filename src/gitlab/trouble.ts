@@ -1,0 +1,135 @@
+import type { EventSink } from "../kube/event-recorder.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { ClientSource } from "./clients.ts";
+import type { LineageMemory } from "./lineage-memory.ts";
+import type { GitLabMetrics } from "./metrics.ts";
+import { retryPlan } from "./retry.ts";
+
+const repositoryKind = { apiVersion: "pipelinesascode.tekton.dev/v1alpha1", kind: "Repository" };
+
+/**
+ * What the reporters do when reporting goes wrong: say it once (a log line, a metric, an Event where a
+ * tenant can mend it), and decide when to try again. Work waiting for a host that does not answer is
+ * parked on the host and resumed when it answers.
+ */
+export class ReportTrouble {
+  private readonly options: {
+    clients: ClientSource;
+    events: EventSink;
+    metrics: GitLabMetrics;
+    logger: Logger;
+    clock: () => number;
+    random: () => number;
+  };
+  /** Keys waiting for a host that does not answer or asked to wait; resumed when it answers again. */
+  private readonly parked = new Map<string, Set<string>>();
+
+  constructor(options: ReportTrouble["options"], resume: (key: string) => void) {
+    this.options = options;
+    options.clients.gate.onRecovered((host) => {
+      const waiting = this.parked.get(host);
+      this.parked.delete(host);
+      for (const key of waiting ?? []) resume(key);
+    });
+  }
+
+  /** A new leader starts with nothing parked: its controllers enqueue everything anyway. */
+  clear(): void {
+    this.parked.clear();
+  }
+
+  /** A host or token out of bounds: never contacted; said once, on the Repository (a tenant mends it there). */
+  refusedHost(
+    memory: LineageMemory,
+    key: string,
+    namespace: string,
+    repository: string | undefined,
+    why: string,
+  ) {
+    if (memory.reported === why) return;
+    memory.reported = why;
+    this.options.metrics.problems.inc({ kind: "host-refused" });
+    this.options.logger.warn({ lineage: key, repository }, `not reporting to GitLab: ${why}`);
+    if (!repository) return;
+    this.options.events.record({
+      namespace,
+      object: repositoryKind,
+      objectName: repository,
+      reason: "GitLabHostRefused",
+      message: `tekton-lineage will not send a token there: ${why}`,
+      type: "Warning",
+    });
+  }
+
+  /** Another writer keeps changing the status: say so once per window, and come back after it. */
+  contested(memory: LineageMemory, key: string, what: string, until: number): number {
+    const now = this.options.clock();
+    if ((memory.contestedUntil ?? 0) < until) {
+      memory.contestedUntil = until;
+      this.options.metrics.problems.inc({ kind: "contested" });
+      this.options.logger.warn(
+        { lineage: key },
+        `another writer keeps changing GitLab status ${what}; not contesting it again for ${Math.round((until - now) / 1000)}s`,
+      );
+    }
+    return until - now + 100;
+  }
+
+  /** An attempt that was never created, in the API server's words: an Event on the run's name, once. */
+  creationFailed(memory: LineageMemory, namespace: string, name: string, description: string): void {
+    if (memory.creationReported === name) return;
+    memory.creationReported = name;
+    this.options.metrics.problems.inc({ kind: "creation-failed" });
+    this.options.events.record({
+      namespace,
+      objectName: name,
+      reason: "CreationFailed",
+      message: description,
+      type: "Warning",
+    });
+  }
+
+  /** PaC's status of a commit corrected by tekton-lineage: an Event on the Repository, so people can tell. */
+  corrected(namespace: string, repository: string, message: string): void {
+    this.options.events.record({
+      namespace,
+      object: repositoryKind,
+      objectName: repository,
+      reason: "PacStatusCorrected",
+      message,
+      type: "Normal",
+    });
+  }
+
+  /** When to try again after a failed report (see retryPlan); problems a person must mend are logged once. */
+  failed(
+    key: string,
+    memory: LineageMemory,
+    target: { host: string; secret: Parameters<ClientSource["forget"]>[0] },
+    error: unknown,
+  ): number {
+    const { clients, metrics, logger } = this.options;
+    const hostWaitMs = clients.gate.wait(target.host).ms;
+    const plan = retryPlan(error, memory.failures + 1, hostWaitMs, this.options.random);
+    if (plan.kind === "unexpected") throw error;
+    if (plan.kind === "host") {
+      const parked = this.parked.get(target.host) ?? new Set<string>();
+      parked.add(key);
+      this.parked.set(target.host, parked);
+    } else memory.failures += 1;
+    if (plan.kind === "refused") {
+      if (plan.forgetToken) clients.forget(target.secret);
+      if (memory.reported !== plan.message) {
+        memory.reported = plan.message;
+        metrics.problems.inc({ kind: plan.problem });
+        logger.warn({ lineage: key }, plan.message);
+      }
+    } else {
+      logger.debug(
+        { lineage: key, retryInMs: Math.round(plan.delayMs) },
+        `GitLab: ${(error as Error).message}`,
+      );
+    }
+    return plan.delayMs;
+  }
+}
