@@ -56,6 +56,11 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     namespaceLabels: { bench: "gitlab" },
     mutatingFailurePolicy: "Fail",
   });
+  /** A commit on the merge request's branch, known to GitLab (it refuses statuses of unknown commits). */
+  const commit = (sha: string) => {
+    gitlab.model.addCommit(1001, sha, "feature/login");
+    return sha;
+  };
   const api = kc.makeApiClient(CustomObjectsApi);
   const waiting = new Map<string, { state: string; resolve: (at: number) => void }>();
   gitlab.onRequest((request: RecordedRequest) => {
@@ -84,14 +89,14 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
       const probe = (await api.createNamespacedCustomObject({
         ...pipelineRunResource,
         namespace,
-        body: pacPipelineRun({ namespace, sha: "0".repeat(40), repository: "demo-repo" }),
+        body: pacPipelineRun({ namespace, sha: commit("0".repeat(40)), repository: "demo-repo" }),
         dryRun: "All",
       })) as PipelineRun;
       return probe.metadata.annotations?.["tekton-lineage.io/attempt"] !== undefined;
     });
     const before = gitlab.requests.length;
     await inParallel(attempts, 10, async () => {
-      const sha = randomBytes(20).toString("hex");
+      const sha = commit(randomBytes(20).toString("hex"));
       // The new run is reported running as soon as it exists (Tekton starts it at once).
       const running = new Promise<number>((resolve) => waiting.set(sha, { state: "running", resolve }));
       const run = (await api.createNamespacedCustomObject({

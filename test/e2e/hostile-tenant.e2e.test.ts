@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
@@ -7,7 +6,7 @@ import type { PipelineRun } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { jobsOf, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { jobsOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { createReview, httpsPost } from "./support/https-post.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -39,7 +38,8 @@ let openPort: LineageProcess;
 let webhooks: RegisteredWebhooks;
 let tekton: TektonSimulator;
 const ca = () => readFileSync(join(e2eContext().certDir, "ca.crt"), "utf8");
-const sha = () => randomBytes(20).toString("hex");
+/** A new commit of the victim's merge request, known to the victim's GitLab. */
+const sha = () => newCommit(gitlab);
 
 /** The tenant's own rights: PipelineRuns and Repositories of its namespace (a ServiceAccount of it). */
 async function tenantAccount(namespace: string): Promise<KubeConfig> {

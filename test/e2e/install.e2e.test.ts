@@ -1,5 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -11,7 +10,7 @@ import { registerWebhooksByUrl } from "./controlplane/register-webhooks.ts";
 import { configMapSettings } from "./controlplane/release.ts";
 import { waitUntilServing } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { shown, startFakeGitLab } from "./support/gitlab.ts";
+import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { kubectlApply, renderOverlay } from "./support/manifests.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -174,7 +173,7 @@ describe("tekton-lineage running as its ServiceAccount", () => {
     const loadsBefore = await lineage.metric("tekton_lineage_tls_reloads_total", { result: "loaded" });
     const created: PipelineRun[] = [];
     const failures: string[] = [];
-    const sha = randomBytes(20).toString("hex");
+    const sha = newCommit(gitlab);
     // Traffic (a create every 150 ms) until the serving certificate has been renewed twice and loaded
     // without a restart, and at least 50 runs were admitted meanwhile.
     const renewedTwice = async () =>
@@ -189,7 +188,7 @@ describe("tekton-lineage running as its ServiceAccount", () => {
           await runs.create(
             pacPipelineRun({
               namespace,
-              sha: created.length % 3 === 0 ? sha : randomBytes(20).toString("hex"),
+              sha: created.length % 3 === 0 ? sha : newCommit(gitlab),
               repository: "demo-repo",
             }),
           ),

@@ -1,50 +1,72 @@
 /**
- * make demo: replays the reported failure against the local stack (the one `make run` keeps up, or a
- * fresh one for the demo's duration) and prints the merge request's GitLab status timeline as it changes:
- * a generateName collision fails attempt 1 and PaC reports a bare "failed" linked to the console root;
- * a retest (attempt 2) runs; another retest (attempt 3) supersedes it; the status follows, to the end.
+ * make demo: replays the reported failure (SRVKP-9044) as Pipelines-as-Code really produces it, against
+ * the local stack (the one `make run` keeps up, or a fresh one for the demo's duration), and prints what
+ * the merge request shows at each step: the composite status of the commit's pipelines and their jobs.
+ *
+ * PaC (emulated from its source, test/fakes/pac; v0.38, as SRVKP-9044 saw it) creates the run with
+ * generateName and meets a name already taken: it records the failure on the Repository and posts a bare
+ * `failed` status linked to the console's root. A /retest runs attempt 2; another /retest (cancel-in-
+ * progress) supersedes it with attempt 3, and PaC's watcher reports the cancelled attempt 2 on the same
+ * status name. tekton-lineage keeps everything on the latest attempt, to the end: all green.
  */
 import { randomBytes } from "node:crypto";
-import { Commits } from "@gitbeaker/rest";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import { pipelineRunResource } from "../../src/core/tekton.ts";
-import { apiFailure } from "../../src/kube/api-errors.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
-import type { Job } from "../e2e/support/gitlab.ts";
-import { newPipelineRun, pacPipelineRun } from "../e2e/support/pipelineruns.ts";
+import { newPipelineRun } from "../e2e/support/pipelineruns.ts";
 import { eventually } from "../e2e/support/poll.ts";
+import type { PipelineView } from "../fakes/gitlab/model.ts";
+import type { StartResult } from "../fakes/pac/controller.ts";
+import { type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
+import { resolvedTemplate } from "../fakes/pac/labels.ts";
 import {
   demoNamespace,
   type LocalStack,
-  pacToken,
+  pacConfig,
   projectId,
   runningStack,
   startLocalStack,
 } from "./stack.ts";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const context = "Pipelines as Code CI / build";
+const mergeRequestRef = "refs/merge-requests/42/head";
 
-/** Prints every change of the commit's statuses, until stopped. */
-function watchTimeline(gitlabUrl: string, sha: string, started: number): { stop(): Promise<void> } {
-  const seen = new Map<number, string>();
+async function pipelinesOf(gitlabUrl: string, sha: string): Promise<PipelineView[]> {
+  return (await (
+    await fetch(`${gitlabUrl}/__fake/projects/${projectId}/commits/${sha}/pipelines`)
+  ).json()) as PipelineView[];
+}
+
+/** What the merge request shows: each pipeline's composite status, and its jobs GitLab has not retried. */
+function render(pipelines: PipelineView[]): string[] {
+  return pipelines.flatMap((p) => [
+    `  pipeline ${p.id} (${p.ref}): ${(p.status ?? "none").toUpperCase()}`,
+    ...p.jobs
+      .filter((j) => !j.retried)
+      .map(
+        (j) =>
+          `    ${j.status.padEnd(8)} ${j.name}: "${j.description ?? ""}"  →  ${j.target_url || "(no link)"}`,
+      ),
+  ]);
+}
+
+/** Prints the merge request whenever it changes, until stopped. */
+function watch(gitlabUrl: string, sha: string, started: number): { stop(): Promise<void> } {
+  let last = "";
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
-        const jobs = (await (
-          await fetch(`${gitlabUrl}/__fake/projects/${projectId}/commits/${sha}/statuses`)
-        ).json()) as Job[];
-        for (const job of jobs.filter((j) => j.name === context)) {
-          const line = `${job.status.padEnd(8)} ${job.retried ? "(retried) " : ""}${job.description ?? ""}  →  ${job.target_url || "(no link)"}`;
-          if (seen.get(job.id) === line) continue;
-          seen.set(job.id, line);
-          say(`  GitLab  +${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  #${job.id}  ${line}`);
+        const lines = render(await pipelinesOf(gitlabUrl, sha));
+        const text = lines.join("\n");
+        if (text !== last) {
+          last = text;
+          say(`  GitLab +${((Date.now() - started) / 1000).toFixed(1)}s, the merge request shows:\n${text}`);
         }
       } catch {
-        /* GitLab view not reachable this instant */
+        /* the view is not reachable this instant */
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -57,8 +79,17 @@ function watchTimeline(gitlabUrl: string, sha: string, started: number): { stop(
   };
 }
 
+async function post(url: string, body: object): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+}
+
 async function main() {
-  // The stack `make run` keeps up, or one of our own for the demo's duration.
+  // The stack `make run` keeps up (its PaC watcher reports the runs), or one of our own for the demo.
   const running = runningStack();
   const owned: LocalStack | undefined = running
     ? undefined
@@ -67,88 +98,112 @@ async function main() {
   if (!state) throw new Error("no local stack");
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(state.kubeconfig);
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const create = (run: PipelineRun) =>
-    api.createNamespacedCustomObject({
-      ...pipelineRunResource,
-      namespace: demoNamespace,
-      body: run,
-    }) as Promise<PipelineRun>;
-  const pac = new Commits({ host: state.gitlabUrl, token: pacToken });
+  const pac =
+    owned?.pac ??
+    (await new PacEmulator({
+      kubeConfig,
+      namespaces: [demoNamespace],
+      gitlabUrl: state.gitlabUrl,
+      version: "v0.38",
+      config: pacConfig,
+      watch: false,
+    }).start());
   const sha = randomBytes(20).toString("hex");
-  const run = (extra: Record<string, string> = {}) =>
-    pacPipelineRun({ namespace: demoNamespace, sha, repository: "demo-repo", extraAnnotations: extra });
+  // The merge request's commit; the project runs GitLab CI for merge requests too, so GitLab made a
+  // pipeline for refs/merge-requests/42/head, which PaC's statuses (sent without a ref) join.
+  await post(`${state.gitlabUrl}/__fake/projects/${projectId}/commits`, { sha, ref: "feature/login" });
+  await post(`${state.gitlabUrl}/__fake/projects/${projectId}/pipelines`, { sha, ref: mergeRequestRef });
+  const mr: MergeRequest = {
+    namespace: demoNamespace,
+    repository: "demo-repo",
+    sha,
+    number: 42,
+    sourceProjectId: projectId,
+    targetProjectId: projectId,
+  };
+  const template = (durationMs: number, cancelInProgress = false) =>
+    resolvedTemplate("build", {
+      annotations: {
+        "demo.tekton-lineage.io/duration-ms": String(durationMs),
+        ...(cancelInProgress ? { "pipelinesascode.tekton.dev/cancel-in-progress": "true" } : {}),
+      },
+    });
+  const created = (result: StartResult | undefined): PipelineRun => {
+    if (!result || !("created" in result))
+      throw new Error(`PaC could not create the run: ${JSON.stringify(result)}`);
+    return result.created;
+  };
+  const allGreen = async () => {
+    const pipelines = await pipelinesOf(state.gitlabUrl, sha);
+    return (
+      pipelines.length > 0 &&
+      pipelines.every((p) => p.status === "success") &&
+      pipelines.every((p) =>
+        p.jobs.every(
+          (j) => j.retried || (j.status !== "failed" && j.target_url !== pacConfig["custom-console-url"]),
+        ),
+      )
+    );
+  };
   const started = Date.now();
-  const timeline = watchTimeline(state.gitlabUrl, sha, started);
+  const timeline = watch(state.gitlabUrl, sha, started);
   const step = (text: string) => say(`\n${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${text}`);
   try {
-    say(`Merge request !42, commit ${sha.slice(0, 12)}, pipeline "build" (status "${context}").`);
-
-    step(
-      "PaC creates attempt 1 with generateName; the name it gets is already taken (a generateName collision).",
+    say(
+      `Merge request !42, commit ${sha.slice(0, 12)}, pipeline "build"; Pipelines-as-Code ${pac.version} (emulated).`,
     );
+
+    step("PaC creates attempt 1 with generateName; the name it gets is already taken.");
     const lineageKey = `pac/${demoNamespace}/demo-repo/pull_request/42/${sha}/build`;
-    const taken = attemptName("build", lineageIdOf(lineageKey), 1);
-    await create(
-      newPipelineRun({
+    await kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      ...pipelineRunResource,
+      namespace: demoNamespace,
+      body: newPipelineRun({
         namespace: demoNamespace,
-        name: taken,
+        name: attemptName("build", lineageIdOf(lineageKey), 1),
         labels: { "tekton-lineage.io/webhook": "disabled" },
       }),
-    );
-    const failure = await create(run()).then(
-      () => undefined,
-      (error: unknown) => apiFailure(error),
-    );
-    say(`        the API server answers ${failure?.code}: ${failure?.message}`);
-
-    step('PaC reports it its way: a bare "failed", linked to the console root.');
-    await pac.editStatus(projectId, sha, "failed", {
-      name: context,
-      ref: "feature/login",
-      targetUrl: "https://console.example/",
-      description: "failed",
     });
-    await eventually("tekton-lineage's report of attempt 1", async () => {
-      const jobs = (await (
-        await fetch(`${state.gitlabUrl}/__fake/projects/${projectId}/commits/${sha}/statuses`)
-      ).json()) as Job[];
-      return jobs.some((j) => j.description?.startsWith("attempt 1"));
-    });
+    const [first] = await pac.open(mr, [template(60_000)]);
+    say(`        PaC: ${first && "failed" in first ? first.failed.replace(/\s+/g, " ").trim() : "created"}`);
+    say(
+      `        PaC records it on the Repository and posts "${pac.applicationName}" failed, linked to the console root.`,
+    );
+    await eventually("tekton-lineage's correction of PaC's bare status", async () =>
+      (await pipelinesOf(state.gitlabUrl, sha)).some((p) =>
+        p.jobs.some(
+          (j) => !j.retried && j.name === pac.applicationName && j.description?.startsWith("attempt 1"),
+        ),
+      ),
+    );
 
     step("/retest: attempt 2 is admitted, created and runs.");
-    const second = await create(run({ "demo.tekton-lineage.io/duration-ms": "60000" }));
+    const second = created((await pac.retest(mr, [template(60_000)]))[0]);
     say(
       `        created ${second.metadata.name} (attempt ${second.metadata.annotations?.["tekton-lineage.io/attempt"]})`,
     );
-    await new Promise((r) => setTimeout(r, 2500));
-
-    step("/retest again while attempt 2 runs: attempt 3 supersedes it (cancel-in-progress).");
-    const third = await create(
-      run({
-        "pipelinesascode.tekton.dev/cancel-in-progress": "true",
-        "demo.tekton-lineage.io/duration-ms": "4000",
-      }),
+    await eventually("attempt 2 to run in GitLab", async () =>
+      (await pipelinesOf(state.gitlabUrl, sha)).some((p) =>
+        p.jobs.some(
+          (j) => !j.retried && j.status === "running" && j.target_url?.endsWith(second.metadata.name ?? "?"),
+        ),
+      ),
     );
+
+    step("/retest again while attempt 2 runs (cancel-in-progress): attempt 3 supersedes it.");
+    const third = created((await pac.retest(mr, [template(4000, true)]))[0]);
     say(
       `        created ${third.metadata.name} (attempt ${third.metadata.annotations?.["tekton-lineage.io/attempt"]}, supersedes ${third.metadata.annotations?.["tekton-lineage.io/supersedes"]})`,
     );
-    await eventually(
-      "attempt 3 to succeed in GitLab",
-      async () => {
-        const jobs = (await (
-          await fetch(`${state.gitlabUrl}/__fake/projects/${projectId}/commits/${sha}/statuses`)
-        ).json()) as Job[];
-        return jobs.some(
-          (j) => !j.retried && j.status === "success" && j.description?.startsWith("attempt 3"),
-        );
-      },
-      { timeoutMs: 60_000 },
+    say(
+      "        PaC's watcher reports the cancelled attempt 2 on the same status name; tekton-lineage restores attempt 3.",
     );
-    await new Promise((r) => setTimeout(r, 500));
-    step("Done: the merge request shows attempt 3, its link and what happened to the attempts before it.");
+    await eventually("every pipeline of the commit to be green", allGreen, { timeoutMs: 60_000 });
+    step("Done: every pipeline of the commit is green; no job failed; no link to the console's root.");
+    for (const line of render(await pipelinesOf(state.gitlabUrl, sha))) say(line);
   } finally {
     await timeline.stop();
+    if (!owned) await pac.stop();
     await owned?.stop();
   }
 }

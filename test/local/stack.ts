@@ -24,13 +24,23 @@ import { isAlive } from "../e2e/support/processes.ts";
 import { grantRepositoryTokens } from "../e2e/support/repository-tokens.ts";
 import { TektonSimulator } from "../e2e/support/tekton-simulator.ts";
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
+import { PacEmulator } from "../fakes/pac/emulator.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const runStateFile = join(root, ".cluster/run.json");
 export const demoNamespace = "demo";
+/** The Repository's token: PaC and tekton-lineage both write with it (one GitLab user). */
 export const gitlabToken = "glpat-local-demo";
-export const pacToken = "glpat-pac";
 export const projectId = 1001;
+/** The commit of examples/pipelinerun.yaml. */
+export const exampleSha = "4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d";
+/** PaC's settings, in its ConfigMap where PaC is installed (tekton-lineage reads them there). */
+export const pacNamespace = "pipelines-as-code";
+export const pacConfig = {
+  "application-name": "Pipelines as Code CI",
+  "custom-console-url": "https://console.example",
+  "custom-console-url-pr-details": "https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
+};
 
 export interface RunState {
   kubeconfig: string;
@@ -42,6 +52,7 @@ export interface RunState {
 
 export interface LocalStack extends RunState {
   gitlab: FakeGitLab;
+  pac: PacEmulator;
   stop(): Promise<void>;
 }
 
@@ -76,10 +87,17 @@ export async function startLocalStack(options: {
   // A GitLab for the demo project, and the repository PaC would know it by.
   const gitlab = await new FakeGitLab({ port: options.gitlabPort ?? 8929 }).start();
   gitlab.model.addProject(projectId, "demo/demo-repo");
-  gitlab.model.addToken(gitlabToken, "tekton-lineage");
-  gitlab.model.addToken(pacToken, "pipelines-as-code");
+  gitlab.model.addToken(gitlabToken, "repository-bot");
+  gitlab.model.addCommit(projectId, exampleSha, "feature/login");
   const core = kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: demoNamespace } } }).catch(ignoreExists);
+  await core.createNamespace({ body: { metadata: { name: pacNamespace } } }).catch(ignoreExists);
+  await core
+    .createNamespacedConfigMap({
+      namespace: pacNamespace,
+      body: { metadata: { name: "pipelines-as-code" }, data: pacConfig },
+    })
+    .catch(ignoreExists);
   await core
     .createNamespacedSecret({
       namespace: demoNamespace,
@@ -119,7 +137,6 @@ export async function startLocalStack(options: {
       "--namespace=tekton-lineage",
       "--instance-id=local",
       "--drain-delay=0s",
-      "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
       "--creation-grace=3s",
       "--gitlab-resync=5s",
       `--gitlab-hosts=${new URL(gitlab.url).host}`,
@@ -141,6 +158,14 @@ export async function startLocalStack(options: {
     succeeded: run.metadata.annotations?.["demo.tekton-lineage.io/outcome"] !== "fail",
   }));
   await tekton.start();
+  // Pipelines-as-Code, emulated from its source (test/fakes/pac): its watcher reports every run it made.
+  const pac = await new PacEmulator({
+    kubeConfig,
+    namespaces: [demoNamespace],
+    gitlabUrl: gitlab.url,
+    version: "v0.38",
+    config: pacConfig,
+  }).start();
 
   // Ready when it serves its own certificate and the API server trusts it (the CA it wrote).
   const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -170,10 +195,12 @@ export async function startLocalStack(options: {
   return {
     ...state,
     gitlab,
+    pac,
     async stop() {
       if (stopped) return;
       stopped = true;
       rmSync(runStateFile, { force: true });
+      await pac.stop();
       tekton.stop();
       // Webhook configurations first, so the cluster keeps accepting PipelineRuns without tekton-lineage.
       await admission.deleteMutatingWebhookConfiguration({ name: "tekton-lineage" }).catch(() => {});
