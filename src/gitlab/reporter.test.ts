@@ -396,6 +396,31 @@ describe("GitLabReporter.reconcile", () => {
     expect(model.jobs.filter((j) => j.name === "Pipelines as Code CI")).toHaveLength(2);
   });
 
+  it("takes PaC's bare failure over for a create made while tekton-lineage was down, once a retest is admitted", async () => {
+    // PaC's create failed at 10:00:01, unadmitted (tekton-lineage was down); the retest was admitted at 10:02.
+    const collision = 'pipelineruns.tekton.dev "build-x7k2p" already exists';
+    const retest = counter(1);
+    const annotations = retest.metadata.annotations ?? {};
+    annotations["tekton-lineage.io/last-subject"] = (
+      annotations["tekton-lineage.io/last-subject"] ?? ""
+    ).replace("2026-11-22T10:00:00Z", "2026-11-22T10:02:00Z");
+    const { reporter, model, pacPosts } = setup([attempt(1, "succeeded")], {
+      counter: retest,
+      events: [pacFailure("2026-11-22T10:00:01Z", collision)],
+    });
+    pacPosts({
+      name: "Pipelines as Code CI",
+      state: "failed",
+      description: "failed",
+      target_url: "https://console.example/",
+    });
+    await reporter.reconcile(key);
+    await reporter.corrector.reconcile(`ns/repo/${sha}`);
+    expect(
+      model.jobs.filter((j) => j.name === "Pipelines as Code CI" && !j.retried).map((j) => j.description),
+    ).toEqual([`attempt 1 succeeded; an earlier attempt could not be created: ${collision}`]);
+  });
+
   it("looks again for PaC's bare status when its Event came first, while PaC may still post it", async () => {
     const collision = `pipelineruns.tekton.dev "build-${lineage}-1" already exists`;
     const earlier = [{ attempt: 1, name: `build-${lineage}-1`, admittedAt: "2026-11-22T10:00:00Z" }];

@@ -108,6 +108,8 @@ async function allGreen(sha: string, timeoutMs = 30_000): Promise<Job[]> {
   }
 }
 
+/** The composite status of each pipeline of the commit: what the merge request shows. */
+const mergeRequestStatus = async (sha: string) => (await pipelinesOf(gitlab, sha)).map((p) => p.status);
 /** Status reads and writes GitLab answered with this HTTP status. */
 const statusRequestsAnswered = (status: number) =>
   gitlab.count("GET", /statuses/, status) + gitlab.count("POST", /statuses/, status);
@@ -298,32 +300,39 @@ describe("PaC v0.39 and later, which name the pipeline in the failure", () => {
 });
 
 describe("PaC's watcher reporting older attempts, with the same GitLab user", () => {
-  it("ends on the latest attempt when PaC reports attempt 1 failed onto attempt 2's open status", async () => {
-    const sha = newCommit(gitlab, { ciPipeline: true });
-    const first = createdRun((await pac.open(mr(sha), ["build"]))[0]);
-    await startedByTekton(first);
-    await shownWhen("attempt 1 running", sha, running);
-    const second = createdRun((await pac.retest(mr(sha), ["build"]))[0]);
-    await startedByTekton(second);
-    const link2 = consoleLink(namespace, second.metadata.name ?? "");
-    await shownWhen("attempt 2 running", sha, (job) => running(job) && job.target_url === link2);
-    // Attempt 1 fails; PaC's watcher posts it, and GitLab applies it to the user's open job: attempt 2's.
-    const posted = pac.statuses.length;
-    await tekton.finishNow(namespace, first.metadata.name ?? "", { succeeded: false });
-    await eventually("PaC's report of attempt 1", () =>
-      pac.statuses.slice(posted).some((s) => s.state === "failed" && s.project === projectId),
-    );
-    await shownWhen(
-      "attempt 2 running again, repaired",
-      sha,
-      (job) => running(job) && job.target_url === link2,
-    );
-    await tekton.finishNow(namespace, second.metadata.name ?? "", { succeeded: true });
-    const jobs = await allGreen(sha);
-    expect(jobs.find((j) => j.name === named)?.target_url).toBe(link2);
-    // Bounded: PaC's running (1), superseded (1), running (2), PaC's failed (1), running (2), success (2).
-    expect((await jobsOf(gitlab, sha)).filter((j) => j.name === named).length).toBeLessThanOrEqual(4);
-  });
+  it.each([
+    { outcome: "failed", succeeded: false },
+    { outcome: "success", succeeded: true },
+  ])(
+    "ends on the latest attempt when PaC reports attempt 1 $outcome onto attempt 2's open status",
+    async ({ outcome, succeeded }) => {
+      const sha = newCommit(gitlab, { ciPipeline: true });
+      const first = createdRun((await pac.open(mr(sha), ["build"]))[0]);
+      await startedByTekton(first);
+      await shownWhen("attempt 1 running", sha, running);
+      const second = createdRun((await pac.retest(mr(sha), ["build"]))[0]);
+      await startedByTekton(second);
+      const link2 = consoleLink(namespace, second.metadata.name ?? "");
+      await shownWhen("attempt 2 running", sha, (job) => running(job) && job.target_url === link2);
+      // Attempt 1 ends; PaC's watcher posts it, and GitLab applies it to the user's open job: attempt 2's.
+      const posted = pac.statuses.length;
+      await tekton.finishNow(namespace, first.metadata.name ?? "", { succeeded });
+      await eventually("PaC's report of attempt 1", () =>
+        pac.statuses.slice(posted).some((s) => s.state === outcome && s.project === projectId),
+      );
+      await shownWhen(
+        "attempt 2 running again, repaired",
+        sha,
+        (job) => running(job) && job.target_url === link2,
+      );
+      expect((await pipelinesOf(gitlab, sha)).map((p) => p.status)).toEqual(["running"]);
+      await tekton.finishNow(namespace, second.metadata.name ?? "", { succeeded: true });
+      const jobs = await allGreen(sha);
+      expect(jobs.find((j) => j.name === named)?.target_url).toBe(link2);
+      // Bounded: PaC's running (1), superseded (1); running (2), PaC's report of 1; running (2), success (2).
+      expect((await jobsOf(gitlab, sha)).filter((j) => j.name === named).length).toBeLessThanOrEqual(4);
+    },
+  );
 
   it("ends on the latest attempt when a superseded attempt's cancellation is reported onto it", async () => {
     const sha = newCommit(gitlab, { ciPipeline: true });
@@ -379,6 +388,7 @@ describe("GitLab trouble", () => {
     const run = await startedRun(sha);
     const job = await shownWhen("the status after the storm", sha, running);
     expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
+    expect(await mergeRequestStatus(sha)).toEqual(["running"]);
     // Six 429s, each asking for a second: had they been honoured, the storm took at least ~5 s.
     expect(Date.now() - started).toBeGreaterThan(4000);
     expect(gitlab.requests.filter((r) => ofCommit.test(r.path) && r.status === 429)).toHaveLength(6);
@@ -415,6 +425,7 @@ describe("GitLab trouble", () => {
       "attempt 1 failed (Failed): Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 0",
     );
     expect(Date.now() - back).toBeLessThan(10_000);
+    expect(await mergeRequestStatus(sha)).toEqual(["failed"]);
   });
 
   it("repairs a stale write by another user, and stops contesting one that keeps writing", async () => {
@@ -459,7 +470,9 @@ describe("GitLab trouble", () => {
       expect(repairs).toBeLessThanOrEqual(3);
     }
     expect(repairs).toBe(3);
+    // Contested, the other writer's word stands: the merge request shows its failure.
     expect((await shown(gitlab, sha, named))?.status).toBe("failed");
+    expect(await mergeRequestStatus(sha)).toEqual(["failed"]);
   });
 
   it("picks up a rotated token on the next try once GitLab refuses the old one", async () => {
@@ -482,6 +495,7 @@ describe("GitLab trouble", () => {
     // The old token was cached for ten minutes (--gitlab-token-cache); only GitLab's refusal made
     // tekton-lineage read the Secret again, within the 30 s above rather than after a 5-minute wait.
     expect(statusRequestsAnswered(401)).toBeGreaterThan(refusedBefore);
+    expect(await mergeRequestStatus(sha)).toEqual(["running"]);
   });
 });
 
@@ -500,6 +514,7 @@ describe("PaC's ConfigMap", () => {
       await startedByTekton(run);
       const job = await shownWhen("the status under PaC's new name", sha, running, `${renamed} / build`);
       expect(job.target_url).toBe(consoleLink(namespace, run.metadata.name ?? ""));
+      expect(await mergeRequestStatus(sha)).toEqual(["running"]);
     } finally {
       await core.patchNamespacedConfigMap(
         { name: "pipelines-as-code", namespace, body: { data: { "application-name": application } } },
