@@ -47,7 +47,11 @@ async function main(argv: string[]): Promise<void> {
     const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
     const namespace = ownNamespace(parsed.config.namespace);
     if (verb === "list" && key === undefined) {
-      process.stdout.write(await listQueues(kubeConfig, namespace, parsed.config.output));
+      const pac = {
+        namespace: parsed.config.pacNamespace,
+        globalRepository: parsed.config.pacGlobalRepository,
+      };
+      process.stdout.write(await listQueues(kubeConfig, namespace, parsed.config.output, pac));
       return;
     }
     if (verb === "clear" && key !== undefined && rest.length === 2) {

@@ -1,4 +1,4 @@
-import { signatureKey } from "../core/vocabulary.ts";
+import { isOwnedAnnotation, isOwnedLabel, signatureKey } from "../core/vocabulary.ts";
 import { type SigningKey, signClaims } from "../lineage/claims.ts";
 import { runMetaOf } from "./pipelinerun-request.ts";
 
@@ -42,5 +42,26 @@ export function withAdmissionClaims(
     else spec.status = claims.specStatus;
   }
   annotations[signatureKey] = signClaims(key, runMetaOf(copy, namespace));
+  return copy as Record<string, unknown>;
+}
+
+/**
+ * A copy of the object without any key tekton-lineage owns (a rerun's copied claims), and without its
+ * spec.status when that was tekton-lineage's queue keeping the original Pending.
+ */
+export function withoutClaimsOf(object: unknown, dropQueuePending: boolean): Record<string, unknown> {
+  const copy = structuredClone(object) as {
+    metadata?: Record<string, unknown>;
+    spec?: Record<string, unknown>;
+  };
+  const metadata: Record<string, unknown> = copy.metadata ?? {};
+  copy.metadata = metadata;
+  const keep = (values: unknown, owned: (key: string) => boolean) =>
+    Object.fromEntries(
+      Object.entries((values as Record<string, string> | null) ?? {}).filter(([k]) => !owned(k)),
+    );
+  metadata.annotations = keep(metadata.annotations, isOwnedAnnotation);
+  metadata.labels = keep(metadata.labels, isOwnedLabel);
+  if (dropQueuePending && copy.spec) delete copy.spec.status;
   return copy as Record<string, unknown>;
 }

@@ -152,6 +152,121 @@ describe("createMutateRoute", () => {
     expect(attempts.calls.allocate).toBe(0);
   });
 
+  describe("a rerun (a console's or the Dashboard's copy of a run, claims included)", () => {
+    /** The stored run attempt 1 became: its mutated object, plus what the reconciler wrote after. */
+    async function storedFirstAttempt(mutate: ReturnType<typeof route>["route"]) {
+      const first = await mutate.decide(request(), context());
+      const stored = structuredClone(first.allowed && first.mutated) as {
+        metadata: {
+          name?: string;
+          generateName?: string;
+          annotations: Record<string, string>;
+          labels: Record<string, string>;
+        };
+        spec: Record<string, unknown>;
+      };
+      stored.metadata.annotations["tekton-lineage.io/queue-decision"] =
+        "started by queue q after waiting 1.0s";
+      stored.metadata.annotations["pipelinesascode.tekton.dev/state"] = "completed";
+      return stored;
+    }
+    /** What a console's Rerun creates: another name, the same labels and annotations. */
+    const rerunOf = (stored: Awaited<ReturnType<typeof storedFirstAttempt>>) => {
+      const copy = structuredClone(stored);
+      copy.metadata.generateName = `${copy.metadata.name}-r-`;
+      delete copy.metadata.name;
+      return copy;
+    };
+
+    it("is admitted as the next attempt of the lineage, its copied claims replaced", async () => {
+      const { route: mutate } = route();
+      const stored = await storedFirstAttempt(mutate);
+      const decision = await mutate.decide(request({ object: rerunOf(stored) }), context());
+      expect(decision.allowed).toBe(true);
+      const meta = metaOf(decision.allowed && decision.mutated);
+      const id = meta.annotations["tekton-lineage.io/lineage-id"];
+      expect(meta.name).toBe(`build-${id}-2`);
+      expect(meta.annotations).toMatchObject({
+        "tekton-lineage.io/attempt": "2",
+        "tekton-lineage.io/supersedes": `build-${id}-1`,
+        "pipelinesascode.tekton.dev/state": "completed",
+      });
+      expect(meta.annotations).not.toHaveProperty("tekton-lineage.io/queue-decision");
+      expect(
+        checkClaims(runMetaOf(decision.allowed && decision.mutated, "team-a"), [key], now, 120_000),
+      ).toEqual({
+        state: "valid",
+      });
+      expect(decision.allowed && decision.warnings).toEqual([
+        `a rerun of build-${id}-1: the tekton-lineage keys it copied were replaced by this attempt's`,
+      ]);
+    });
+
+    it("does not keep the Pending the queue had given the original", async () => {
+      // The original waited in a queue; the queue has room by the time of the rerun.
+      let admissions = 0;
+      const { route: mutate } = route({
+        queues: {
+          choose: () =>
+            admissions++ === 0
+              ? {
+                  queued: true,
+                  key: "q",
+                  id: "q",
+                  limit: 1,
+                  source: { kind: "rule", name: "r" },
+                  maxWaitMs: 0,
+                }
+              : { queued: false, reason: "no queue applies" },
+          admitter: {
+            admit: async () => ({ outcome: "wait", ticket: 2, position: 1, running: 1, limit: 1 }),
+            preview: async () => ({ outcome: "wait", ticket: 2, position: 1, running: 1, limit: 1 }),
+            release: async () => {},
+          },
+        },
+      });
+      const first = await mutate.decide(request(), context());
+      const stored = structuredClone(first.allowed && first.mutated) as never as Parameters<
+        typeof rerunOf
+      >[0];
+      expect((stored as unknown as { spec: { status?: string } }).spec.status).toBe("PipelineRunPending");
+      const decision = await mutate.decide(request({ object: rerunOf(stored) }), context());
+      const mutated = (decision.allowed ? decision.mutated : undefined) as { spec?: Record<string, unknown> };
+      expect(mutated.spec).not.toHaveProperty("status");
+    });
+
+    it.each([
+      [
+        "claims changed after signing",
+        (c: { metadata: { annotations: Record<string, string>; labels?: Record<string, string> } }) => {
+          c.metadata.annotations["tekton-lineage.io/attempt"] = "7";
+          c.metadata.labels = { ...c.metadata.labels, "tekton-lineage.io/attempt": "7" };
+        },
+      ],
+      [
+        "a copy into another lineage (another commit)",
+        (c: { metadata: { annotations: Record<string, string> } }) => {
+          c.metadata.annotations["pipelinesascode.tekton.dev/sha"] = "0".repeat(40);
+        },
+      ],
+      [
+        "a copy into another namespace",
+        (c: { metadata: { annotations: Record<string, string>; namespace?: string } }) => {
+          c.metadata.namespace = "team-b";
+        },
+      ],
+    ])("stays refused when it is not a copy of a run of the lineage: %s", async (_what, change) => {
+      const { route: mutate } = route();
+      const copy = rerunOf(await storedFirstAttempt(mutate)) as never;
+      change(copy);
+      const namespace = (copy as { metadata: { namespace?: string } }).metadata.namespace ?? "team-a";
+      expect(await mutate.decide(request({ object: copy, namespace }), context())).toMatchObject({
+        allowed: false,
+        code: 403,
+      });
+    });
+  });
+
   it("leaves UPDATEs and other kinds alone", async () => {
     const { route: mutate } = route();
     expect(await mutate.decide(request({ operation: "UPDATE" }), context())).toEqual({ allowed: true });
@@ -187,15 +302,14 @@ describe("createMutateRoute with a queue", () => {
     limit: 2,
     source: { kind: "repository" as const, namespace: "team-a", name: "my-repo" },
     maxWaitMs: 0,
-    takeOverFromPac: false,
   };
   type Admission = import("../queue/admit-plan.ts").QueueAdmission;
-  const withQueue = (admission: Admission, takeOverFromPac = false) => {
+  const withQueue = (admission: Admission) => {
     const seen: string[] = [];
     const released: string[] = [];
     const { route: mutate, attempts } = route({
       queues: {
-        choose: () => ({ ...choice, takeOverFromPac }),
+        choose: () => choice,
         admitter: {
           admit: async (_c, run) => {
             seen.push(run);
@@ -261,27 +375,14 @@ describe("createMutateRoute with a queue", () => {
     ]);
   });
 
-  it("takes over a run Pipelines-as-Code queued: its state becomes started and its Pending is ours", async () => {
-    const { mutate } = withQueue({ outcome: "start", ticket: 1, fence: 1, running: 1, limit: 2 }, true);
-    const pacQueued = request();
-    const object = pacQueued.object as {
-      metadata: { labels: Record<string, string> };
-      spec: Record<string, unknown>;
-    };
-    object.metadata.labels["pipelinesascode.tekton.dev/state"] = "queued";
-    object.spec.status = "PipelineRunPending";
-    const decision = await mutate.decide(pacQueued, context());
-    const mutated = (decision.allowed ? decision.mutated : undefined) as { spec: { status?: string } };
-    expect(mutated.spec.status).toBeUndefined();
-    expect(metaOf(mutated).labels["pipelinesascode.tekton.dev/state"]).toBe("started");
-  });
-
   it("refuses a run when its queue is full", async () => {
     const { mutate } = withQueue({ outcome: "full", waiting: 1000, limit: 2 });
     expect(await mutate.decide(request(), context())).toMatchObject({
       allowed: false,
       code: 429,
-      message: "queue pac/team-a/my-repo is full (1000 PipelineRuns waiting); retry later",
+      message: expect.stringMatching(
+        /^queue pac\/team-a\/my-repo is full \(1000 PipelineRuns waiting\): build-[a-z2-7]{10}-1 was not created; retest once the queue drains$/,
+      ),
     });
   });
 });

@@ -5,10 +5,11 @@ import type { AdmittedRunRecord, Allocation } from "../lineage/attempt-plan.ts";
 import { checkClaims, type KeyRing, learnSigner } from "../lineage/claims.ts";
 import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts";
 import { attemptName } from "../lineage/names.ts";
+import { rerunOf } from "../lineage/rerun.ts";
 import type { QueueAdmission } from "../queue/admit-plan.ts";
 import type { QueueAdmitter } from "../queue/admitter.ts";
 import type { QueueChoice } from "../queue/choose.ts";
-import { type ClaimsToWrite, withAdmissionClaims } from "./claims-patch.ts";
+import { type ClaimsToWrite, withAdmissionClaims, withoutClaimsOf } from "./claims-patch.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { displayName, isPipelineRun, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
@@ -65,12 +66,25 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
     async decide(request, { signal }) {
       if (request.operation !== "CREATE" || !isPipelineRun(request) || !request.object)
         return { allowed: true };
-      const subject = runMetaOf(request.object, request.namespace);
+      let subject = runMetaOf(request.object, request.namespace);
       await learnSigner(deps.keys, subject);
       const now = deps.now();
       const check = checkClaims(subject, deps.keys.all(), now, deps.claimMaxAgeMs);
       if (check.state === "valid") return { allowed: true };
-      if (check.state !== "absent") return claimsDenial(request, check.state, check.detail);
+      let object = request.object;
+      const warnings: string[] = [];
+      let specStatus = (object as { spec?: { status?: string } }).spec?.status;
+      if (check.state !== "absent") {
+        // A console's or the Dashboard's "Rerun" copies a run with its claims: the next attempt of its lineage.
+        const rerun = check.state === "forged" ? rerunOf(subject, deps.keys.all(), deps.rule) : undefined;
+        if (!rerun) return claimsDenial(request, check.state, check.detail);
+        subject = rerun.subject;
+        object = withoutClaimsOf(object, rerun.wasQueuePending);
+        if (rerun.wasQueuePending) specStatus = undefined;
+        warnings.push(
+          `a rerun of ${rerun.original}: the tekton-lineage keys it copied were replaced by this attempt's`,
+        );
+      }
 
       const lineage = lineageOf(subject, deps.rule);
       const chosen = subject.name;
@@ -92,10 +106,10 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
         },
         labels: { [labelKeys.lineageId]: lineage.id, [labelKeys.attempt]: attempt },
       };
-      const warnings = dryRun ? [`dry run: attempt ${attempt} of this lineage is shown, not reserved`] : [];
+      if (dryRun) warnings.push(`dry run: attempt ${attempt} of this lineage is shown, not reserved`);
       if (deps.queues) {
-        const specStatus = (request.object as { spec?: { status?: string } }).spec?.status;
         const choice = deps.queues.choose(subject, specStatus === pendingStatus);
+        if (!choice.queued && choice.conflict) warnings.push(`tekton-lineage: ${choice.conflict}`);
         if (choice.queued) {
           const run = `${subject.namespace}/${allocation.name}`;
           const admission = dryRun
@@ -106,7 +120,8 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
               allowed: false,
               code: 429,
               reason: "TooManyRequests",
-              message: `queue ${choice.key} is full (${admission.waiting} PipelineRuns waiting); retry later`,
+              // Names the run: PaC records these words, and the status of the attempt can say them at once.
+              message: `queue ${choice.key} is full (${admission.waiting} PipelineRuns waiting): ${allocation.name} was not created; retest once the queue drains`,
             };
           }
           const queue = queueClaims(choice, admission, now);
@@ -116,7 +131,7 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
           warnings.push(queueWarning(choice.key, admission));
         }
       }
-      const mutated = withAdmissionClaims(request.object, request.namespace, claims, deps.keys.current());
+      const mutated = withAdmissionClaims(object, request.namespace, claims, deps.keys.current());
       return { allowed: true, mutated, warnings };
     },
     async abandoned(request, late) {
@@ -160,14 +175,9 @@ function queueClaims(choice: Queued, admission: Exclude<QueueAdmission, { outcom
     [admissionKeys.enqueuedAt]: now.toISOString(),
   };
   const labels: Record<string, string> = { [labelKeys.queueId]: choice.id };
-  if (choice.takeOverFromPac) {
-    // PaC's watcher starts runs it marked queued; marking them started leaves the queue to tekton-lineage.
-    annotations[pac.state] = "started";
-    labels[pac.state] = "started";
-  }
   if (admission.outcome === "start") {
     annotations[admissionKeys.queueSlot] = String(admission.fence);
-    return { annotations, labels, specStatus: choice.takeOverFromPac ? null : undefined };
+    return { annotations, labels, specStatus: undefined };
   }
   annotations[admissionKeys.pendingByQueue] = "true";
   return { annotations, labels, specStatus: pendingStatus };

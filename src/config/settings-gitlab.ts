@@ -64,6 +64,14 @@ export const gitlabSettings = {
       "Namespace of Pipelines-as-Code's ConfigMap (openshift-pipelines on OpenShift Pipelines), watched for its application name and console links; empty: not read.",
     parse: parseText,
   }),
+  pacGlobalRepository: setting({
+    flag: "pac-global-repository",
+    env: "TEKTON_LINEAGE_PAC_GLOBAL_REPOSITORY",
+    default: "pipelines-as-code",
+    description:
+      "Name of Pipelines-as-Code's global Repository in --pac-namespace (PAC_CONTROLLER_GLOBAL_REPOSITORY): a concurrency_limit set there is inherited by every Repository that sets none, and PaC enforces it.",
+    parse: parseText,
+  }),
   pacConfigMap: setting({
     flag: "pac-configmap",
     env: "TEKTON_LINEAGE_PAC_CONFIGMAP",

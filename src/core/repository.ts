@@ -80,7 +80,7 @@ export function repositoryView(repository: Repository | undefined): RepositoryVi
 /** A Repository's queue settings: opted in to tekton-lineage's queue, its limit, its longest wait. */
 export interface RepositoryQueue {
   optedIn: boolean;
-  /** tekton-lineage.io/concurrency-limit, else spec.concurrency_limit; undefined when neither is positive. */
+  /** tekton-lineage.io/concurrency-limit; undefined unless positive. */
   limit?: number;
   /** tekton-lineage.io/max-queue-wait, else the default (a malformed value keeps the default). */
   maxWaitMs: number;
@@ -90,9 +90,32 @@ export function repositoryQueue(repository: RepositoryView, defaultMaxWaitMs: nu
   const a = repository.annotations;
   return {
     optedIn: a[repositoryKeys.queue] === "enabled",
-    limit: positive(a[repositoryKeys.concurrencyLimit]) ?? positive(repository.concurrencyLimit),
+    limit: positive(a[repositoryKeys.concurrencyLimit]),
     maxWaitMs: durationOr(a[repositoryKeys.maxQueueWait], defaultMaxWaitMs),
   };
+}
+
+/** The concurrency limit Pipelines-as-Code enforces on a Repository itself, and where it comes from. */
+export interface PacLimit {
+  limit: number;
+  from: "repository" | "global";
+}
+
+/**
+ * The limit PaC enforces itself on a Repository's runs: its own spec.concurrency_limit, or, when it sets
+ * none, the global Repository's (PaC merges them: pkg/apis/pipelinesascode/v1alpha1/types.go,
+ * RepositorySpec.Merge). PaC creates such runs Pending and starts them from its own queue
+ * (pipelineascode.go, startPR; reconciler/queue_pipelineruns.go). An explicit 0 means none, and shields
+ * the Repository from the global limit.
+ */
+export function pacLimitOf(
+  repository: RepositoryView,
+  global: RepositoryView | undefined,
+): PacLimit | undefined {
+  const own = repository.concurrencyLimit;
+  if (own !== undefined && own !== null) return own !== 0 ? { limit: own, from: "repository" } : undefined;
+  const inherited = global?.concurrencyLimit;
+  return inherited ? { limit: inherited, from: "global" } : undefined;
 }
 
 function positive(value: unknown): number | undefined {

@@ -16,7 +16,6 @@ const choice = {
   limit: 1,
   source: { kind: "repository" as const, namespace: "ns", name: "repo" },
   maxWaitMs: 0,
-  takeOverFromPac: false,
 };
 const signal = () => new AbortController().signal;
 

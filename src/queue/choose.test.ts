@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseQueueRules, renderKey } from "../config/queue-rules.ts";
-import type { RepositoryView } from "../core/repository.ts";
+import { type PacLimit, pacLimitOf, type RepositoryView } from "../core/repository.ts";
 import type { RunMeta } from "../core/tekton.ts";
 import { chooseQueue } from "./choose.ts";
 
@@ -20,60 +20,87 @@ const repo = (annotations: Record<string, string>, concurrencyLimit?: number): R
   annotations,
 });
 
+const optedIn = (extra: Record<string, string> = {}) => ({
+  "tekton-lineage.io/queue": "enabled",
+  "tekton-lineage.io/concurrency-limit": "3",
+  ...extra,
+});
+
 describe("chooseQueue", () => {
-  it("queues an opted-in repository's runs under its limit annotation, or spec.concurrency_limit", () => {
-    expect(
-      chooseQueue(
-        pacRun(),
-        false,
-        repo({ "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "3" }),
-        [],
-        0,
-      ),
-    ).toMatchObject({
-      queued: true,
-      key: "pac/team-a/repo",
-      limit: 3,
-      source: { kind: "repository", namespace: "team-a", name: "repo" },
-      takeOverFromPac: false,
-    });
-    expect(
-      chooseQueue(pacRun(), false, repo({ "tekton-lineage.io/queue": "enabled" }, 2), [], 0),
-    ).toMatchObject({ queued: true, limit: 2 });
-  });
-
-  it("takes over a run PaC queued, in an opted-in repository", () => {
-    expect(
-      chooseQueue(pacRun("queued"), true, repo({ "tekton-lineage.io/queue": "enabled" }, 2), [], 0),
-    ).toMatchObject({
-      queued: true,
-      takeOverFromPac: true,
-    });
-  });
-
-  it("leaves PaC's own queue alone when the repository did not opt in", () => {
-    expect(chooseQueue(pacRun("queued"), true, repo({}, 2), [], 0)).toEqual({
-      queued: false,
-      reason: "queued by Pipelines-as-Code (Repository not opted in)",
-    });
-    expect(chooseQueue(pacRun(), false, repo({}, 2), [], 0)).toEqual({
-      queued: false,
-      reason: "no queue applies",
-    });
-  });
-
-  it("never queues a run its author made Pending", () => {
-    expect(
-      chooseQueue(pacRun(), true, repo({ "tekton-lineage.io/queue": "enabled" }, 2), [], 0),
-    ).toMatchObject({ queued: false });
-  });
-
-  it("reads the longest wait from the repository, else the default", () => {
-    const r = repo({ "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/max-queue-wait": "10m" }, 1);
-    expect(chooseQueue(pacRun(), false, r, [], 5000)).toMatchObject({ maxWaitMs: 600_000 });
-    expect(
-      chooseQueue(pacRun(), false, repo({ "tekton-lineage.io/queue": "enabled" }, 1), [], 5000),
-    ).toMatchObject({ maxWaitMs: 5000 });
+  it.each<{
+    what: string;
+    repository: RepositoryView;
+    pacLimit?: PacLimit;
+    pending?: boolean;
+    expected: object;
+  }>([
+    {
+      what: "queues an opted-in repository's runs under its tekton-lineage.io/concurrency-limit",
+      repository: repo(optedIn()),
+      expected: {
+        queued: true,
+        key: "pac/team-a/repo",
+        limit: 3,
+        source: { kind: "repository", namespace: "team-a", name: "repo" },
+      },
+    },
+    {
+      what: "refuses an opt-in loudly when PaC enforces the repository's own limit",
+      repository: repo(optedIn(), 2),
+      pacLimit: { limit: 2, from: "repository" },
+      expected: {
+        queued: false,
+        conflict: expect.stringMatching(
+          /queues its runs itself by its spec.concurrency_limit \(2\); remove spec.concurrency_limit and set tekton-lineage.io\/concurrency-limit$/,
+        ),
+      },
+    },
+    {
+      what: "refuses an opt-in loudly when PaC enforces a limit inherited from the global Repository",
+      repository: repo(optedIn()),
+      pacLimit: { limit: 5, from: "global" },
+      expected: {
+        queued: false,
+        conflict: expect.stringMatching(
+          /global Repository's concurrency_limit \(5\).*spec.concurrency_limit: 0/,
+        ),
+      },
+    },
+    {
+      what: "leaves a repository PaC queues itself to PaC",
+      repository: repo({}, 2),
+      pacLimit: { limit: 2, from: "repository" },
+      pending: true,
+      expected: { queued: false, reason: "queued by Pipelines-as-Code (concurrency_limit 2)" },
+    },
+    {
+      what: "queues nothing of a repository that did not opt in",
+      repository: repo({}),
+      expected: { queued: false, reason: "no queue applies" },
+    },
+    {
+      what: "needs tekton-lineage's own limit: spec.concurrency_limit is PaC's",
+      repository: repo({ "tekton-lineage.io/queue": "enabled" }),
+      expected: { queued: false, reason: "Repository repo sets no tekton-lineage.io/concurrency-limit" },
+    },
+    {
+      what: "never queues a run its author made Pending",
+      repository: repo(optedIn()),
+      pending: true,
+      expected: { queued: false, reason: "the run was created Pending by its author" },
+    },
+    {
+      what: "reads the longest wait from the repository",
+      repository: repo(optedIn({ "tekton-lineage.io/max-queue-wait": "10m" })),
+      expected: { queued: true, maxWaitMs: 600_000 },
+    },
+    {
+      what: "else the default longest wait",
+      repository: repo(optedIn()),
+      expected: { queued: true, maxWaitMs: 5000 },
+    },
+  ])("$what", ({ repository, pacLimit, pending, expected }) => {
+    expect(chooseQueue(pacRun(), pending ?? false, repository, pacLimit, [], 5000)).toMatchObject(expected);
   });
 
   it("falls back to the first matching rule", () => {
@@ -86,15 +113,26 @@ describe("chooseQueue", () => {
       labels: { "tekton.dev/pipeline": "deploy", env: "prod" },
       annotations: {},
     };
-    expect(chooseQueue(subject, false, undefined, rules, 0)).toMatchObject({
+    expect(chooseQueue(subject, false, undefined, undefined, rules, 0)).toMatchObject({
       queued: true,
       key: "ops/prod/deploy",
       limit: 1,
       source: { kind: "rule", name: "deploys" },
     });
-    expect(chooseQueue({ ...subject, labels: {} }, false, undefined, rules, 0)).toMatchObject({
+    expect(chooseQueue({ ...subject, labels: {} }, false, undefined, undefined, rules, 0)).toMatchObject({
       queued: false,
     });
+  });
+});
+
+describe("pacLimitOf (RepositorySpec.Merge)", () => {
+  it.each<[string, number | undefined, number | undefined, PacLimit | undefined]>([
+    ["the repository's own limit", 2, 5, { limit: 2, from: "repository" }],
+    ["the global limit, inherited", undefined, 5, { limit: 5, from: "global" }],
+    ["none for an explicit 0, which shields from the global limit", 0, 5, undefined],
+    ["none at all", undefined, undefined, undefined],
+  ])("%s", (_what, own, global, expected) => {
+    expect(pacLimitOf(repo({}, own), global === undefined ? undefined : repo({}, global))).toEqual(expected);
   });
 });
 

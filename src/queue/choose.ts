@@ -1,12 +1,17 @@
 import { type QueueRule, renderKey } from "../config/queue-rules.ts";
-import { type RepositoryView, repositoryQueue } from "../core/repository.ts";
+import { type PacLimit, type RepositoryView, repositoryQueue } from "../core/repository.ts";
 import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
 import { baseOf } from "../lineage/lineage.ts";
 import { type QueueSource, queueIdOf } from "./state.ts";
 
 export type QueueChoice =
-  | { queued: false; reason: string }
+  | {
+      queued: false;
+      reason: string;
+      /** The Repository opted in to tekton-lineage's queue, but PaC enforces a limit on it itself. */
+      conflict?: string;
+    }
   | {
       queued: true;
       key: string;
@@ -14,17 +19,33 @@ export type QueueChoice =
       limit: number;
       source: QueueSource;
       maxWaitMs: number;
-      /** PaC had already queued the run itself; tekton-lineage takes it over. */
-      takeOverFromPac: boolean;
     };
 
+/** Why an opt-in cannot work: PaC queues the Repository's runs itself (see pacLimitOf). */
+export function optInConflict(repository: RepositoryView, pacLimit: PacLimit): string {
+  const where =
+    pacLimit.from === "repository"
+      ? `its spec.concurrency_limit (${pacLimit.limit})`
+      : `the global Repository's concurrency_limit (${pacLimit.limit}), which it inherits`;
+  const fix =
+    pacLimit.from === "repository"
+      ? "remove spec.concurrency_limit and set tekton-lineage.io/concurrency-limit"
+      : "set spec.concurrency_limit: 0 on it (PaC then inherits no limit) and tekton-lineage.io/concurrency-limit";
+  return `Repository ${repository.namespace}/${repository.name} opted in to tekton-lineage's queue, but Pipelines-as-Code queues its runs itself by ${where}; ${fix}`;
+}
+
 /**
- * Which queue a PipelineRun belongs to, with which limit.
+ * Which queue a PipelineRun belongs to, with which limit. Current Pipelines-as-Code (v0.37 and later)
+ * queues the runs of a Repository with a limit itself: it creates them Pending (label state=started),
+ * then patches state=queued and execution-order, and its watcher starts them. Only one of the two may
+ * own a repository's queue:
  *
- * - A Pipelines-as-Code run whose Repository opted in (annotation tekton-lineage.io/queue: enabled) is
- *   queued per repository, limited by tekton-lineage.io/concurrency-limit or else spec.concurrency_limit.
- *   If PaC already queued it (state: queued), tekton-lineage takes it over.
- * - A run PaC queued in a Repository that did not opt in is left to PaC's own watcher: never both.
+ * - A Repository PaC enforces no limit on that opted in (tekton-lineage.io/queue: enabled) is queued by
+ *   tekton-lineage, per repository, limited by tekton-lineage.io/concurrency-limit. PaC then creates
+ *   its runs as they come; tekton-lineage makes the ones that must wait Pending, and PaC, which set no
+ *   execution-order, never starts them.
+ * - A Repository PaC enforces a limit on (its own spec.concurrency_limit or the global Repository's) is
+ *   PaC's: never queued here. An opt-in there is refused loudly (`conflict`), never silently ignored.
  * - Otherwise the first matching rule of --queue-rules decides.
  * - A run the user made Pending is not queued (it is not ours to start).
  */
@@ -32,19 +53,27 @@ export function chooseQueue(
   subject: RunMeta,
   pendingAtCreation: boolean,
   repository: RepositoryView | undefined,
+  pacLimit: PacLimit | undefined,
   rules: readonly QueueRule[],
   defaultMaxWaitMs: number,
 ): QueueChoice {
   const read = (key: string) => subject.annotations[key] ?? subject.labels[key];
-  const queuedByPac = read(pac.state) === "queued";
   const settings = repository ? repositoryQueue(repository, defaultMaxWaitMs) : undefined;
   if (repository && settings && read(pac.repository)) {
+    if (settings.optedIn && pacLimit) {
+      const conflict = optInConflict(repository, pacLimit);
+      return { queued: false, reason: conflict, conflict };
+    }
+    if (pacLimit)
+      return { queued: false, reason: `queued by Pipelines-as-Code (concurrency_limit ${pacLimit.limit})` };
     if (settings.optedIn) {
       const limit = settings.limit;
       if (limit === undefined)
-        return { queued: false, reason: `Repository ${repository.name} sets no concurrency limit` };
-      if (pendingAtCreation && !queuedByPac)
-        return { queued: false, reason: "the run was created Pending by its author" };
+        return {
+          queued: false,
+          reason: `Repository ${repository.name} sets no tekton-lineage.io/concurrency-limit`,
+        };
+      if (pendingAtCreation) return { queued: false, reason: "the run was created Pending by its author" };
       const key = `pac/${repository.namespace}/${repository.name}`;
       return {
         queued: true,
@@ -53,11 +82,8 @@ export function chooseQueue(
         limit,
         source: { kind: "repository", namespace: repository.namespace, name: repository.name },
         maxWaitMs: settings.maxWaitMs,
-        takeOverFromPac: queuedByPac,
       };
     }
-    if (queuedByPac)
-      return { queued: false, reason: "queued by Pipelines-as-Code (Repository not opted in)" };
   }
   if (pendingAtCreation) return { queued: false, reason: "the run was created Pending by its author" };
   const rule = rules.find((r) => Object.entries(r.selector).every(([k, v]) => subject.labels[k] === v));
@@ -70,6 +96,5 @@ export function chooseQueue(
     limit: rule.limit,
     source: { kind: "rule", name: rule.name },
     maxWaitMs: rule.maxWaitMs || defaultMaxWaitMs,
-    takeOverFromPac: false,
   };
 }

@@ -1,20 +1,63 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import {
+  pacLimitOf,
+  repositoryQueue,
+  repositoryResource,
+  repositoryView,
+  trimRepository,
+} from "../core/repository.ts";
 import { cancelStatus, pendingStatus, pipelineRunResource } from "../core/tekton.ts";
 import { leaseLabels } from "../core/vocabulary.ts";
 import { apiFailure } from "../kube/api-errors.ts";
 import { LeaseStore } from "../kube/leases.ts";
+import { optInConflict } from "./choose.ts";
 import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
 import { formatQueues, summarizeQueues } from "./view.ts";
 
-/** `tekton-lineage queue list`: every queue, its limit, who runs and who waits, in order. */
+/**
+ * `tekton-lineage queue list`: every queue, its limit, who runs and who waits, in order; and every
+ * Repository whose opt-in is refused because Pipelines-as-Code enforces a limit on it itself.
+ */
 export async function listQueues(
   kubeConfig: KubeConfig,
   namespace: string,
   output: "text" | "json",
+  pac: { namespace: string; globalRepository: string },
 ): Promise<string> {
   const leases = await new LeaseStore(kubeConfig, namespace).list(`${leaseLabels.kind}=${queueLeaseKind}`);
   const queues = summarizeQueues(leases);
-  return output === "json" ? `${JSON.stringify({ queues }, null, 2)}\n` : formatQueues(queues);
+  const refused = await refusedOptIns(kubeConfig, pac);
+  if (output === "json") return `${JSON.stringify({ queues, refusedOptIns: refused }, null, 2)}\n`;
+  const notes = refused.map((r) => `refused opt-in: ${r}\n`).join("");
+  return `${formatQueues(queues)}${notes ? `\n${notes}` : ""}`;
+}
+
+/** The opt-ins PaC would override, from every Repository the caller may list (none if it may list none). */
+async function refusedOptIns(
+  kubeConfig: KubeConfig,
+  pac: { namespace: string; globalRepository: string },
+): Promise<string[]> {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  try {
+    const list = (await api.listCustomObjectForAllNamespaces({
+      group: repositoryResource.group,
+      version: repositoryResource.version,
+      resourcePlural: repositoryResource.plural,
+    })) as {
+      items: unknown[];
+    };
+    const repositories = list.items.map(trimRepository);
+    const global = repositories.find(
+      (r) => r.metadata.namespace === pac.namespace && r.metadata.name === pac.globalRepository,
+    );
+    return repositories.flatMap((repository) => {
+      const view = repositoryView(repository);
+      const pacLimit = view ? pacLimitOf(view, repositoryView(global)) : undefined;
+      return view && pacLimit && repositoryQueue(view, 0).optedIn ? [optInConflict(view, pacLimit)] : [];
+    });
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -24,10 +24,12 @@ import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-f
 import { QueueController } from "../queue/controller.ts";
 import { QueueLimits } from "../queue/limits.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
+import { OptInCheck } from "../queue/opt-in-check.ts";
 import { queueLeaseKind } from "../queue/state.ts";
 import { queueViewHandler } from "../queue/view.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
+import { pacGlobalRepositoryOf } from "./shared.ts";
 
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
@@ -63,15 +65,25 @@ export function createReconciler(context: ServiceContext): Component {
   const runs = genuineRuns(informedRuns, signingKeys);
   const actions = new RunActions(kubeConfig, logger, (meta) => signClaims(signingKeys.current(), meta));
   const queueMetrics = createQueueMetrics(registry, conflicts);
+  const limits = new QueueLimits({
+    repositories,
+    globalRepository: pacGlobalRepositoryOf(context.shared, config),
+    rules: config.queueRules,
+    defaultMaxWaitMs: config.maxQueueWait,
+  });
+  const optInCheck = new OptInCheck({
+    repositories,
+    limits,
+    events,
+    logger,
+    registry,
+    globalRepositoryChanged: (changed) => context.shared.pacGlobalRepository?.onChange(changed),
+  });
   const queues = new QueueController({
     runs,
     leases: queueLeases,
     store,
-    limits: new QueueLimits({
-      repositories,
-      rules: config.queueRules,
-      defaultMaxWaitMs: config.maxQueueWait,
-    }),
+    limits,
     writer: actions,
     events,
     metrics: queueMetrics,
@@ -200,6 +212,7 @@ export function createReconciler(context: ServiceContext): Component {
       queues.run(signal);
       supersede.run(signal);
       gitlab.run(signal);
+      optInCheck.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
       // Retired signing keys are dropped only by a reconciler that sees every run.
       if (config.watchNamespaces.length === 0)

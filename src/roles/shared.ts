@@ -20,6 +20,11 @@ export interface Shared {
   leaseConflicts: Counter<"kind">;
   /** The Repository cache (queue limits, GitLab settings). */
   repositories: Informer<Repository>;
+  /**
+   * PaC's global Repository (its settings are every Repository's defaults), where PaC is installed;
+   * undefined when --pac-namespace is empty.
+   */
+  pacGlobalRepository: Informer<Repository> | undefined;
   /** The keys that sign admission claims (the webhook signs; the reconciler verifies and re-signs). */
   signingKeys: SigningKeys;
 }
@@ -55,12 +60,30 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
       resyncMs: config.resync,
       logger,
     }),
+    pacGlobalRepository: !config.pacNamespace
+      ? undefined
+      : new Informer<Repository>({
+          name: "pac-global-repository",
+          kubeConfig,
+          source: customResourceSource(kubeConfig, repositoryResource),
+          namespaces: [config.pacNamespace],
+          fieldSelector: `metadata.name=${config.pacGlobalRepository}`,
+          transform: trimRepository,
+          resyncMs: config.resync,
+          logger,
+        }),
   };
+}
+
+/** PaC's global Repository now, if there is one. */
+export function pacGlobalRepositoryOf(shared: Shared, config: Config): () => Repository | undefined {
+  return () => shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository);
 }
 
 export function startShared(shared: Shared): void {
   shared.events.start();
   shared.repositories.start();
+  shared.pacGlobalRepository?.start();
   // Not awaited: the key loads (with retries) while the process reports not ready.
   void shared.signingKeys.start();
 }
@@ -68,5 +91,6 @@ export function startShared(shared: Shared): void {
 export async function stopShared(shared: Shared): Promise<void> {
   shared.signingKeys.stop();
   shared.repositories.stop();
+  shared.pacGlobalRepository?.stop();
   await shared.events.stop();
 }

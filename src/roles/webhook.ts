@@ -9,6 +9,7 @@ import { QueueLimits } from "../queue/limits.ts";
 import { runsOfQueueLister } from "../queue/runs-of-queue.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
+import { pacGlobalRepositoryOf } from "./shared.ts";
 
 /** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {
@@ -28,6 +29,7 @@ export function createWebhook(context: ServiceContext): Component {
   });
   const limits = new QueueLimits({
     repositories,
+    globalRepository: pacGlobalRepositoryOf(context.shared, config),
     rules: config.queueRules,
     defaultMaxWaitMs: config.maxQueueWait,
   });

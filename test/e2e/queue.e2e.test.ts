@@ -1,10 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
+import type { FakeGitLab } from "../fakes/gitlab/server.ts";
+import { createdRuns, type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { newCommit, projectId, startFakeGitLab } from "./support/gitlab.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -21,6 +25,8 @@ let namespace: string;
 let lineage: LineageProcess;
 let webhooks: RegisteredWebhooks;
 let tekton: TektonSimulator;
+let gitlab: FakeGitLab;
+let pac: PacEmulator;
 const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 const sha = () => randomBytes(20).toString("hex");
@@ -33,11 +39,29 @@ beforeAll(async () => {
     name: "repo",
     annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
   });
-  await createRepository(admin, { namespace, name: "pac-owned", concurrencyLimit: 1 });
+  gitlab = await startFakeGitLab(namespace);
+  const gitProvider = { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } };
+  // PaC's own queue (limit 1); an opt-in PaC overrides; an opt-in PaC sets no limit on (tekton-lineage's, 1).
+  await createRepository(admin, { namespace, name: "pac-owned", concurrencyLimit: 1, gitProvider });
+  await createRepository(admin, {
+    namespace,
+    name: "both",
+    concurrencyLimit: 1,
+    gitProvider,
+    annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
+  });
+  await createRepository(admin, {
+    namespace,
+    name: "pac-queue",
+    gitProvider,
+    annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
+  });
   lineage = await startTektonLineage({
     role: "all",
     args: [
       `--watch-namespaces=${namespace}`,
+      `--pac-namespace=${namespace}`,
+      `--gitlab-hosts=${new URL(gitlab.url).host}`,
       "--queue-position-delay=100ms",
       "--leader-lease-duration=3s",
       "--leader-renew-deadline=2s",
@@ -66,10 +90,20 @@ beforeAll(async () => {
   }));
   await tekton.start();
   await grantPipelineRunAccess(namespace, "alice");
+  pac = await new PacEmulator({
+    kubeConfig: admin,
+    namespaces: [namespace],
+    gitlabUrl: gitlab.url,
+    version: "v0.50",
+    config: {},
+    pacNamespace: namespace,
+  }).start();
 });
 
 afterAll(async () => {
+  await pac?.stop();
   tekton?.stop();
+  await gitlab?.stop();
   await webhooks?.remove();
   await lineage?.stop();
   await suite.cleanup();
@@ -242,18 +276,116 @@ describe("a repository with a maximum wait", () => {
   });
 });
 
-describe("a repository whose queue Pipelines-as-Code keeps", () => {
-  it("leaves runs PaC queued to PaC", async () => {
-    const run = pacPipelineRun({
-      namespace,
-      sha: sha(),
-      repository: "pac-owned",
-      extraLabels: { "pipelinesascode.tekton.dev/state": "queued" },
+describe("with Pipelines-as-Code as it queues since v0.37 (emulated from its source)", () => {
+  const mr = (repository: string, sha: string): MergeRequest => ({
+    namespace,
+    repository,
+    sha,
+    number: 7,
+    sourceProjectId: projectId,
+    targetProjectId: projectId,
+  });
+  const pipelines = ["build", "test", "lint"];
+  /** The most runs of `names` running at once, from Tekton's starts and ends. */
+  const mostAtOnce = (names: readonly string[]) => {
+    const mine = (run: string) => names.includes(run);
+    const events = [
+      ...tekton.started.filter((s) => mine(s.run)).map((s) => ({ at: s.at, delta: 1 })),
+      ...tekton.finished.filter((f) => mine(f.run)).map((f) => ({ at: f.at, delta: -1 })),
+    ].sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let running = 0;
+    let most = 0;
+    for (const e of events) {
+      running += e.delta;
+      most = Math.max(most, running);
+    }
+    return most;
+  };
+  const allFinished = (names: readonly string[]) =>
+    eventually("every run to finish", () => names.every((n) => tekton.finished.some((f) => f.run === n)), {
+      timeoutMs: 30_000,
     });
-    (run.spec as Record<string, unknown>).status = "PipelineRunPending";
-    const created = await runs.create(run);
-    expect(created.metadata.annotations?.["tekton-lineage.io/queue"]).toBeUndefined();
-    expect(created.metadata.labels?.["pipelinesascode.tekton.dev/state"]).toBe("queued");
-    expect(isPending(created)).toBe(true);
+
+  it("leaves a Repository with spec.concurrency_limit to PaC's own queue", async () => {
+    const results = await pac.open(mr("pac-owned", newCommit(gitlab)), pipelines);
+    const created = createdRuns(results);
+    expect(created).toHaveLength(3);
+    // PaC made them Pending itself (label state=started at create, state=queued patched after); tekton-lineage
+    // gave them their names and attempts, and no queue claim.
+    for (const run of created) {
+      expect(run.metadata.annotations?.["tekton-lineage.io/attempt"]).toBe("1");
+      expect(run.metadata.annotations?.["tekton-lineage.io/queue"]).toBeUndefined();
+    }
+    const names = created.map((r) => `${namespace}/${r.metadata.name}`);
+    await allFinished(names);
+    // PaC's queue started them one at a time (its limit 1), in its execution order (by name).
+    expect(mostAtOnce(names)).toBe(1);
+    expect(tekton.started.filter((s) => names.includes(s.run)).map((s) => s.run)).toEqual([...names].sort());
+  });
+
+  it("refuses loudly an opt-in that PaC would override, and leaves the runs to PaC", async () => {
+    const results = await pac.open(mr("both", newCommit(gitlab)), ["build", "test"]);
+    const created = createdRuns(results);
+    expect(created.every((r) => r.metadata.annotations?.["tekton-lineage.io/queue"] === undefined)).toBe(
+      true,
+    );
+    const names = created.map((r) => `${namespace}/${r.metadata.name}`);
+    await allFinished(names);
+    expect(mostAtOnce(names)).toBe(1);
+    const refusal = await eventually("tekton-lineage's Event on the Repository", async () => {
+      const events = await admin
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace, fieldSelector: "reason=QueueOptInRefused" });
+      return events.items.find((e) => e.involvedObject.name === "both");
+    });
+    expect(refusal.message).toBe(
+      `Repository ${namespace}/both opted in to tekton-lineage's queue, but Pipelines-as-Code queues its runs itself by its spec.concurrency_limit (1); remove spec.concurrency_limit and set tekton-lineage.io/concurrency-limit`,
+    );
+    expect(
+      await lineage.metric("tekton_lineage_queue_opt_in_refused", { namespace, repository: "both" }),
+    ).toBe(1);
+    const { kubeconfig } = e2eContext();
+    const text = execFileSync(
+      process.execPath,
+      [
+        mainJs,
+        "queue",
+        "list",
+        `--kubeconfig=${kubeconfig}`,
+        "--namespace=tekton-lineage",
+        `--pac-namespace=${namespace}`,
+      ],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(text).toContain(`refused opt-in: Repository ${namespace}/both opted in`);
+  });
+
+  it("queues an opted-in Repository PaC sets no limit on: PaC never starts the runs tekton-lineage holds", async () => {
+    const results = await pac.open(mr("pac-queue", newCommit(gitlab)), pipelines);
+    const created = createdRuns(results);
+    // tekton-lineage's queue (limit 1) let one start and made the others wait; PaC saw them Pending and
+    // reported them queued, but set no execution-order (its queue is off without a limit of its own).
+    expect(created.map(isPending).filter(Boolean)).toHaveLength(2);
+    const names = created.map((r) => `${namespace}/${r.metadata.name}`);
+    await allFinished(names);
+    expect(mostAtOnce(names)).toBe(1);
+    for (const run of created) {
+      const stored = await runs.get(namespace, run.metadata.name ?? "");
+      expect(stored.metadata.annotations?.["pipelinesascode.tekton.dev/execution-order"]).toBeUndefined();
+      // PaC's watcher took each over when it ran (state started), and reported its end (completed).
+      await eventually(
+        "PaC to report the run completed",
+        async () =>
+          (await runs.get(namespace, run.metadata.name ?? "")).metadata.annotations?.[
+            "pipelinesascode.tekton.dev/state"
+          ] === "completed",
+      );
+      if (isPending(run))
+        expect(stored.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toMatch(
+          /^started by queue /,
+        );
+    }
   });
 });

@@ -37,7 +37,7 @@ export async function runEvent(
   event: PacEvent,
   templates: readonly RunTemplate[],
 ): Promise<StartResult[]> {
-  return Promise.all(
+  const results = await Promise.all(
     templates.map(async (template) => {
       const started = await startPR(context, event, template);
       if ("created" in started) return started;
@@ -65,6 +65,34 @@ export async function runEvent(
       return started;
     }),
   );
+  await patchExecutionOrder(context, results);
+  return results;
+}
+
+/**
+ * ConcurrencyManager (concurrency.go), enabled only for a Repository with a limit: the runs created for
+ * the event, sorted by name, written as execution-order on each of them — what PaC's watcher queues by.
+ */
+async function patchExecutionOrder(context: RunContext, results: readonly StartResult[]): Promise<void> {
+  if (!context.repo.concurrencyLimit) return;
+  const created = results.flatMap((r) => ("created" in r ? [r.created] : []));
+  const names = created.map((r) => r.metadata.name ?? "").sort();
+  if (names.length === 0) return;
+  const order = names.map((name) => `${context.repo.namespace}/${name}`).join(",");
+  const api = context.kubeConfig.makeApiClient(CustomObjectsApi);
+  for (const name of names) {
+    await api
+      .patchNamespacedCustomObject(
+        {
+          ...pipelineRunResource,
+          namespace: context.repo.namespace,
+          name,
+          body: { metadata: { annotations: { "pipelinesascode.tekton.dev/execution-order": order } } },
+        },
+        merge,
+      )
+      .catch(() => undefined);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { type ConsoleUI, consoleFromConfig } from "./console.ts";
 import { runEvent, type StartResult } from "./controller.ts";
 import { type RunTemplate, resolvedTemplate } from "./labels.ts";
 import { GitLabProvider, type PacEvent, type StatusCall } from "./provider.ts";
+import { PacQueueManager } from "./queue.ts";
 import { PacWatcher } from "./watcher.ts";
 
 /**
@@ -29,6 +30,8 @@ export interface PacEmulatorOptions {
   retryScale?: number;
   /** Run PaC's watcher too (default); false when another emulator's watcher already watches. */
   watch?: boolean;
+  /** Where PaC is installed: its global Repository (pipelines-as-code) lives there. */
+  pacNamespace?: string;
 }
 
 /** A merge request as the emulator raises events for it. */
@@ -65,6 +68,8 @@ export class PacEmulator {
     this.watcher = new PacWatcher({
       kubeConfig: options.kubeConfig,
       namespaces: options.namespaces,
+      concurrencyLimit: async (namespace, name) => (await this.repository(namespace, name)).concurrencyLimit,
+      queue: new PacQueueManager(),
       provider: (run) =>
         this.provider({
           namespace: run.metadata.namespace ?? "",
@@ -153,21 +158,26 @@ export class PacEmulator {
     });
   }
 
+  /** The Repository, its concurrency limit merged with the global Repository's (RepositorySpec.Merge). */
   private async repository(namespace: string, name: string) {
-    const repository = (await this.options.kubeConfig
-      .makeApiClient(CustomObjectsApi)
-      .getNamespacedCustomObject({
+    const read = (ns: string, n: string) =>
+      this.options.kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
         ...repositoryResource,
-        namespace,
-        name,
-      })) as {
-      metadata: { uid?: string };
-      spec?: {
-        url?: string;
-        concurrency_limit?: number;
-        git_provider?: { secret?: { name?: string; key?: string } };
-      };
-    };
+        namespace: ns,
+        name: n,
+      }) as Promise<{
+        metadata: { uid?: string };
+        spec?: {
+          url?: string;
+          concurrency_limit?: number;
+          git_provider?: { secret?: { name?: string; key?: string } };
+        };
+      }>;
+    const repository = await read(namespace, name);
+    const globalRepository = await read(
+      this.options.pacNamespace ?? "pipelines-as-code",
+      "pipelines-as-code",
+    ).catch(() => undefined);
     const url = repository.spec?.url ?? "";
     const path = new URL(url).pathname.replace(/^\/+/, "");
     const slash = path.lastIndexOf("/");
@@ -175,7 +185,7 @@ export class PacEmulator {
       url,
       organization: path.slice(0, slash),
       path: path.slice(slash + 1),
-      concurrencyLimit: repository.spec?.concurrency_limit,
+      concurrencyLimit: repository.spec?.concurrency_limit ?? globalRepository?.spec?.concurrency_limit,
       secret: {
         name: repository.spec?.git_provider?.secret?.name ?? "",
         key: repository.spec?.git_provider?.secret?.key ?? "provider.token",

@@ -5,6 +5,7 @@ import { customResourceSource } from "../../../src/kube/custom-objects.ts";
 import { Informer } from "../../../src/kube/informer.ts";
 import { silentLogger } from "../../../src/observability/logger.ts";
 import type { PacEvent, StatusOpts } from "./provider.ts";
+import type { PacQueueManager } from "./queue.ts";
 
 const key = (name: string) => `pipelinesascode.tekton.dev/${name}`;
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -15,6 +16,10 @@ export const statusRetries = [1000, 3000, 5000];
 export interface WatcherContext {
   kubeConfig: KubeConfig;
   namespaces: string[];
+  /** The Repository's concurrency limit, merged with the global Repository's (RepositorySpec.Merge). */
+  concurrencyLimit(namespace: string, repository: string): Promise<number | undefined>;
+  /** PaC's in-memory queue. */
+  queue: PacQueueManager;
   /** A provider for one reconcile (initGitProviderClient / detectProvider), with the Repository's token. */
   provider(run: PipelineRun): Promise<{ createStatus(event: PacEvent, status: StatusOpts): Promise<void> }>;
   detailUrl(namespace: string, name: string): string;
@@ -56,8 +61,10 @@ export function eventOfRun(run: PipelineRun): PacEvent {
  * (controller.go, checkStateAndEnqueue), one reconcile per run at a time, on a fresh read
  * (reconcileKind skips a stale cache). A run Tekton runs that PaC has not reported as started is
  * reported in_progress (updatePipelineRunToInProgress); a run that is done — or merely cancelled — gets
- * its final status (reportFinalStatus → postFinalStatus, createStatusWithRetry), then state completed.
- * Not emulated: git-auth Secrets, PaC's own queue, pruning (max-keep-runs), LLM analysis.
+ * its final status (reportFinalStatus → postFinalStatus, createStatusWithRetry), then state completed, and
+ * the next run of its Repository's queue is started. A run queued by PaC goes through its in-memory queue
+ * (queuePipelineRun). Not emulated: git-auth Secrets, pruning (max-keep-runs), LLM analysis, rebuilding
+ * the queue after a restart (InitQueues).
  */
 export class PacWatcher {
   private readonly informer: Informer<PipelineRun>;
@@ -121,11 +128,10 @@ export class PacWatcher {
     if (state === "completed" || state === "failed") return;
     const reason = run.status?.conditions?.[0]?.reason ?? "";
     if (reason === "Running" && annotations[key("scm-reporting-plr-started")] !== "true") {
-      await this.patchState(run, "started");
-      await this.createStatusWithRetry(run, { status: "in_progress", conclusion: "pending" });
+      await this.updatePipelineRunToInProgress(run);
       return;
     }
-    if (state === "queued" && run.spec?.status === "PipelineRunPending") return;
+    if (state === "queued" && run.spec?.status === "PipelineRunPending") return this.queuePipelineRun(run);
     const done = run.status?.conditions?.some((c) => c.type === "Succeeded" && c.status !== "Unknown");
     if (!done && run.spec?.status !== "Cancelled") return;
     const reported = await this.createStatusWithRetry(run, {
@@ -133,6 +139,65 @@ export class PacWatcher {
       conclusion: pipelineRunStatus(run),
     });
     await this.patchState(run, reported ? "completed" : "failed");
+    await this.startNextPipelineRunInQueue(run);
+  }
+
+  /**
+   * queue_pipelineruns.go, queuePipelineRun: only a run with execution-order (which PaC patches on only
+   * for a Repository with a limit) is queued; the runs of its order that are still Pending and queued go
+   * in line, and those that get a slot are started (updatePipelineRunToInProgress).
+   */
+  private async queuePipelineRun(run: PipelineRun): Promise<void> {
+    const order = run.metadata.annotations?.[key("execution-order")];
+    const repository = run.metadata.annotations?.[key("repository")];
+    if (!order || !repository) return;
+    const namespace = run.metadata.namespace ?? "";
+    const limit = await this.context.concurrencyLimit(namespace, repository);
+    const repoKey = `${namespace}/${repository}`;
+    if (limit === 0) {
+      this.context.queue.removeFromQueue(repoKey, `${namespace}/${run.metadata.name}`);
+      await this.updatePipelineRunToInProgress(run);
+      return;
+    }
+    const ordered: string[] = [];
+    for (const entry of order.split(",")) {
+      const candidate = await this.read(entry);
+      const queued = candidate?.metadata.annotations?.[key("state")] === "queued";
+      if (candidate && queued && candidate.spec?.status === "PipelineRunPending") ordered.push(entry);
+    }
+    for (const acquired of this.context.queue.addListToRunningQueue(repoKey, limit, ordered)) {
+      const next = await this.read(acquired);
+      if (next) await this.updatePipelineRunToInProgress(next);
+      else this.context.queue.removeFromQueue(repoKey, acquired);
+    }
+  }
+
+  /** reconciler.go, startNextPipelineRunInQueue: the ended run's slot goes to the next in line. */
+  private async startNextPipelineRunInQueue(run: PipelineRun): Promise<void> {
+    const repository = run.metadata.annotations?.[key("repository")];
+    const namespace = run.metadata.namespace ?? "";
+    if (!repository) return;
+    const limit = await this.context.concurrencyLimit(namespace, repository);
+    const next = this.context.queue.removeAndTakeItemFromQueue(
+      `${namespace}/${repository}`,
+      limit,
+      `${namespace}/${run.metadata.name}`,
+    );
+    const nextRun = next ? await this.read(next) : undefined;
+    if (nextRun) await this.updatePipelineRunToInProgress(nextRun);
+  }
+
+  /** updatePipelineRunToInProgress: state started (un-pending the run), then the in_progress status. */
+  private async updatePipelineRunToInProgress(run: PipelineRun): Promise<void> {
+    await this.patchState(run, "started");
+    await this.createStatusWithRetry(run, { status: "in_progress", conclusion: "pending" });
+  }
+
+  private async read(runKey: string): Promise<PipelineRun | undefined> {
+    const [namespace = "", name = ""] = runKey.split("/");
+    return (await this.api
+      .getNamespacedCustomObject({ ...pipelineRunResource, namespace, name })
+      .catch(() => undefined)) as PipelineRun | undefined;
   }
 
   private async createStatusWithRetry(
