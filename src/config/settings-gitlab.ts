@@ -3,6 +3,7 @@ import {
   parseHttpUrl,
   parseLinkTemplate,
   parseList,
+  parseOneOf,
   parsePositiveInteger,
   parseSecretRef,
   parseText,
@@ -71,6 +72,21 @@ export const gitlabSettings = {
     description:
       "Name of Pipelines-as-Code's global Repository in --pac-namespace (PAC_CONTROLLER_GLOBAL_REPOSITORY): a concurrency_limit set there is inherited by every Repository that sets none, and PaC enforces it.",
     parse: parseText,
+  }),
+  orphanedRuns: setting({
+    flag: "orphaned-runs",
+    env: "TEKTON_LINEAGE_ORPHANED_RUNS",
+    default: "adopt",
+    description:
+      "A run the API server stored although PaC was told its create failed (or could not report it) is never taken over by PaC: adopt hands it to PaC's watcher (its state and log-url, as startPR would have written them); cancel stops it.",
+    parse: parseOneOf(["adopt", "cancel"] as const),
+  }),
+  orphanGrace: setting({
+    flag: "orphan-grace",
+    env: "TEKTON_LINEAGE_ORPHAN_GRACE",
+    default: "60s",
+    description: "How long after its admission a run PaC has not taken over counts as orphaned.",
+    parse: parseDuration,
   }),
   pacConfigMap: setting({
     flag: "pac-configmap",

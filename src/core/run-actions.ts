@@ -32,6 +32,11 @@ export interface RunWriter {
   annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult>;
   /** Sets (null: removes) informative annotations, unconditionally, when they differ. */
   annotate(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult>;
+  /** Sets labels and annotations only if the run is still exactly as seen (its resourceVersion). */
+  annotateIfUnchanged(
+    run: PipelineRun,
+    changes: { annotations: Record<string, string>; labels: Record<string, string> },
+  ): Promise<ActionResult>;
 }
 
 /**
@@ -134,6 +139,32 @@ export class RunActions implements RunWriter {
     } catch (error) {
       if (apiFailure(error).code === 404) return "gone";
       throw error;
+    }
+  }
+
+  /** A merge patch carrying the resourceVersion seen: the API server applies it only to that version. */
+  async annotateIfUnchanged(
+    run: PipelineRun,
+    changes: { annotations: Record<string, string>; labels: Record<string, string> },
+  ): Promise<ActionResult> {
+    const metadata = { resourceVersion: run.metadata.resourceVersion, ...changes };
+    try {
+      await this.api.patchNamespacedCustomObject(
+        { ...this.target(run), body: { metadata } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      return "done";
+    } catch (error) {
+      const failure = apiFailure(error);
+      if (failure.code === 404) return "gone";
+      if (failure.code === 409) return "changed";
+      if (!isAmbiguous(error)) throw error;
+      const fresh = await this.read(run);
+      if (!fresh) return "gone";
+      const applied = Object.entries(changes.annotations).every(
+        ([k, v]) => fresh.metadata.annotations?.[k] === v,
+      );
+      return applied ? "done" : "changed";
     }
   }
 

@@ -39,11 +39,12 @@ export function bareEntryOf(
   repository: string,
 ): BareEntry | undefined {
   const failed: BarePart["failed"] = [
-    ...(view.attempts.failedEarlier ?? []).filter((f) => f.attempt < latest.attempt),
-    ...view.unadmitted,
-  ]
-    .map((f) => ({ ...("attempt" in f ? { attempt: f.attempt } : {}), error: f.error, at: f.at }))
-    .sort((a, b) => b.at - a.at);
+    ...(view.attempts.failedEarlier ?? [])
+      .filter((f) => f.attempt < latest.attempt)
+      .map((f) => ({ attempt: f.attempt, error: f.error, at: f.at })),
+    ...view.unadmitted.map((f) => ({ error: f.error, at: f.at })),
+    ...view.createdDespite.map((f) => ({ ...f, created: true })),
+  ].sort((a, b) => b.at - a.at);
   const latestMissing = !latest.run;
   if (!latestMissing && failed.length === 0) return undefined;
   const { attemptLinks: _links, ...status } = desired;

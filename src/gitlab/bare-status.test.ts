@@ -71,6 +71,16 @@ describe("bareStatus", () => {
       },
     },
     {
+      what: "a run that exists although PaC was told its create failed",
+      parts: [
+        part({
+          latest: latest("success", "attempt 1 succeeded", "https://c/1"),
+          failed: [{ attempt: 1, error: "timeout", at: 0, created: true }],
+        }),
+      ],
+      expected: { description: "attempt 1 succeeded; attempt 1 was created although PaC was told: timeout" },
+    },
+    {
       what: "a create tekton-lineage never admitted",
       parts: [part({ failed: [{ error: exists, at: 0 }] })],
       expected: { description: `attempt 2 succeeded; an earlier attempt could not be created: ${exists}` },
@@ -183,7 +193,13 @@ describe("planCorrections", () => {
   });
   const built = part({ failed: [{ attempt: 1, error: exists, at: failedAt }] });
 
-  it.each<{ what: string; parts: BarePart[]; jobs: ActualStatus[]; corrected: number[] }>([
+  it.each<{
+    what: string;
+    parts: BarePart[];
+    jobs: ActualStatus[];
+    corrected: number[];
+    description?: string;
+  }>([
     {
       what: "PaC's failure posted with the failed create",
       parts: [built],
@@ -223,13 +239,29 @@ describe("planCorrections", () => {
       corrected: [1],
     },
     {
+      what: "only the failure nearest to PaC's status of this commit, of two never admitted a minute apart",
+      parts: [
+        part({
+          failed: [
+            { error: "this commit's", at: failedAt },
+            { error: "another commit's", at: failedAt - 60_000 },
+          ],
+        }),
+      ],
+      jobs: [job(1, {})],
+      corrected: [1],
+      description: "attempt 2 succeeded; an earlier attempt could not be created: this commit's",
+    },
+    {
       what: "not a create tekton-lineage never admitted of another commit (no failure posted here then)",
       parts: [part({ failed: [{ error: exists, at: failedAt + 3_600_000 }] })],
       jobs: [job(1, {})],
       corrected: [],
     },
-  ])("corrects $what", ({ parts, jobs, corrected }) => {
-    expect(planCorrections(parts, jobs, "CI").map((c) => c.job.id)).toEqual(corrected);
+  ])("corrects $what", ({ parts, jobs, corrected, description }) => {
+    const corrections = planCorrections(parts, jobs, "CI");
+    expect(corrections.map((c) => c.job.id)).toEqual(corrected);
+    if (description) expect(corrections[0]?.desired.description).toBe(description);
   });
 
   it("says whether it takes PaC's status over", () => {

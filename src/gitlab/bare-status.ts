@@ -24,8 +24,11 @@ export interface BarePart {
   latestMissing: boolean;
   /** When PaC recorded that failure (ms since the epoch), for a latest attempt that is missing. */
   missingAt?: number;
-  /** Creates of earlier attempts that failed, newest first (no attempt: one tekton-lineage never admitted). */
-  failed: { attempt?: number; error: string; at: number }[];
+  /**
+   * Creates of earlier attempts that PaC was told failed, newest first (no attempt: one tekton-lineage never
+   * admitted); `created`: the run exists all the same (the answer was lost, or PaC could not report it).
+   */
+  failed: { attempt?: number; error: string; at: number; created?: boolean }[];
 }
 
 /** How close (ms) a status PaC posted is to the failure it reports: PaC posts right after its Event. */
@@ -64,9 +67,24 @@ function partText(part: BarePart, errorBudget: number): string {
     const [head, error = ""] = splitError(part.latest.description);
     return `${head}: ${cut(error)}`;
   }
-  const newest = part.failed[0];
-  if (!newest) return part.latest.description;
-  return `${part.latest.description}; ${attemptsPhrase(part.failed)} could not be created: ${cut(newest.error)}`;
+  const notCreated = part.failed.filter((f) => !f.created);
+  const created = part.failed.filter((f) => f.created);
+  const phrases = [part.latest.description];
+  if (notCreated[0])
+    phrases.push(`${attemptsPhrase(notCreated)} could not be created: ${cut(notCreated[0].error)}`);
+  if (created[0]) {
+    const verb = created.length > 1 ? "were" : "was";
+    phrases.push(
+      `${attemptsPhrase(created)} ${verb} created although PaC was told: ${cut(created[0].error)}`,
+    );
+  }
+  return phrases.join("; ");
+}
+
+/** How many of the API server's words a part quotes. */
+function quotes(part: BarePart): number {
+  if (part.latestMissing) return 1;
+  return (part.failed.some((f) => !f.created) ? 1 : 0) + (part.failed.some((f) => f.created) ? 1 : 0);
 }
 
 /** "attempt 1 could not be created: <error>" → [head, error]. */
@@ -96,7 +114,7 @@ export function bareStatus(parts: readonly BarePart[], name: string): DesiredSta
   };
   let description = render(gitlabFieldLimit);
   if ([...description].length > gitlabFieldLimit) {
-    const errors = sorted.filter((p) => p.latestMissing || p.failed.length > 0).length || 1;
+    const errors = sorted.reduce((n, p) => n + quotes(p), 0) || 1;
     const fixed = [...render(0)].length;
     description = render(Math.floor((gitlabFieldLimit - fixed) / errors));
   }
@@ -167,12 +185,22 @@ export function bareStatusesToCorrect(
   name: string,
 ): Correction[] {
   const pacFailures = jobs.filter((j) => j.status === "failed" && !writtenByUs(j));
+  // A failure of a create tekton-lineage never admitted names no commit: it counts only when PaC's failure
+  // status of this commit was posted at that time — nearer to it than to any other failure known here.
+  const allTimes = parts.flatMap(failureTimes);
+  const nearest = (createdAt: string | undefined) => {
+    const made = Date.parse(createdAt ?? "");
+    return allTimes.reduce((best, at) => (Math.abs(at - made) < Math.abs(best - made) ? at : best));
+  };
+  const postedFor = new Set(
+    pacFailures
+      .filter((j) => allTimes.some((at) => nearFailure(j.createdAt, at)))
+      .map((j) => nearest(j.createdAt)),
+  );
   const tied = parts
     .map((p) => ({
       ...p,
-      failed: p.failed.filter(
-        (f) => f.attempt !== undefined || pacFailures.some((j) => nearFailure(j.createdAt, f.at)),
-      ),
+      failed: p.failed.filter((f) => f.attempt !== undefined || postedFor.has(f.at)),
     }))
     .filter((p) => p.latestMissing || p.failed.length > 0);
   const desired = bareStatus(tied, name);

@@ -5,6 +5,7 @@ import type { CachedLease } from "../kube/leases.ts";
 import type { CounterRecord } from "../lineage/attempt-plan.ts";
 import { attemptLeaseName, readRecord } from "../lineage/attempts.ts";
 import { lineageIndex, lineageIndexValue, splitLineageKey } from "../lineage/genuine-runs.ts";
+import { attemptOf } from "../lineage/supersede.ts";
 import { answers, type CreationFailure, type CreationFailures } from "../pac/creation-failures.ts";
 import { type LineageAttempts, lineageAttempts } from "./latest.ts";
 
@@ -26,6 +27,11 @@ export interface LineageView {
    * same time ties one to it.
    */
   unadmitted: CreationFailure[];
+  /**
+   * Runs of the lineage that exist although PaC recorded that their create (or its report) failed right
+   * after their admission: PaC reported a failure for a run that is there.
+   */
+  createdDespite: { attempt: number; error: string; at: number }[];
 }
 
 export type Failures = Pick<CreationFailures, "find" | "of">;
@@ -124,6 +130,7 @@ export class LineageViews {
       commit,
       pipeline,
       unadmitted: this.unadmitted(namespace, annotations?.[pac.repository], pipeline, runs, record),
+      createdDespite: this.createdDespite(namespace, annotations?.[pac.repository], pipeline, runs, record),
     };
   }
 
@@ -134,6 +141,33 @@ export class LineageViews {
     const pipeline = subject?.annotations[pac.originalPrName];
     if (!subject || !repository || !pipeline) return undefined;
     return this.failures.find({ namespace: subject.namespace, repository, pipeline, admittedAt });
+  }
+
+  private createdDespite(
+    namespace: string,
+    repository: string | undefined,
+    pipeline: string | undefined,
+    runs: readonly PipelineRun[],
+    record: CounterRecord | undefined,
+  ): LineageView["createdDespite"] {
+    if (!repository || !pipeline) return [];
+    const failures = this.failures.of({ namespace, repository, pipeline });
+    if (failures.length === 0) return [];
+    // A failure that names another attempt of the lineage (an "already exists" of an earlier attempt, say)
+    // is that attempt's, however close in time: PaC's Events carry whole seconds.
+    const names = [
+      ...runs.map((r) => r.metadata.name ?? ""),
+      record?.lastName ?? "",
+      ...(record?.earlier ?? []).map((e) => e.name),
+    ];
+    return runs.flatMap((run) => {
+      const admittedAt = Date.parse(run.metadata.annotations?.[admissionKeys.admittedAt] ?? "");
+      const others = names.filter((n) => n && n !== run.metadata.name);
+      const failure = failures.find(
+        (f) => answers(f, admittedAt) && !others.some((name) => f.error.includes(`"${name}"`)),
+      );
+      return failure ? [{ attempt: attemptOf(run), error: failure.error, at: failure.at }] : [];
+    });
   }
 
   private unadmitted(

@@ -32,11 +32,25 @@ const collision =
 describe("readCreationFailure", () => {
   it("reads the generateName and the API server's words from PaC's message", () => {
     expect(readCreationFailure(pacEvent("e1", "build-", "2026-11-22T10:00:05Z", collision))).toEqual({
+      kind: "create",
       namespace: "team-a",
       repository: "repo",
       generateName: "build-",
       error: collision,
       at: Date.parse("2026-11-22T10:00:05Z"),
+    });
+  });
+
+  it("reads a run PaC created but could not report, and gave up on", () => {
+    const event = {
+      ...pacEvent("e3", "build-", "2026-11-22T10:00:05Z", collision),
+      message:
+        "There was an error starting the PipelineRun build-, cannot use the API on the provider platform to create a in_progress status: POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
+    };
+    expect(readCreationFailure(event)).toMatchObject({
+      kind: "status",
+      generateName: "build-",
+      error: "POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
     });
   });
 

@@ -15,6 +15,12 @@ export const pacFailureReason = "RepositoryPipelineRun";
 export const pacComponent = "Pipelines As Code";
 
 export interface CreationFailure {
+  /**
+   * create: the create was answered with an error (the run usually does not exist — unless the answer
+   * was lost after the API server stored it). status: the run was created, but PaC could not post its
+   * in_progress status and gave up on it (startPR returns before patching the run's state).
+   */
+  kind: "create" | "status";
   namespace: string;
   repository: string;
   /** The PipelineRun's generateName PaC tried to create (`<template name>-`). */
@@ -27,17 +33,22 @@ export interface CreationFailure {
 
 const failureMessage =
   /^There was an error starting the PipelineRun (\S+), creating pipelinerun \S+ in namespace \S+ has failed\.\s*Tekton Controller has reported this error: ```([\s\S]*?)```/;
+/** startPR's error when the run was created but its in_progress status could not be posted. */
+const statusMessage =
+  /^There was an error starting the PipelineRun (\S+), cannot use the API on the provider platform to create a in_progress status: ([\s\S]*)$/;
 
 /** The failure a PaC Event records, or undefined for any other Event. */
 export function readCreationFailure(event: CachedEvent): CreationFailure | undefined {
   if (event.reason !== pacFailureReason || event.involvedObject?.kind !== "Repository") return undefined;
-  const match = failureMessage.exec(event.message ?? "");
+  const created = failureMessage.exec(event.message ?? "");
+  const match = created ?? statusMessage.exec(event.message ?? "");
   if (!match) return undefined;
   const time =
     event.lastTimestamp ?? event.firstTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;
   const at = time === undefined ? Number.NaN : new Date(time as Date | string).getTime();
   if (!Number.isFinite(at)) return undefined;
   return {
+    kind: created ? "create" : "status",
     namespace: event.metadata.namespace ?? "",
     repository: event.involvedObject.name ?? "",
     generateName: match[1] ?? "",
@@ -117,7 +128,7 @@ export class CreationFailures {
   /** PaC's failure to create this pipeline's run right after this admission, the latest if several. */
   find(query: FailureQuery): CreationFailure | undefined {
     return this.of(query)
-      .filter((f) => answers(f, query.admittedAt))
+      .filter((f) => f.kind === "create" && answers(f, query.admittedAt))
       .sort((a, b) => b.at - a.at)[0];
   }
 

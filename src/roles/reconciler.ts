@@ -21,6 +21,7 @@ import { genuineRuns, signingKeysInUse } from "../lineage/genuine-runs.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { PacConfigWatch } from "../pac/config-watch.ts";
 import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
+import { OrphanController } from "../pac/orphan-controller.ts";
 import { QueueController } from "../queue/controller.ts";
 import { QueueLimits } from "../queue/limits.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
@@ -133,12 +134,25 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
+  const creationFailures = new CreationFailures(pacEvents);
+  // Runs PaC was told it could not create and never took over: handed to its watcher, or cancelled.
+  const orphans = new OrphanController({
+    runs,
+    creationFailures,
+    writer: actions,
+    events,
+    logger,
+    registry,
+    pacConfig: () => pacConfig.current(),
+    policy: config.orphanedRuns,
+    graceMs: config.orphanGrace,
+  });
   const gitlabMetrics = createGitLabMetrics(registry);
   const gitlab = new GitLabReporter({
     runs,
     counters,
     countersNamespace: namespace,
-    creationFailures: new CreationFailures(pacEvents),
+    creationFailures,
     repositories,
     clients: new GitLabClients({
       tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
@@ -213,6 +227,7 @@ export function createReconciler(context: ServiceContext): Component {
       supersede.run(signal);
       gitlab.run(signal);
       optInCheck.run(signal);
+      orphans.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
       // Retired signing keys are dropped only by a reconciler that sees every run.
       if (config.watchNamespaces.length === 0)

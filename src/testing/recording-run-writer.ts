@@ -6,7 +6,13 @@ export type RecordedAction =
   | { action: "start"; run: string; fence: number; decision: string }
   | { action: "cancel"; run: string; decision: string }
   | { action: "annotateWaiting"; run: string; annotations: Record<string, string | null> }
-  | { action: "annotate"; run: string; annotations: Record<string, string | null> };
+  | { action: "annotate"; run: string; annotations: Record<string, string | null> }
+  | {
+      action: "annotateIfUnchanged";
+      run: string;
+      annotations: Record<string, string>;
+      labels: Record<string, string>;
+    };
 
 /** A RunWriter that records every write and answers "done" (or what `answer` says); for unit tests. */
 export class RecordingRunWriter implements RunWriter {
@@ -32,6 +38,13 @@ export class RecordingRunWriter implements RunWriter {
 
   annotate(run: PipelineRun, annotations: Record<string, string | null>) {
     return this.record({ action: "annotate", run: nameOf(run), annotations });
+  }
+
+  annotateIfUnchanged(
+    run: PipelineRun,
+    changes: { annotations: Record<string, string>; labels: Record<string, string> },
+  ) {
+    return this.record({ action: "annotateIfUnchanged", run: nameOf(run), ...changes });
   }
 }
 

@@ -5,7 +5,7 @@ import type { PipelineRun } from "../../src/core/tekton.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
-import type { StartResult } from "../fakes/pac/controller.ts";
+import { type StartResult, serverTimeout } from "../fakes/pac/controller.ts";
 import { type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
 import { resolvedTemplate } from "../fakes/pac/labels.ts";
 import { adminKubeConfig } from "./support/context.ts";
@@ -164,6 +164,7 @@ beforeAll(async () => {
       `--pac-namespace=${namespace}`,
       "--error-url=https://errors.example/{{ namespace }}/lineage/{lineage}",
       "--creation-grace=1500ms",
+      "--orphan-grace=2s",
       "--gitlab-resync=1s",
       `--gitlab-hosts=${new URL(gitlab.url).host}`,
       "--gitlab-timeout=2s",
@@ -356,6 +357,43 @@ describe("PaC's watcher reporting older attempts, with the same GitLab user", ()
     await shownWhen("attempt 2 running", sha, (job) => running(job) && job.target_url === link2);
     await tekton.finishNow(namespace, second.metadata.name ?? "", { succeeded: true });
     expect((await allGreen(sha)).find((j) => j.name === named)?.target_url).toBe(link2);
+  });
+});
+
+describe("a run stored although PaC was told its create failed (the answer was lost)", () => {
+  it("is handed over to PaC's watcher, and the merge request ends on what really happened", async () => {
+    const sha = newCommit(gitlab, { ciPipeline: true });
+    pac.version = "v0.38";
+    const [first] = await pac.open(mr(sha), ["build"], { answerLost: true });
+    const run = first && "failed" in first ? first.run : undefined;
+    if (!run) throw new Error("the emulator stored no run");
+    expect(pac.statuses.at(-1)).toMatchObject({ name: application, state: "failed", targetUrl: consoleRoot });
+    // PaC never patched the run's state: its watcher ignores it. tekton-lineage adopts it after the grace.
+    const adopted = await eventually("the run to be handed over to PaC's watcher", async () => {
+      const stored = await runs.get(namespace, run.metadata.name ?? "");
+      return stored.metadata.annotations?.["pipelinesascode.tekton.dev/state"] ? stored : undefined;
+    });
+    expect(adopted.metadata.annotations?.["pipelinesascode.tekton.dev/log-url"]).toBe(
+      consoleLink(namespace, run.metadata.name ?? ""),
+    );
+    const events = await admin
+      .makeApiClient(CoreV1Api)
+      .listNamespacedEvent({ namespace, fieldSelector: "reason=OrphanAdopted" });
+    expect(events.items.some((e) => e.involvedObject.name === run.metadata.name)).toBe(true);
+    // PaC's watcher now reports it: running, then its end.
+    await eventually("PaC to report the adopted run running", () =>
+      pac.statuses.some(
+        (s) =>
+          s.name === named &&
+          s.state === "running" &&
+          s.targetUrl === consoleLink(namespace, run.metadata.name ?? ""),
+      ),
+    );
+    await tekton.finishNow(namespace, run.metadata.name ?? "", { succeeded: true });
+    const jobs = await allGreen(sha);
+    expect(jobs.find((j) => j.name === application)?.description).toBe(
+      `attempt 1 succeeded; attempt 1 was created although PaC was told: ${serverTimeout}`,
+    );
   });
 });
 

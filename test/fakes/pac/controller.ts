@@ -15,7 +15,16 @@ export interface RunContext {
   version: string;
   /** v0.39.0 and later name the pipeline in the status of a create that failed (commit 2dd2629b1). */
   failureNamesPipeline: boolean;
+  /**
+   * The API server stores each create but its answer never reaches PaC: client-go returns the server
+   * timeout PaC then reports, as a create that failed.
+   */
+  answerLost?: boolean;
 }
+
+/** What client-go returns for a create whose answer timed out (apimachinery, NewServerTimeout). */
+export const serverTimeout =
+  "the server was unable to return a response in the time allotted, but may still be processing the request (post pipelineruns.tekton.dev)";
 
 /**
  * What became of one matched template: created (and patched), or failed — with the run, when it was
@@ -25,6 +34,11 @@ export interface RunContext {
 export type StartResult = { created: PipelineRun } | { failed: string; run?: PipelineRun };
 
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/** startPR's error for a create that failed, with the API server's (or client-go's) words. */
+function createFailed(context: RunContext, template: RunTemplate, words: string): string {
+  return `creating pipelinerun ${template.metadata.generateName} in namespace ${context.repo.namespace} has failed.\n\nTekton Controller has reported this error: \`\`\`${words}\`\`\` `;
+}
 
 /**
  * pkg/pipelineascode/pipelineascode.go, PacRun.Run, from the matched templates on: every template is
@@ -116,10 +130,9 @@ async function startPR(context: RunContext, event: PacEvent, template: RunTempla
       body: { apiVersion: "tekton.dev/v1", kind: "PipelineRun", ...run },
     })) as PipelineRun;
   } catch (error) {
-    return {
-      failed: `creating pipelinerun ${template.metadata.generateName} in namespace ${context.repo.namespace} has failed.\n\nTekton Controller has reported this error: \`\`\`${apiFailure(error).message}\`\`\` `,
-    };
+    return { failed: createFailed(context, template, apiFailure(error).message) };
   }
+  if (context.answerLost) return { failed: createFailed(context, template, serverTimeout), run: created };
   const name = created.metadata.name ?? "";
   const consoleUrl = context.console.detailUrl(context.repo.namespace, name);
   const queued = created.spec?.status === "PipelineRunPending";

@@ -93,9 +93,16 @@ export class PacEmulator {
     if (this.options.watch !== false) await this.watcher.stop();
   }
 
-  /** A merge request opened or updated (event type "Merge Request"): every pipeline is started. */
-  open(mr: MergeRequest, pipelines: readonly (string | RunTemplate)[]): Promise<StartResult[]> {
-    return this.event(mr, "Merge Request", pipelines);
+  /**
+   * A merge request opened or updated (event type "Merge Request"): every pipeline is started. With
+   * `answerLost`, the API server stores each run but PaC gets client-go's timeout back.
+   */
+  open(
+    mr: MergeRequest,
+    pipelines: readonly (string | RunTemplate)[],
+    options: { answerLost?: boolean } = {},
+  ): Promise<StartResult[]> {
+    return this.event(mr, "Merge Request", pipelines, options);
   }
 
   /** A `/retest` comment on the merge request (opscomments: retest-all-comment). */
@@ -107,6 +114,7 @@ export class PacEmulator {
     mr: MergeRequest,
     eventType: string,
     pipelines: readonly (string | RunTemplate)[],
+    options: { answerLost?: boolean } = {},
   ): Promise<StartResult[]> {
     const repo = await this.repository(mr.namespace, mr.repository);
     const event: PacEvent = {
@@ -135,6 +143,7 @@ export class PacEmulator {
         provider,
         version: this.version,
         failureNamesPipeline: this.version !== "v0.38",
+        answerLost: options.answerLost,
       },
       event,
       templates,
