@@ -1,5 +1,5 @@
 import { pendingStatus, type RunMeta } from "../core/tekton.ts";
-import { admissionKeys, labelKeys, pac } from "../core/vocabulary.ts";
+import { admissionKeys, labelKeys } from "../core/vocabulary.ts";
 import { admittedRunRecordOf } from "../lineage/admitted-run-record.ts";
 import type { AdmittedRunRecord, Allocation } from "../lineage/attempt-plan.ts";
 import { checkClaims, type KeyRing, learnSigner } from "../lineage/claims.ts";
