@@ -1,79 +1,12 @@
 #!/usr/bin/env node
-import { helpText } from "./config/help.ts";
-import { ConfigError, loadConfig } from "./config/load.ts";
-import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
-import { rotateSigningKey } from "./kube/signing-keys.ts";
-import { clearQueue, listQueues } from "./queue/cli.ts";
-import { createReconciler } from "./roles/reconciler.ts";
-import { type Role, runService } from "./roles/service.ts";
-import { createWebhook } from "./roles/webhook.ts";
+// The entry point only checks the Node version before anything else is loaded: imports are evaluated
+// before a module's own code, and on an old Node the dependencies crash while loading, unexplained.
+import { nodeTooOld } from "./node-floor.ts";
 
-const roles: Record<Role, Parameters<typeof runService>[2][Role]> = {
-  webhook: [createWebhook],
-  reconciler: [createReconciler],
-  all: [createWebhook, createReconciler],
-};
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`tekton-lineage: ${message}\n`);
-  process.exit(code);
+const tooOld = nodeTooOld(process.versions.node);
+if (tooOld !== undefined) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(2);
 }
-
-async function main(argv: string[]): Promise<void> {
-  let parsed: ReturnType<typeof loadConfig>;
-  try {
-    parsed = loadConfig(argv, process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message, error.exitCode);
-    throw error;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText());
-    return;
-  }
-  const [command, ...rest] = parsed.command;
-  if (command === undefined) fail(`no role given: choose webhook, reconciler or all\n\n${helpText()}`, 2);
-  if (command === "webhook" || command === "reconciler" || command === "all") {
-    if (rest.length > 0) fail(`unexpected argument "${rest[0]}" after ${command}`, 2);
-    await runService(command, parsed.config, {
-      webhook: roles.webhook,
-      reconciler: roles.reconciler,
-      all: roles.all,
-    });
-    return;
-  }
-  if (command === "queue") {
-    const [verb, key] = rest;
-    const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
-    const namespace = ownNamespace(parsed.config.namespace);
-    if (verb === "list" && key === undefined) {
-      const pac = {
-        namespace: parsed.config.pacNamespace,
-        globalRepository: parsed.config.pacGlobalRepository,
-      };
-      process.stdout.write(await listQueues(kubeConfig, namespace, parsed.config.output, pac));
-      return;
-    }
-    if (verb === "clear" && key !== undefined && rest.length === 2) {
-      process.stdout.write(await clearQueue(kubeConfig, namespace, key));
-      return;
-    }
-    fail("usage: tekton-lineage queue list [--output json] | tekton-lineage queue clear <queue key>", 2);
-  }
-  if (command === "signing-key") {
-    if (rest.length !== 1 || rest[0] !== "rotate") fail("usage: tekton-lineage signing-key rotate", 2);
-    const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
-    const namespace = ownNamespace(parsed.config.namespace);
-    const id = await rotateSigningKey(kubeConfig, namespace, parsed.config.signingSecret);
-    process.stdout.write(
-      `new signing key ${id} in ${namespace}/${parsed.config.signingSecret}; the old one is kept until no run it signed is left\n`,
-    );
-    return;
-  }
-  fail(`unknown command "${command}": choose webhook, reconciler, all, queue or signing-key (see --help)`, 2);
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`tekton-lineage: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+const { runCli } = await import("./cli.ts");
+runCli(process.argv.slice(2));

@@ -19,6 +19,7 @@ export const layers: readonly (readonly string[])[] = [
   ["queue", "gitlab"],
   ["admission"],
   ["roles"],
+  ["cli.ts", "node-floor.ts"],
   ["main.ts"],
 ];
 
