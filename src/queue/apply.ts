@@ -30,6 +30,10 @@ export async function applyQueuePlan(
   const { metrics, writer } = deps;
   metrics.depth.set({ queue: state.key }, state.waiting.length);
   metrics.running.set({ queue: state.key }, state.slots.length);
+  const head = Date.parse(state.waiting[0]?.enqueuedAt ?? "");
+  if (Number.isFinite(head)) metrics.oldestWaiting.set({ queue: state.key }, head / 1000);
+  else metrics.oldestWaiting.remove({ queue: state.key });
+
   if (plan.recovered.length > 0) {
     deps.logger.warn({ queue: state.key, runs: plan.recovered }, "queue state had lost runs; put them back");
   }

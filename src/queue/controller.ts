@@ -169,6 +169,8 @@ export class QueueController {
       },
     );
     if (!plan) return {};
+    this.options.metrics.maxWait.set({ queue: plan.state.key }, maxWaitMs / 1000);
+
     const settled = await applyQueuePlan(plan, runs, {
       writer: this.options.writer,
       events: this.options.events,

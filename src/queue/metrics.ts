@@ -4,6 +4,9 @@ export interface QueueMetrics {
   depth: Gauge<"queue">;
   running: Gauge<"queue">;
   waitSeconds: Histogram;
+  oldestWaiting: Gauge<"queue">;
+  maxWait: Gauge<"queue">;
+
   promotions: Counter;
   reclaims: Counter;
   cancellations: Counter<"reason">;
@@ -29,6 +32,18 @@ export function createQueueMetrics(registry: Registry, conflicts: Counter<"kind"
       name: "tekton_lineage_queue_wait_seconds",
       help: "Time from admission to start for runs that waited in a queue.",
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers: [registry],
+    }),
+    oldestWaiting: new Gauge({
+      name: "tekton_lineage_queue_oldest_waiting_timestamp_seconds",
+      help: "When the run at the head of each queue was admitted (Unix seconds); absent when nothing waits.",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    maxWait: new Gauge({
+      name: "tekton_lineage_queue_max_wait_seconds",
+      help: "The longest a run may wait in each queue before it is cancelled; 0 when there is no limit.",
+      labelNames: ["queue"],
       registers: [registry],
     }),
     promotions: new Counter({

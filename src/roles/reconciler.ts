@@ -1,3 +1,4 @@
+import { Gauge } from "prom-client";
 import { CertificateManager, servingNames } from "../certs/manager.ts";
 import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
@@ -237,8 +238,27 @@ export function createReconciler(context: ServiceContext): Component {
         void every("certificates", interval, () => certificates.reconcile(), signal, logger);
       }
     },
+    // The queues' gauges speak for the leader only: a former leader's last values would look current.
+    onStoppedLeading: () => {
+      for (const gauge of [
+        queueMetrics.depth,
+        queueMetrics.running,
+        queueMetrics.oldestWaiting,
+        queueMetrics.maxWait,
+      ])
+        gauge.reset();
+    },
+  });
+  new Gauge({
+    name: "tekton_lineage_leader",
+    help: "1 while this reconciler leads (runs the queues, the GitLab reporter and the other controllers), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(elector.isLeader ? 1 : 0);
+    },
   });
   const informers = [informedRuns, queueLeases, counters, pacEvents];
+
   return {
     name: "reconciler",
     views: { "/queues": queueViewHandler(queueLeases) },

@@ -26,15 +26,16 @@ export function applyManifests(
   kubectl: string,
   kubeconfig: string,
   yaml: string,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; fieldManager?: string } = {},
 ): string {
   return execFileSync(
     kubectl,
     [
       "apply",
       "--server-side",
-      "--field-manager=tekton-lineage-install",
+      `--field-manager=${options.fieldManager ?? "tekton-lineage-install"}`,
       "--force-conflicts",
+
       ...(options.dryRun ? ["--dry-run=server"] : []),
       `--kubeconfig=${kubeconfig}`,
       "-f",

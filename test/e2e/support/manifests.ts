@@ -7,7 +7,10 @@ export function renderOverlay(overlay: string): string {
 }
 
 /** `kubectl apply --server-side` of YAML, as the admin; `dryRun` validates it without persisting. */
-export function kubectlApply(yaml: string, options: { dryRun?: boolean } = {}): string {
+export function kubectlApply(
+  yaml: string,
+  options: { dryRun?: boolean; fieldManager?: string } = {},
+): string {
   const { kubectl, kubeconfig } = e2eContext();
   return applyManifests(kubectl, kubeconfig, yaml, options);
 }
