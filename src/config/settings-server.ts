@@ -127,6 +127,14 @@ export const serverSettings = {
       "In-process deadline for one admission review; keep it below the webhook's timeoutSeconds (5s).",
     parse: parseDuration,
   }),
+  maxLeaseWrites: setting({
+    flag: "max-lease-writes-in-flight",
+    env: "TEKTON_LINEAGE_MAX_LEASE_WRITES_IN_FLIGHT",
+    default: "64",
+    description:
+      "Lineages whose attempt counter may wait for a write at once in one webhook process. Beyond it the API server is not keeping up: an admission of yet another lineage falls back at once (counted in tekton_lineage_attempts_shed_total) instead of waiting for the deadline; creates of a lineage already waiting share its write.",
+    parse: parsePositiveInteger,
+  }),
   maxBodyBytes: setting({
     flag: "max-body",
     env: "TEKTON_LINEAGE_MAX_BODY",

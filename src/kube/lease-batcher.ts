@@ -6,6 +6,8 @@ interface Waiting<Request, Result> {
   signal: AbortSignal;
   resolve(result: Result): void;
   reject(error: unknown): void;
+  /** When it was submitted (performance.now()). */
+  since: number;
 }
 
 export interface BatchPlan<Result> {
@@ -15,6 +17,14 @@ export interface BatchPlan<Result> {
   results: Result[];
 }
 
+/** Refused at once: too many Leases already wait for a write in this process (see maxLeasesInFlight). */
+export class ShedError extends Error {
+  constructor(why: string) {
+    super(`shed: ${why}`);
+    this.name = "ShedError";
+  }
+}
+
 export interface LeaseBatcherOptions<Request, Result> {
   store: LeaseAccess;
   /** Decides a batch against the current Lease; may run several times (after conflicts). Must not modify `current`. */
@@ -22,6 +32,20 @@ export interface LeaseBatcherOptions<Request, Result> {
   onConflict?(): void;
   onCommit?(batchSize: number): void;
   maxBatch?: number;
+  /**
+   * At most this many Leases wait for or undergo a write at once; a request for yet another Lease is
+   * refused at once (ShedError) rather than queued, so that when the API server cannot keep up, waiting
+   * stays bounded. Requests for a Lease already in flight join its batch (they cost no extra write).
+   */
+  maxLeasesInFlight?: number;
+  /**
+   * A request for a Lease whose oldest waiting request has waited this long is refused at once
+   * (ShedError): the API server is not keeping up, and joining the line would only end at the caller's
+   * deadline. Unset: no limit.
+   */
+  maxWaitMs?: number;
+  /** A monotonic clock in ms (tests). */
+  now?: () => number;
 }
 
 /**
@@ -40,16 +64,42 @@ export class LeaseBatcher<Request, Result> {
     this.options = options;
   }
 
+  /** Leases with requests waiting or a write under way. */
+  get leasesInFlight(): number {
+    return new Set([...this.waiting.keys(), ...this.flushing]).size;
+  }
+
   submit(leaseName: string, request: Request, signal: AbortSignal): Promise<Result> {
+    const now = (this.options.now ?? performance.now.bind(performance))();
+    const shed = this.shedding(leaseName, now);
+    if (shed) return Promise.reject(new ShedError(shed));
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(leaseName) ?? [];
-      queue.push({ request, signal, resolve, reject });
+      queue.push({ request, signal, resolve, reject, since: now });
+
       this.waiting.set(leaseName, queue);
       if (!this.flushing.has(leaseName)) void this.flush(leaseName);
     });
   }
 
+  /** Why a request for this Lease should be refused at once, or undefined. */
+  private shedding(leaseName: string, now: number): string | undefined {
+    const { maxLeasesInFlight, maxWaitMs } = this.options;
+    const queue = this.waiting.get(leaseName);
+    if (queue === undefined && !this.flushing.has(leaseName)) {
+      const inFlight = this.leasesInFlight;
+      if (maxLeasesInFlight !== undefined && inFlight >= maxLeasesInFlight)
+        return `${inFlight} Lease writes already in flight in this process`;
+      return undefined;
+    }
+    const oldest = queue?.[0];
+    if (maxWaitMs !== undefined && oldest && now - oldest.since >= maxWaitMs)
+      return `the requests for Lease ${leaseName} have waited ${Math.round(now - oldest.since)} ms for a write`;
+    return undefined;
+  }
+
   /** What a request would get now, without writing (dry runs). */
+
   async preview(leaseName: string, request: Request): Promise<Result> {
     const [result] = this.options.plan(await this.options.store.get(leaseName), [request], leaseName).results;
     if (result === undefined) throw new Error("the plan returned no result");

@@ -2,7 +2,7 @@ import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { ownedLease } from "../core/owned-lease.ts";
 import { admissionKeys, leaseKeys, leaseLabels } from "../core/vocabulary.ts";
-import { LeaseBatcher } from "../kube/lease-batcher.ts";
+import { LeaseBatcher, ShedError } from "../kube/lease-batcher.ts";
 import { compareAndSwap, type LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
@@ -40,6 +40,8 @@ export function readRecord(lease: V1Lease | undefined): CounterRecord {
 
 export interface AttemptMetrics {
   allocations: Counter;
+  /** Allocations refused at once because too many Lease writes were in flight (overload). */
+  shed: Counter;
   conflicts: Counter<"kind">;
   batchSize: Histogram;
 }
@@ -50,6 +52,11 @@ export function createAttemptMetrics(registry: Registry, conflicts: Counter<"kin
     allocations: new Counter({
       name: "tekton_lineage_attempts_allocated_total",
       help: "Attempt numbers handed out at admission.",
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: "tekton_lineage_attempts_shed_total",
+      help: "Admissions that fell back at once, without waiting, because too many Lease writes were in flight (the API server could not keep up).",
       registers: [registry],
     }),
     conflicts,
@@ -73,8 +80,20 @@ export class AttemptAllocator {
   private readonly logger: Logger;
   private readonly store: LeaseAccess;
 
-  constructor(options: { store: LeaseAccess; instance: string; metrics: AttemptMetrics; logger: Logger }) {
+  private readonly metrics: AttemptMetrics;
+
+  constructor(options: {
+    store: LeaseAccess;
+    instance: string;
+    metrics: AttemptMetrics;
+    logger: Logger;
+    /** Lineages whose counter may wait for a write at once; beyond, an admission falls back at once. */
+    maxLeasesInFlight?: number;
+    /** How long the requests of one lineage may wait for its write; beyond, an admission falls back at once. */
+    maxWaitMs?: number;
+  }) {
     const { instance, metrics } = options;
+    this.metrics = metrics;
     this.store = options.store;
     this.batcher = new LeaseBatcher({
       store: options.store,
@@ -94,6 +113,8 @@ export class AttemptAllocator {
         metrics.allocations.inc(size);
         metrics.batchSize.observe(size);
       },
+      maxLeasesInFlight: options.maxLeasesInFlight,
+      maxWaitMs: options.maxWaitMs,
     });
     this.logger = options.logger;
   }
@@ -112,7 +133,8 @@ export class AttemptAllocator {
         signal,
       );
     } catch (error) {
-      this.logger.warn({ err: error, lineage: lineage.key }, "attempt allocation failed");
+      if (error instanceof ShedError) this.metrics.shed.inc();
+      else this.logger.warn({ err: error, lineage: lineage.key }, "attempt allocation failed");
       throw error;
     }
   }

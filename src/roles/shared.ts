@@ -5,8 +5,9 @@ import { type Repository, repositoryResource, trimRepository } from "../core/rep
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
+import { HttpLeaseStore } from "../kube/lease-http.ts";
 import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
-import { LeaseStore } from "../kube/leases.ts";
+import type { LeaseAccess } from "../kube/leases.ts";
 import { SigningKeys } from "../kube/signing-keys.ts";
 import type { Logger } from "../observability/logger.ts";
 
@@ -15,7 +16,7 @@ export interface Shared {
   /** Events from admission and the reconciler, through one bounded, rate-limited queue. */
   events: EventRecorder;
   /** The Leases in tekton-lineage's namespace (attempt counters, queues, leader election). */
-  leaseStore: LeaseStore;
+  leaseStore: LeaseAccess;
   /** Conflicts of every Lease writer of the process. */
   leaseConflicts: Counter<"kind">;
   /** The Repository cache (queue limits, GitLab settings). */
@@ -48,7 +49,7 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
       ratePerSecond: rate,
       burst: rate * 5,
     }),
-    leaseStore: new LeaseStore(kubeConfig, namespace),
+    leaseStore: new HttpLeaseStore(kubeConfig, namespace),
     leaseConflicts: createLeaseConflictCounter(registry),
     signingKeys: new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger }),
     repositories: new Informer<Repository>({

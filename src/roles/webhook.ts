@@ -26,6 +26,10 @@ export function createWebhook(context: ServiceContext): Component {
     instance: config.instanceId,
     metrics: createAttemptMetrics(registry, conflicts),
     logger,
+    maxLeasesInFlight: config.maxLeaseWrites,
+    // Past half the deadline in line for one write, the rest of the line would end at the deadline: a
+    // new admission of that lineage falls back at once instead.
+    maxWaitMs: config.admissionDeadline / 2,
   });
   const limits = new QueueLimits({
     repositories,

@@ -1,0 +1,138 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { apiFailure, isAmbiguous, isConflict } from "./api-errors.ts";
+import { HttpLeaseStore } from "./lease-http.ts";
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization?: string;
+  body: unknown;
+}
+
+/** A loopback HTTP server (as `kubectl proxy` serves) answering Lease calls from a table. */
+async function apiServer(answer: (seen: Seen) => [number, unknown]) {
+  const seen: Seen[] = [];
+  const server: Server = createServer(async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const request = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      authorization: req.headers.authorization,
+      body: text ? JSON.parse(text) : undefined,
+    };
+    seen.push(request);
+    const [status, body] = answer(request);
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  servers.push(server);
+  return { seen, port: (server.address() as AddressInfo).port };
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+function store(port: number, onRequest?: (method: string, url: string) => void) {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: "u", token: "secret-token" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  Object.assign(kc, { onRequest });
+  return new HttpLeaseStore(kc, "tekton-lineage", { timeoutMs: 2_000 });
+}
+
+const status = (code: number, reason: string) => ({ kind: "Status", code, reason, message: `${reason}!` });
+const lease: V1Lease = { metadata: { name: "a", resourceVersion: "7" }, spec: { holderIdentity: "x" } };
+
+describe("HttpLeaseStore", () => {
+  it.each([
+    [
+      "get",
+      (s: HttpLeaseStore) => s.get("a"),
+      "GET",
+      "/apis/coordination.k8s.io/v1/namespaces/tekton-lineage/leases/a",
+    ],
+    [
+      "create",
+      (s: HttpLeaseStore) => s.create(lease),
+      "POST",
+      "/apis/coordination.k8s.io/v1/namespaces/tekton-lineage/leases",
+    ],
+    [
+      "replace",
+      (s: HttpLeaseStore) => s.replace(lease),
+      "PUT",
+      "/apis/coordination.k8s.io/v1/namespaces/tekton-lineage/leases/a",
+    ],
+    [
+      "list",
+      (s: HttpLeaseStore) => s.list("k=v"),
+      "GET",
+      "/apis/coordination.k8s.io/v1/namespaces/tekton-lineage/leases?labelSelector=k%3Dv",
+    ],
+  ])("%s: sends %s to the Lease path with the kubeconfig's token, counted", async (_, call, method, path) => {
+    const { seen, port } = await apiServer(() => [200, { ...lease, items: [lease] }]);
+    const counted: string[] = [];
+    await call(store(port, (m, url) => counted.push(`${m} ${new URL(url).pathname}`)));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method, url: path, authorization: "Bearer secret-token" });
+    expect(counted).toEqual([`${method} ${path.split("?")[0]}`]);
+  });
+
+  it("writes a Lease whole, with its kind and resourceVersion, so a stale write is refused", async () => {
+    const { seen, port } = await apiServer(() => [200, lease]);
+    await store(port).replace(lease);
+    expect(seen[0]?.body).toEqual({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", ...lease });
+  });
+
+  it("reads a missing Lease as undefined and a refused write as the API server's Status", async () => {
+    const { port } = await apiServer(({ method }) =>
+      method === "GET" ? [404, status(404, "NotFound")] : [409, status(409, "Conflict")],
+    );
+    const s = store(port);
+    expect(await s.get("a")).toBeUndefined();
+    const error = await s.replace(lease).catch((e: unknown) => e);
+    expect(isConflict(error)).toBe(true);
+    expect(apiFailure(error)).toMatchObject({ code: 409, reason: "Conflict", message: "Conflict!" });
+  });
+
+  it("deletes only the version it read: a changed or missing Lease is not deleted", async () => {
+    const answers: [number, unknown][] = [
+      [200, status(200, "Success")],
+      [409, status(409, "Conflict")],
+      [404, status(404, "NotFound")],
+    ];
+    const { seen, port } = await apiServer(() => answers.shift() ?? [500, {}]);
+    const s = store(port);
+    expect(await s.deleteIfUnchanged("a", "7")).toBe(true);
+    expect(await s.deleteIfUnchanged("a", "7")).toBe(false);
+    expect(await s.deleteIfUnchanged("a", "7")).toBe(false);
+    expect(seen[0]?.body).toEqual({ preconditions: { resourceVersion: "7" } });
+  });
+
+  it("reports a server error and no answer at all as ambiguous, so the caller reads back", async () => {
+    const { port } = await apiServer(() => [503, status(503, "ServiceUnavailable")]);
+    const error = await store(port)
+      .replace(lease)
+      .catch((e: unknown) => e);
+    expect(apiFailure(error).code).toBe(503);
+    expect(isAmbiguous(error)).toBe(true);
+
+    const closed = await apiServer(() => [200, {}]);
+    const unreachable = store(closed.port);
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const refused = await unreachable.get("a").catch((e: unknown) => e);
+    expect(apiFailure(refused).code).toBe(0);
+    expect(isAmbiguous(refused)).toBe(true);
+  });
+});
