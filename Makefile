@@ -78,7 +78,7 @@ cluster-down: $(STAMP) ## stop the local control plane
 image: ## build the container image (needs Docker)
 	docker build -t tekton-lineage:dev .
 
-e2e-kind: ## create a kind cluster and run the e2e suite in it (needs Docker and kind)
+e2e-kind: ## kind cluster + real Tekton: smoke test and the e2e suite (needs Docker; E2E_KIND_DRY_RUN=1 checks it without)
 	bash test/e2e/kind/run.sh
 
 clean: ## remove build output and local certificates
