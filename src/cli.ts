@@ -1,8 +1,13 @@
 /** The command line: roles (webhook, reconciler, all) and the operator verbs (queue, signing-key). */
 import { helpText } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { explainQuery, takeExplainFlags } from "./explain/args.ts";
+import { explain } from "./explain/gather.ts";
+import { renderText } from "./explain/render.ts";
+import { apiFailure } from "./kube/api-errors.ts";
 import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
 import { rotateSigningKey } from "./kube/signing-keys.ts";
+
 import { clearQueue, listQueues } from "./queue/cli.ts";
 import { createReconciler } from "./roles/reconciler.ts";
 import { type Role, runService } from "./roles/service.ts";
@@ -19,8 +24,18 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function main(argv: string[]): Promise<void> {
+const explainUsage =
+  "usage: tekton-lineage explain <namespace>/<pipelinerun> | --lineage [<namespace>/]<id> | --commit [<namespace>/]<sha> [--output json]";
+
+async function main(commandLine: string[]): Promise<void> {
   let parsed: ReturnType<typeof loadConfig>;
+  let explainFlags: ReturnType<typeof takeExplainFlags> = { argv: commandLine };
+  try {
+    explainFlags = takeExplainFlags(commandLine);
+  } catch (error) {
+    fail(`${(error as Error).message}\n${explainUsage}`, 2);
+  }
+  const argv = explainFlags.argv;
   try {
     parsed = loadConfig(argv, process.env);
   } catch (error) {
@@ -60,6 +75,32 @@ async function main(argv: string[]): Promise<void> {
     }
     fail("usage: tekton-lineage queue list [--output json] | tekton-lineage queue clear <queue key>", 2);
   }
+  if (command === "explain") {
+    if (rest.length > 1) fail(explainUsage, 2);
+    let query: ReturnType<typeof explainQuery>;
+    try {
+      query = explainQuery({ target: rest[0], lineage: explainFlags.lineage, commit: explainFlags.commit });
+    } catch (error) {
+      fail(`${(error as Error).message}\n${explainUsage}`, 2);
+    }
+    const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
+    const namespace = ownNamespace(parsed.config.namespace);
+    let explanations: Awaited<ReturnType<typeof explain>>;
+    try {
+      explanations = await explain({ kubeConfig, namespace, config: parsed.config }, query);
+    } catch (error) {
+      // What could not be read is said in one line; the API server's words when it refused.
+      const failure = apiFailure(error);
+      fail(failure.code ? `${failure.message} (HTTP ${failure.code})` : (error as Error).message, 1);
+    }
+
+    process.stdout.write(
+      parsed.config.output === "json"
+        ? `${JSON.stringify(explanations, null, 2)}\n`
+        : renderText(explanations),
+    );
+    return;
+  }
   if (command === "signing-key") {
     if (rest.length !== 1 || rest[0] !== "rotate") fail("usage: tekton-lineage signing-key rotate", 2);
     const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
@@ -70,7 +111,10 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  fail(`unknown command "${command}": choose webhook, reconciler, all, queue or signing-key (see --help)`, 2);
+  fail(
+    `unknown command "${command}": choose webhook, reconciler, all, queue, explain or signing-key (see --help)`,
+    2,
+  );
 }
 
 export function runCli(argv: string[]): void {

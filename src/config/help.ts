@@ -10,6 +10,11 @@ Usage:
   tekton-lineage queue clear <key>   cancel every run waiting in one queue
   tekton-lineage signing-key rotate   sign with a new key from now on; the old one is kept while runs
                               it signed are alive
+  tekton-lineage explain <namespace>/<pipelinerun> | --lineage [<ns>/]<id> | --commit [<ns>/]<sha>
+                              why GitLab shows what it shows: each attempt of the lineage (admitted,
+                              created or why not, queued, started, finished, superseded, its Events),
+                              the status GitLab should show and the one it shows now (--output json)
+
 
 Every setting can be given as a flag or as an environment variable (the ConfigMap keys of the
 Deployment are the same names). Flags win over the environment; the environment wins over defaults.

@@ -79,7 +79,7 @@ export const queueSettings = {
     flag: "output",
     env: "TEKTON_LINEAGE_OUTPUT",
     default: "text",
-    description: "Output of `queue list`: text or json.",
+    description: "Output of `queue list` and `explain`: text or json.",
     parse: parseOneOf(["text", "json"] as const),
   }),
 };

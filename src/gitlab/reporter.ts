@@ -1,20 +1,19 @@
 import { Controller, type ReconcileResult, sooner } from "../core/controller.ts";
 import type { Repository } from "../core/repository.ts";
 import type { RunWriter } from "../core/run-actions.ts";
-import { isDone, type PipelineRun, succeededCondition } from "../core/tekton.ts";
+import type { PipelineRun } from "../core/tekton.ts";
 import { pac, reconcilerKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease } from "../kube/leases.ts";
 import { lineageIndexValue } from "../lineage/genuine-runs.ts";
-import { attemptOf } from "../lineage/supersede.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PacConfig } from "../pac/config.ts";
 import type { CreationFailures } from "../pac/creation-failures.ts";
 import { bareEntryOf, PacFailureCorrector } from "./bare-reporter.ts";
 import type { ClientSource } from "./clients.ts";
 import { converge, type RepairKind } from "./converge.ts";
-import { type DesiredStatus, desiredStatus } from "./desired.ts";
+import type { DesiredStatus } from "./desired.ts";
 import type { FailingTasks } from "./failing-task.ts";
 import { type LatestAttempt, latestToReport } from "./latest.ts";
 import {
@@ -24,6 +23,7 @@ import {
   nextResync,
   noticeEndedRuns,
 } from "./lineage-memory.ts";
+import { lineageDesiredStatus } from "./lineage-status.ts";
 import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
 import type { GitLabMetrics } from "./metrics.ts";
@@ -223,25 +223,13 @@ export class GitLabReporter {
     return this.options.settings.application || this.options.pacConfig().applicationName;
   }
 
-  private async desired(view: LineageView, latest: LatestAttempt): Promise<DesiredStatus> {
-    const links = runLinks(this.options.links, this.options.pacConfig);
-    const failed = latest.run && isDone(latest.run) && succeededCondition(latest.run)?.status === "False";
-    const attemptLinks = new Map<string, number>();
-    for (const run of view.runs)
-      for (const link of links.namesOf(run)) attemptLinks.set(link, attemptOf(run));
-    const status = desiredStatus(
-      {
-        attempt: latest.attempt,
-        name: latest.name,
-        namespace: view.namespace,
-        lineageId: view.lineageId,
-        run: latest.run,
-        creationError: latest.creationError,
-        failingTask: failed && latest.run ? await this.options.failingTasks.of(latest.run) : undefined,
-      },
-      links,
+  private desired(view: LineageView, latest: LatestAttempt): Promise<DesiredStatus> {
+    return lineageDesiredStatus(
+      view,
+      latest,
+      runLinks(this.options.links, this.options.pacConfig),
+      this.options.failingTasks,
     );
-    return { ...status, attemptLinks };
   }
 
   private forget(key: string, commit: string): void {

@@ -1,14 +1,18 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Commits } from "@gitbeaker/rest";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
+import type { Explanation } from "../../src/explain/timeline.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { type StartResult, serverTimeout } from "../fakes/pac/controller.ts";
 import { type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
 import { resolvedTemplate } from "../fakes/pac/labels.ts";
-import { adminKubeConfig } from "./support/context.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import {
   forkProjectId,
   gitlabToken,
@@ -39,6 +43,8 @@ import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts
  * shows: the composite status of the commit's pipelines.
  */
 const suite = createSuite("gitlab");
+const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+const execFileAsync = promisify(execFile);
 const admin = adminKubeConfig();
 const runs = pipelineRuns(admin);
 /** The application name comes from PaC's ConfigMap, as Konflux sets its own: tekton-lineage must follow. */
@@ -52,6 +58,8 @@ let lineage: LineageProcess;
 let webhooks: RegisteredWebhooks;
 let tekton: TektonSimulator;
 let pac: PacEmulator;
+/** tekton-lineage's settings here; `explain` is run with them too, as it would be in the Deployment. */
+let settings: string[];
 
 const mr = (sha: string, fork = false): MergeRequest => ({
   namespace,
@@ -157,21 +165,19 @@ beforeAll(async () => {
     namespace,
     body: { metadata: { name: "pipelines-as-code" }, data: pacConfig },
   });
-  lineage = await startTektonLineage({
-    role: "all",
-    args: [
-      `--watch-namespaces=${namespace}`,
-      `--pac-namespace=${namespace}`,
-      "--error-url=https://errors.example/{{ namespace }}/lineage/{lineage}",
-      "--creation-grace=1500ms",
-      "--orphan-grace=2s",
-      "--gitlab-resync=1s",
-      `--gitlab-hosts=${new URL(gitlab.url).host}`,
-      "--gitlab-timeout=2s",
-      // A token is read again only when GitLab refuses it, so the rotation test sees exactly that path.
-      "--gitlab-token-cache=10m",
-    ],
-  });
+  settings = [
+    `--watch-namespaces=${namespace}`,
+    `--pac-namespace=${namespace}`,
+    "--error-url=https://errors.example/{{ namespace }}/lineage/{lineage}",
+    "--creation-grace=1500ms",
+    "--orphan-grace=2s",
+    "--gitlab-resync=1s",
+    `--gitlab-hosts=${new URL(gitlab.url).host}`,
+    "--gitlab-timeout=2s",
+    // A token is read again only when GitLab refuses it, so the rotation test sees exactly that path.
+    "--gitlab-token-cache=10m",
+  ];
+  lineage = await startTektonLineage({ role: "all", args: settings });
   webhooks = await registerAndServe({
     suite: suite.id,
     port: lineage.port,
@@ -534,6 +540,87 @@ describe("GitLab trouble", () => {
     // tekton-lineage read the Secret again, within the 30 s above rather than after a 5-minute wait.
     expect(statusRequestsAnswered(401)).toBeGreaterThan(refusedBefore);
     expect(await mergeRequestStatus(sha)).toEqual(["running"]);
+  });
+});
+
+describe("tekton-lineage explain", () => {
+  /**
+   * The command line, as an operator runs it (kubectl exec into the Deployment, or with a kubeconfig).
+   * Asynchronous: the fake GitLab answers from this process.
+   */
+  const explain = async (...args: string[]) =>
+    (
+      await execFileAsync(process.execPath, [
+        mainJs,
+        "explain",
+        ...args,
+        ...settings,
+        `--kubeconfig=${e2eContext().kubeconfig}`,
+      ])
+    ).stdout;
+
+  it("tells the story of the reported sequence: the attempt never created, the retest, what GitLab shows", async () => {
+    const sha = newCommit(gitlab, { ciPipeline: true });
+    const taken = await takeFirstName(sha);
+    pac.version = "v0.50";
+    try {
+      const words = apiServerWords((await pac.open(mr(sha), ["build"]))[0]);
+      const second = createdRun((await pac.retest(mr(sha), ["build"]))[0]);
+      const name = second.metadata.name ?? "";
+      await startedByTekton(second);
+      await tekton.finishNow(namespace, name, { succeeded: true });
+      await allGreen(sha);
+
+      const text = await explain(`${namespace}/${name}`);
+      expect(text).toContain(`attempt 1  ${taken}`);
+      expect(text).toContain(`never created: the create failed: ${words}`);
+      expect(text).toContain(`attempt 2  ${name}  <- GitLab follows this attempt`);
+      expect(text).toContain(`admitted: supersedes ${taken}`);
+      expect(text).toContain(`should show: success "attempt 2 succeeded" -> ${consoleLink(namespace, name)}`);
+      expect(text).toContain("= GitLab shows what it should");
+
+      const [lineageOfCommit, ...others] = JSON.parse(
+        await explain(`--commit=${sha}`, "--output=json"),
+      ) as Explanation[];
+      expect(others).toEqual([]);
+      expect(
+        lineageOfCommit?.attempts.map((a) => [a.attempt, a.name, a.latest, a.createdAt !== undefined]),
+      ).toEqual([
+        [1, taken, false, false],
+        [2, name, true, true],
+      ]);
+      expect(lineageOfCommit?.gitlab).toMatchObject({
+        target: { sha, context: named, projects: [String(projectId)] },
+        should: { state: "success", attempt: 2 },
+        // PaC's watcher may have had the last word, in its own words, for the same run: that is agreed.
+        shows: { state: "success", targetUrl: consoleLink(namespace, name), author: gitlabUser },
+        agrees: true,
+      });
+    } finally {
+      pac.version = "v0.38";
+    }
+  });
+
+  it("says plainly what it cannot explain: a missing run, a run without lineage, a bad question", async () => {
+    const failed = async (...args: string[]) => {
+      try {
+        await explain(...args);
+      } catch (error) {
+        const { code, stderr } = error as { code: number; stderr: string };
+        return { status: code, stderr: String(stderr) };
+      }
+      throw new Error(`explain ${args.join(" ")} did not fail`);
+    };
+    expect(await failed(`${namespace}/no-such-run`)).toEqual({
+      status: 1,
+      stderr: `tekton-lineage: PipelineRun ${namespace}/no-such-run not found\n`,
+    });
+    const taken = await takeFirstName(newCommit(gitlab));
+    expect((await failed(`${namespace}/${taken}`)).stderr).toContain("has no tekton-lineage lineage");
+    expect(await failed("--commit=abc")).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("not a whole commit sha"),
+    });
   });
 });
 

@@ -32,7 +32,6 @@ function manifest(name: string): string {
   return body.slice(0, Math.min(...ends.filter((i) => i >= 0)));
 }
 
-
 describe("make e2e-kind, dry run", () => {
   it("prints every step, from the cluster to the e2e suite, and creates nothing", () => {
     const steps = [...output.matchAll(/^== e2e-kind: (\d[a-d]?)\./gm)].map((m) => m[1]);

@@ -17,7 +17,8 @@ export const layers: readonly (readonly string[])[] = [
   ["core"],
   ["lineage", "certs", "pac"],
   ["queue", "gitlab"],
-  ["admission"],
+  ["admission", "explain"],
+
   ["roles"],
   ["cli.ts", "node-floor.ts"],
   ["main.ts"],

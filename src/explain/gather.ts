@@ -1,0 +1,211 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import type { Config } from "../config/settings.ts";
+import { type Repository, repositoryResource, trimRepository } from "../core/repository.ts";
+import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
+import { labelKeys, leaseLabels, pac } from "../core/vocabulary.ts";
+import { newestStatus } from "../gitlab/api.ts";
+import { GitLabClients } from "../gitlab/clients.ts";
+import { TokenSource } from "../gitlab/credentials.ts";
+import { FailingTasks } from "../gitlab/failing-task.ts";
+import { latestToReport } from "../gitlab/latest.ts";
+import { lineageDesiredStatus } from "../gitlab/lineage-status.ts";
+import { LineageViews } from "../gitlab/lineage-view.ts";
+import { runLinks } from "../gitlab/links.ts";
+import { onFirstProject } from "../gitlab/projects.ts";
+import { reportTarget } from "../gitlab/target.ts";
+import { converged } from "../gitlab/writes.ts";
+import { apiFailure } from "../kube/api-errors.ts";
+import type { CachedEvent } from "../kube/event-source.ts";
+import { type CachedLease, LeaseStore } from "../kube/leases.ts";
+import { MemoryCache } from "../kube/memory-cache.ts";
+import { attemptLeaseKind, readRecord } from "../lineage/attempts.ts";
+import { readPacConfig } from "../pac/config.ts";
+import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
+import type { ExplainQuery } from "./args.ts";
+import { type Explanation, explainLineage, type GitLabComparison, shownStatus } from "./timeline.ts";
+
+export interface ExplainContext {
+  kubeConfig: KubeConfig;
+  /** tekton-lineage's namespace (its attempt counters). */
+  namespace: string;
+  config: Config;
+}
+
+/**
+ * Reads the cluster once — the runs of the lineage(s), their attempt counters, the Events of their runs
+ * and PaC's creation failures, the Repository — and GitLab's status for the lineage's name, and explains
+ * each lineage with the same views the reporter uses (LineageViews, latestToReport, the desired status).
+ */
+export async function explain(context: ExplainContext, query: ExplainQuery): Promise<Explanation[]> {
+  const { kubeConfig, namespace, config } = context;
+  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const leases = new LeaseStore(kubeConfig, namespace);
+
+  const listRuns = async (labelSelector: string, inNamespace?: string) => {
+    const list = (await (inNamespace
+      ? objects.listNamespacedCustomObject({ ...pipelineRunResource, namespace: inNamespace, labelSelector })
+      : objects.listClusterCustomObject({ ...pipelineRunResource, labelSelector }))) as { items: unknown[] };
+    return list.items.map(trimPipelineRun);
+  };
+
+  let runs: PipelineRun[];
+  if ("run" in query) {
+    const run = trimPipelineRun(
+      await objects.getNamespacedCustomObject({ ...pipelineRunResource, ...query.run }).catch((error) => {
+        throw apiFailure(error).code === 404
+          ? new Error(`PipelineRun ${query.run.namespace}/${query.run.name} not found`)
+          : error;
+      }),
+    );
+    const id = run.metadata.labels?.[labelKeys.lineageId];
+    if (!id)
+      throw new Error(
+        `${query.run.namespace}/${query.run.name} has no tekton-lineage lineage: it was admitted without tekton-lineage (opted out, or the webhook was not reached)`,
+      );
+    runs = await listRuns(`${labelKeys.lineageId}=${id}`, query.run.namespace);
+  } else if ("lineage" in query) {
+    runs = await listRuns(`${labelKeys.lineageId}=${query.lineage}`, query.namespace);
+  } else {
+    runs = (await listRuns(`${pac.sha}=${query.commit}`, query.namespace)).filter(
+      (r) => r.metadata.labels?.[labelKeys.lineageId],
+    );
+  }
+
+  // Attempt counters: those of the runs' lineages, and (for a lineage or a commit) counters whose runs
+  // never came to be, found by what they were admitted as.
+  const counted = (await leases.list(`${leaseLabels.kind}=${attemptLeaseKind}`)) as CachedLease[];
+  const wanted = new Set(runs.map((r) => r.metadata.labels?.[labelKeys.lineageId]));
+  const counters = counted.filter((lease) => {
+    const id = lease.metadata.labels?.[leaseLabels.lineageId];
+    if (wanted.has(id)) return true;
+    if ("lineage" in query) return id === query.lineage;
+    if ("commit" in query) return readRecord(lease).lastSubject?.annotations[pac.sha] === query.commit;
+    return false;
+  });
+
+  const namespaces = new Set([
+    ...runs.map((r) => r.metadata.namespace ?? ""),
+    ...counters.map((l) => l.metadata.labels?.[leaseLabels.runNamespace] ?? ""),
+  ]);
+  namespaces.delete("");
+  const events: CachedEvent[] = [];
+  for (const ns of namespaces) {
+    const failures = await core.listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: `reason=${pacFailureReason}`,
+    });
+    events.push(...failures.items.map(trimEvent));
+  }
+  const runEvents: CachedEvent[] = [];
+  for (const run of runs) {
+    const list = await core.listNamespacedEvent({
+      namespace: run.metadata.namespace ?? "",
+      fieldSelector: `involvedObject.name=${run.metadata.name}`,
+    });
+    runEvents.push(...list.items.map((e) => e as CachedEvent));
+  }
+
+  const views = new LineageViews({
+    runs: new MemoryCache(runs),
+    counters: new MemoryCache(counters),
+    countersNamespace: namespace,
+    failures: new CreationFailures(new MemoryCache(events)),
+  });
+  const keys = new Set(views.keys());
+  for (const lease of counters) {
+    const key = views.keyOfCounter(lease);
+    if (key) keys.add(key);
+  }
+  const pacConfig = readPacConfig(await readConfigMap(core, config.pacNamespace, config.pacConfigMap));
+  const links = runLinks(
+    { console: config.consoleUrl || undefined, error: config.errorUrl || undefined },
+    () => pacConfig,
+  );
+  const clients = new GitLabClients({
+    tokens: new TokenSource(kubeConfig, 0),
+    timeoutMs: config.gitlabTimeout,
+    observe: () => undefined,
+  });
+  const failingTasks = new FailingTasks(kubeConfig);
+
+  const explanations: Explanation[] = [];
+  for (const key of [...keys].sort()) {
+    const view = views.read(key);
+    const counter = counters.find((l) => views.keyOfCounter(l) === key);
+    const record = counter ? readRecord(counter) : undefined;
+    // Seen from outside, a newer attempt has waited since its admission.
+    const admitted = Date.parse(record?.lastSubject?.admittedAt ?? "");
+    const waited = Number.isFinite(admitted) ? Date.now() - admitted : Number.POSITIVE_INFINITY;
+    const { latest } = latestToReport(view.attempts, waited, config.creationGrace);
+    let gitlab: GitLabComparison = { notReported: "no attempt to report yet" };
+    if (latest) {
+      const repositoryName = latest.reportFrom.metadata.annotations?.[pac.repository] ?? "";
+      const repository = await readRepository(objects, view.namespace, repositoryName);
+      const target = reportTarget(latest.run ?? latest.reportFrom, repository, {
+        gitlabUrl: config.gitlabUrl,
+        allowedHosts: config.gitlabHosts,
+        tokenSecret: config.gitlabTokenSecret,
+        application: config.gitlabApplication || pacConfig.applicationName,
+        contextTemplate: config.gitlabContext,
+      });
+      if ("refused" in target) gitlab = { notReported: `refused: ${target.refused}` };
+      else if ("skip" in target) gitlab = { notReported: target.skip };
+      else {
+        const desired = await lineageDesiredStatus(view, latest, links, failingTasks);
+        gitlab = {
+          target: { host: target.host, projects: target.projects, sha: target.sha, context: target.context },
+          should: {
+            state: desired.state,
+            description: desired.description,
+            targetUrl: desired.targetUrl,
+            attempt: desired.attempt,
+          },
+        };
+        try {
+          const api = await clients.get(target.host, target.secret);
+          const { result } = await onFirstProject(target.projects, undefined, (project) =>
+            api.statuses(project, target.sha, { name: target.context, pipelineId: target.pipelineId }),
+          );
+          const job = newestStatus(result);
+          if (job) {
+            gitlab.shows = shownStatus(job);
+            // The reporter's own judgement: PaC's wording of the same state and run is left alone.
+            gitlab.agrees = converged(job, desired);
+          } else gitlab.showsError = "GitLab shows no status of this name on the commit";
+        } catch (error) {
+          gitlab.showsError = `GitLab could not be read: ${(error as Error).message}`;
+        }
+      }
+    }
+    explanations.push(
+      explainLineage({ view, record, events: runEvents, latestAttempt: latest?.attempt, gitlab }),
+    );
+  }
+  return explanations;
+}
+
+async function readConfigMap(core: CoreV1Api, namespace: string, name: string) {
+  if (!namespace || !name) return undefined;
+  try {
+    return (await core.readNamespacedConfigMap({ namespace, name })).data;
+  } catch {
+    return undefined; // absent or not readable: PaC's defaults, as the reconciler does
+  }
+}
+
+async function readRepository(
+  objects: CustomObjectsApi,
+  namespace: string,
+  name: string,
+): Promise<Repository | undefined> {
+  if (!name) return undefined;
+  try {
+    return trimRepository(
+      await objects.getNamespacedCustomObject({ ...repositoryResource, namespace, name }),
+    );
+  } catch (error) {
+    if (apiFailure(error).code === 404) return undefined;
+    throw error;
+  }
+}
