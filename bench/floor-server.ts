@@ -2,15 +2,16 @@
  * The floor: an HTTPS server on the same certificate that does the one thing a correct /mutate cannot
  * avoid — one compare-and-swap write to the API server per review, or per batch of concurrent reviews
  * of one lineage (a Lease per lineage, the counter bumped), with the same Lease client, group commit and
- * compare-and-swap as tekton-lineage — and answers "allowed". No claims, no naming, no queue, no patch. Prints {"port":N} once listening.
+ * compare-and-swap as tekton-lineage — and answers "allowed". No claims, no naming, no queue, no
+ * patch. Prints {"port":N} once listening.
+
  *
  *   node bench/floor-server.ts <tls.crt> <tls.key> <kubeconfig> <namespace>
  */
-import { readFileSync } from "node:fs";
-import { createServer } from "node:https";
 import { loadKubeConfig } from "../src/kube/kubeconfig.ts";
 import { LeaseBatcher } from "../src/kube/lease-batcher.ts";
 import { HttpLeaseStore } from "../src/kube/lease-http.ts";
+import { serveReviews } from "./lib/review-server.ts";
 
 const [cert, key, kubeconfig, namespace] = process.argv.slice(2);
 // Group commit as tekton-lineage does it (concurrent reviews of one lineage share one write), so the
@@ -34,35 +35,8 @@ const counters = new LeaseBatcher<null, number>({
 });
 const bump = (name: string) => counters.submit(name, null, AbortSignal.timeout(10_000));
 
-const server = createServer({ cert: readFileSync(cert ?? ""), key: readFileSync(key ?? "") }, (req, res) => {
-  const chunks: Buffer[] = [];
-  req.on("data", (c: Buffer) => chunks.push(c));
-  req.on("end", () => {
-    const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-      request: { uid: string; object: { metadata: { annotations: Record<string, string> } } };
-    };
-    const sha = review.request.object.metadata.annotations["pipelinesascode.tekton.dev/sha"] ?? "x";
-    const answer = (allowed: boolean) => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          apiVersion: "admission.k8s.io/v1",
-          kind: "AdmissionReview",
-          response: { uid: review.request.uid, allowed },
-        }),
-      );
-    };
-    bump(`floor-${sha.slice(0, 8)}`).then(
-      () => answer(true),
-      () => answer(false),
-    );
-  });
+serveReviews(cert ?? "", key ?? "", async (review) => {
+  const sha = review.request.object?.metadata?.annotations?.["pipelinesascode.tekton.dev/sha"] ?? "x";
+  await bump(`floor-${sha.slice(0, 8)}`);
+  return true;
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 })}\n`,
-  );
-});
-process.on("SIGTERM", () => server.close(() => process.exit(0)));
