@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { generateCa, issueServing } from "../server/certificates.ts";
 import { apiFailure, isAmbiguous, isConflict } from "./api-errors.ts";
 import { HttpLeaseStore } from "./lease-http.ts";
 
@@ -134,5 +136,93 @@ describe("HttpLeaseStore", () => {
     const refused = await unreachable.get("a").catch((e: unknown) => e);
     expect(apiFailure(refused).code).toBe(0);
     expect(isAmbiguous(refused)).toBe(true);
+  });
+});
+
+/** A loopback HTTPS server speaking HTTP/2 only, as kube-apiserver offers it, with a certificate for 127.0.0.1. */
+async function http2ApiServer(
+  answer: (headers: Record<string, unknown>, body: string) => [number, unknown] | "stall",
+) {
+  const now = new Date();
+  const ca = await generateCa("test-ca", now, 3_600_000);
+  const serving = await issueServing(ca, { dnsNames: [], ips: ["127.0.0.1"] }, now, 3_600_000);
+  const sessions: ServerHttp2Session[] = [];
+  const bodies: unknown[] = [];
+  const server: Http2SecureServer = createSecureServer({ cert: serving.certPem, key: serving.keyPem });
+  server.on("session", (session) => sessions.push(session));
+  server.on("stream", (stream, headers) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      if (body) bodies.push(JSON.parse(body));
+      const result = answer(headers as Record<string, unknown>, body);
+      if (result === "stall") return;
+      stream.respond({ ":status": result[0], "content-type": "application/json" });
+      stream.end(JSON.stringify(result[1]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      { name: "c", server: `https://127.0.0.1:${port}`, caData: Buffer.from(ca.certPem).toString("base64") },
+    ],
+    users: [{ name: "u", token: "secret-token" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  const store = new HttpLeaseStore(kc, "tekton-lineage", { timeoutMs: 500 });
+  return {
+    store,
+    sessions,
+    bodies,
+    async close() {
+      store.close();
+      for (const session of sessions) session.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe("HttpLeaseStore over HTTP/2", () => {
+  it("sends concurrent calls as streams of one connection, authenticated, and writes without managedFields", async () => {
+    const api = await http2ApiServer((headers) => {
+      expect(headers.authorization).toBe("Bearer secret-token");
+      return [200, lease];
+    });
+    try {
+      const withFields = { ...lease, metadata: { ...lease.metadata, managedFields: [{ manager: "x" }] } };
+      await Promise.all([api.store.get("a"), api.store.replace(withFields), api.store.get("b")]);
+      await api.store.get("c");
+      expect(api.sessions).toHaveLength(1);
+      expect(api.bodies).toEqual([{ apiVersion: "coordination.k8s.io/v1", kind: "Lease", ...lease }]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("opens a new connection when the server closed the last one", async () => {
+    const api = await http2ApiServer(() => [200, lease]);
+    try {
+      await api.store.get("a");
+      await new Promise<void>((resolve) => api.sessions[0]?.close(resolve));
+      await expect(api.store.get("a")).resolves.toEqual(lease);
+      expect(api.sessions).toHaveLength(2);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("gives up on a call with no answer in time, as an ambiguous failure", async () => {
+    const api = await http2ApiServer(() => "stall");
+    try {
+      const error = await api.store.replace(lease).catch((e: unknown) => e);
+      expect(String(error)).toContain("no answer from the API server within 500 ms");
+      expect(isAmbiguous(error)).toBe(true);
+    } finally {
+      await api.close();
+    }
   });
 });
