@@ -3,26 +3,24 @@ import type { Config } from "../config/settings.ts";
 import { type Repository, repositoryResource, trimRepository } from "../core/repository.ts";
 import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels, pac } from "../core/vocabulary.ts";
-import { newestStatus } from "../gitlab/api.ts";
 import { GitLabClients } from "../gitlab/clients.ts";
 import { TokenSource } from "../gitlab/credentials.ts";
 import { FailingTasks } from "../gitlab/failing-task.ts";
 import { latestToReport } from "../gitlab/latest.ts";
-import { lineageDesiredStatus } from "../gitlab/lineage-status.ts";
 import { LineageViews } from "../gitlab/lineage-view.ts";
 import { runLinks } from "../gitlab/links.ts";
-import { onFirstProject } from "../gitlab/projects.ts";
-import { reportTarget } from "../gitlab/target.ts";
-import { converged } from "../gitlab/writes.ts";
 import { apiFailure } from "../kube/api-errors.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
 import { type CachedLease, LeaseStore } from "../kube/leases.ts";
 import { MemoryCache } from "../kube/memory-cache.ts";
+import { type KeyEntry, keysOf } from "../kube/signing-keys.ts";
 import { attemptLeaseKind, readRecord } from "../lineage/attempts.ts";
+import { isGenuine, lineageIndexValue } from "../lineage/genuine-runs.ts";
 import { readPacConfig } from "../pac/config.ts";
 import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
 import type { ExplainQuery } from "./args.ts";
-import { type Explanation, explainLineage, type GitLabComparison, shownStatus } from "./timeline.ts";
+import { compareWithGitLab } from "./gitlab-side.ts";
+import { type Explanation, explainLineage } from "./timeline.ts";
 
 export interface ExplainContext {
   kubeConfig: KubeConfig;
@@ -106,16 +104,31 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     runEvents.push(...list.items.map((e) => e as CachedEvent));
   }
 
+  // As the reconciler does, only runs whose claims tekton-lineage signed count; the others are named.
+  const keys = await readSigningKeys(core, namespace, config.signingSecret);
+  const unverified =
+    keys === undefined
+      ? [`claims not verified: the Secret ${namespace}/${config.signingSecret} could not be read`]
+      : [];
+  const ignored = keys
+    ? runs.filter((run) => !isGenuine(run, { current: () => keys[0] as KeyEntry, all: () => keys }))
+    : [];
+  if ("run" in query && ignored.some((r) => r.metadata.name === query.run.name))
+    throw new Error(
+      `${query.run.namespace}/${query.run.name} carries tekton-lineage claims that do not verify (not signed by tekton-lineage for this name): tekton-lineage ignores it`,
+    );
+  runs = runs.filter((run) => !ignored.includes(run));
+
   const views = new LineageViews({
     runs: new MemoryCache(runs),
     counters: new MemoryCache(counters),
     countersNamespace: namespace,
     failures: new CreationFailures(new MemoryCache(events)),
   });
-  const keys = new Set(views.keys());
+  const lineageKeys = new Set(views.keys());
   for (const lease of counters) {
     const key = views.keyOfCounter(lease);
-    if (key) keys.add(key);
+    if (key) lineageKeys.add(key);
   }
   const pacConfig = readPacConfig(await readConfigMap(core, config.pacNamespace, config.pacConfigMap));
   const links = runLinks(
@@ -128,9 +141,15 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     observe: () => undefined,
   });
   const failingTasks = new FailingTasks(kubeConfig);
+  const reportSettings = {
+    gitlabUrl: config.gitlabUrl,
+    allowedHosts: config.gitlabHosts,
+    tokenSecret: config.gitlabTokenSecret,
+    contextTemplate: config.gitlabContext,
+  };
 
   const explanations: Explanation[] = [];
-  for (const key of [...keys].sort()) {
+  for (const key of [...lineageKeys].sort()) {
     const view = views.read(key);
     const counter = counters.find((l) => views.keyOfCounter(l) === key);
     const record = counter ? readRecord(counter) : undefined;
@@ -138,51 +157,44 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     const admitted = Date.parse(record?.lastSubject?.admittedAt ?? "");
     const waited = Number.isFinite(admitted) ? Date.now() - admitted : Number.POSITIVE_INFINITY;
     const { latest } = latestToReport(view.attempts, waited, config.creationGrace);
-    let gitlab: GitLabComparison = { notReported: "no attempt to report yet" };
-    if (latest) {
-      const repositoryName = latest.reportFrom.metadata.annotations?.[pac.repository] ?? "";
-      const repository = await readRepository(objects, view.namespace, repositoryName);
-      const target = reportTarget(latest.run ?? latest.reportFrom, repository, {
-        gitlabUrl: config.gitlabUrl,
-        allowedHosts: config.gitlabHosts,
-        tokenSecret: config.gitlabTokenSecret,
-        application: config.gitlabApplication || pacConfig.applicationName,
-        contextTemplate: config.gitlabContext,
-      });
-      if ("refused" in target) gitlab = { notReported: `refused: ${target.refused}` };
-      else if ("skip" in target) gitlab = { notReported: target.skip };
-      else {
-        const desired = await lineageDesiredStatus(view, latest, links, failingTasks);
-        gitlab = {
-          target: { host: target.host, projects: target.projects, sha: target.sha, context: target.context },
-          should: {
-            state: desired.state,
-            description: desired.description,
-            targetUrl: desired.targetUrl,
-            attempt: desired.attempt,
-          },
-        };
-        try {
-          const api = await clients.get(target.host, target.secret);
-          const { result } = await onFirstProject(target.projects, undefined, (project) =>
-            api.statuses(project, target.sha, { name: target.context, pipelineId: target.pipelineId }),
-          );
-          const job = newestStatus(result);
-          if (job) {
-            gitlab.shows = shownStatus(job);
-            // The reporter's own judgement: PaC's wording of the same state and run is left alone.
-            gitlab.agrees = converged(job, desired);
-          } else gitlab.showsError = "GitLab shows no status of this name on the commit";
-        } catch (error) {
-          gitlab.showsError = `GitLab could not be read: ${(error as Error).message}`;
-        }
-      }
-    }
-    explanations.push(
-      explainLineage({ view, record, events: runEvents, latestAttempt: latest?.attempt, gitlab }),
-    );
+    const gitlab = latest
+      ? await compareWithGitLab(view, latest, {
+          repository: (name) => readRepository(objects, view.namespace, name),
+          settings: { ...reportSettings, application: config.gitlabApplication || pacConfig.applicationName },
+          links,
+          clients,
+          failingTasks,
+        })
+      : { notReported: "no attempt to report yet" };
+    const notes = [
+      ...unverified,
+      ...ignored
+        .filter((run) => lineageIndexValue(run) === key)
+        .map(
+          (run) =>
+            `${run.metadata.name} is ignored: its claims do not verify (not signed by tekton-lineage for this name)`,
+        ),
+    ];
+    explanations.push({
+      ...explainLineage({ view, record, events: runEvents, latestAttempt: latest?.attempt, gitlab }),
+      ...(notes.length > 0 ? { notes } : {}),
+    });
   }
   return explanations;
+}
+
+/** The signing keys, or undefined when the Secret cannot be read (explain run without that right). */
+async function readSigningKeys(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<KeyEntry[] | undefined> {
+  try {
+    const keys = keysOf(await core.readNamespacedSecret({ namespace, name }));
+    return keys.length > 0 ? keys : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readConfigMap(core: CoreV1Api, namespace: string, name: string) {

@@ -16,6 +16,7 @@ function renderLineage(e: Explanation): string {
   const lines = [`lineage ${e.lineage.key}${about ? ` (${about})` : ""}`];
   for (const attempt of e.attempts) lines.push(...renderAttempt(attempt));
   lines.push(...renderGitLab(e.gitlab));
+  for (const note of e.notes ?? []) lines.push(`  note: ${note}`);
   return `${lines.join("\n")}\n`;
 }
 

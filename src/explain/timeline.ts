@@ -57,6 +57,8 @@ export interface Explanation {
   lineage: { key: string; id: string; namespace: string; pipeline?: string; commit?: string };
   attempts: AttemptTimeline[];
   gitlab: GitLabComparison;
+  /** What explain could not take into account, or left out (runs whose claims do not verify). */
+  notes?: string[];
 }
 
 /** Everything read about one lineage: the view the reporter uses, its counter, the Events of its runs. */

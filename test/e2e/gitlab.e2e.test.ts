@@ -601,7 +601,7 @@ describe("tekton-lineage explain", () => {
     }
   });
 
-  it("says plainly what it cannot explain: a missing run, a run without lineage, a bad question", async () => {
+  it("says plainly what it cannot explain: a missing run, a run without lineage or with forged claims, a bad question", async () => {
     const failed = async (...args: string[]) => {
       try {
         await explain(...args);
@@ -621,6 +621,26 @@ describe("tekton-lineage explain", () => {
       status: 2,
       stderr: expect.stringContaining("not a whole commit sha"),
     });
+    // A run carrying claims tekton-lineage did not sign (made where its webhooks do not reach): the
+    // reconciler ignores it, and explain says so rather than tell its story.
+    const core = admin.makeApiClient(CoreV1Api);
+    const unwatched = `${suite.id}-unwatched`;
+    await core.createNamespace({ body: { metadata: { name: unwatched } } });
+    try {
+      const forged = await runs.create(
+        newPipelineRun({
+          namespace: unwatched,
+          name: "build-forged-1",
+          labels: { "tekton-lineage.io/lineage-id": "forged", "tekton-lineage.io/attempt": "1" },
+          annotations: { "tekton-lineage.io/attempt": "1", "tekton-lineage.io/signature": "v1.bogus.bogus" },
+        }),
+      );
+      expect((await failed(`${unwatched}/${forged.metadata.name}`)).stderr).toContain(
+        "carries tekton-lineage claims that do not verify",
+      );
+    } finally {
+      await core.deleteNamespace({ name: unwatched });
+    }
   });
 });
 
