@@ -215,12 +215,16 @@ describe("HttpLeaseStore over HTTP/2", () => {
     }
   });
 
-  it("gives up on a call with no answer in time, as an ambiguous failure", async () => {
-    const api = await http2ApiServer(() => "stall");
+  it("gives up on a call with no answer in time, as an ambiguous failure, and reconnects for the next", async () => {
+    let stall = true;
+    const api = await http2ApiServer(() => (stall ? "stall" : [200, lease]));
     try {
       const error = await api.store.replace(lease).catch((e: unknown) => e);
       expect(String(error)).toContain("no answer from the API server within 500 ms");
       expect(isAmbiguous(error)).toBe(true);
+      stall = false;
+      await expect(api.store.get("a")).resolves.toEqual(lease);
+      expect(api.sessions).toHaveLength(2);
     } finally {
       await api.close();
     }

@@ -134,8 +134,13 @@ export class HttpLeaseStore implements LeaseAccess {
       const chunks: Buffer[] = [];
       stream.setTimeout(this.timeoutMs, () => {
         stream.close(constants.NGHTTP2_CANCEL);
+        // The connection may be dead without knowing it (a half-open TCP connection): the next call
+        // opens a new one; calls still on this one finish or time out on their own.
+        if (this.connection?.session === session) this.connection = undefined;
+        session.close();
         reject(new Error(`no answer from the API server within ${this.timeoutMs} ms`));
       });
+
       stream.on("response", (h) => {
         status = Number(h[":status"] ?? 0);
       });
