@@ -74,9 +74,12 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
   // never came to be, found by what they were admitted as.
   const counted = (await leases.list(`${leaseLabels.kind}=${attemptLeaseKind}`)) as CachedLease[];
   const wanted = new Set(runs.map((r) => r.metadata.labels?.[labelKeys.lineageId]));
+  const scope = "run" in query ? query.run.namespace : query.namespace;
   const counters = counted.filter((lease) => {
     const id = lease.metadata.labels?.[leaseLabels.lineageId];
+    if (scope && lease.metadata.labels?.[leaseLabels.runNamespace] !== scope) return false;
     if (wanted.has(id)) return true;
+
     if ("lineage" in query) return id === query.lineage;
     if ("commit" in query) return readRecord(lease).lastSubject?.annotations[pac.sha] === query.commit;
     return false;
