@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createConnection, createServer as createTcpServer, type Socket } from "node:net";
 import { KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateCa, issueServing } from "../server/certificates.ts";
@@ -142,6 +142,7 @@ describe("HttpLeaseStore", () => {
 /** A loopback HTTPS server speaking HTTP/2 only, as kube-apiserver offers it, with a certificate for 127.0.0.1. */
 async function http2ApiServer(
   answer: (headers: Record<string, unknown>, body: string) => [number, unknown] | "stall",
+  options: { through?: (port: number) => Promise<number>; pingAfterMs?: number } = {},
 ) {
   const now = new Date();
   const ca = await generateCa("test-ca", now, 3_600_000);
@@ -163,7 +164,7 @@ async function http2ApiServer(
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await (options.through ?? (async (p: number) => p))((server.address() as AddressInfo).port);
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [
@@ -173,7 +174,11 @@ async function http2ApiServer(
     contexts: [{ name: "x", cluster: "c", user: "u" }],
     currentContext: "x",
   });
-  const store = new HttpLeaseStore(kc, "tekton-lineage", { timeoutMs: 500 });
+  const store = new HttpLeaseStore(kc, "tekton-lineage", {
+    timeoutMs: options.pingAfterMs ? 10_000 : 500,
+    pingAfterMs: options.pingAfterMs,
+    pingTimeoutMs: options.pingAfterMs,
+  });
   return {
     store,
     sessions,
@@ -226,6 +231,62 @@ describe("HttpLeaseStore over HTTP/2", () => {
       await expect(api.store.get("a")).resolves.toEqual(lease);
       expect(api.sessions).toHaveLength(2);
     } finally {
+      await api.close();
+    }
+  });
+});
+
+/** A TCP proxy whose connections so far can be frozen (a half-open connection); new ones pass. */
+async function freezableProxy(target: number) {
+  const all: Socket[] = [];
+  let live: Socket[] = [];
+  const server = createTcpServer((client) => {
+    const upstream = createConnection(target, "127.0.0.1");
+    client.pipe(upstream).pipe(client);
+    client.on("error", () => undefined);
+    upstream.on("error", () => undefined);
+    all.push(client, upstream);
+    live.push(client, upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze() {
+      for (const socket of live) {
+        socket.unpipe();
+        socket.pause();
+      }
+      live = [];
+    },
+    close() {
+      for (const socket of all) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe("HttpLeaseStore on a connection that died silently", () => {
+  it("finds out by an unanswered ping, not the call's timeout, and the next call uses a new connection", async () => {
+    let proxy: Awaited<ReturnType<typeof freezableProxy>> | undefined;
+    const api = await http2ApiServer(() => [200, lease], {
+      pingAfterMs: 200,
+      through: async (port) => {
+        proxy = await freezableProxy(port);
+        return proxy.port;
+      },
+    });
+    try {
+      await api.store.get("a");
+      proxy?.freeze();
+      // The call's own timeout is 10 s, past this test's: only the unanswered ping can end it.
+      const error = await api.store.get("a").catch((e: unknown) => e);
+      expect(isAmbiguous(error)).toBe(true);
+      expect(String(error)).toContain("did not answer a ping within 200 ms");
+
+      await expect(api.store.get("a")).resolves.toEqual(lease);
+      expect(api.sessions).toHaveLength(2);
+    } finally {
+      await proxy?.close();
       await api.close();
     }
   });

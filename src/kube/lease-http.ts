@@ -42,11 +42,29 @@ export class HttpLeaseStore implements LeaseAccess {
   private readonly timeoutMs: number;
   private connection: { key: string; session: ClientHttp2Session } | undefined;
 
-  constructor(kubeConfig: KubeConfig, namespace: string, options: { timeoutMs?: number } = {}) {
+  private readonly pingAfterMs: number;
+  private readonly pingTimeoutMs: number;
+  private readonly probing = new WeakSet<ClientHttp2Session>();
+
+  /**
+   * `timeoutMs`: a call with no answer by then fails (ambiguous). `pingAfterMs`: a call still unanswered
+   * by then pings its connection; a connection that does not answer the ping within `pingTimeoutMs` is
+   * dead (a half-open TCP connection after a network blip): it is destroyed, its calls fail at once and
+   * the next call opens a new one — as client-go's ReadIdleTimeout and PingTimeout do. A busy API server
+   * still answers pings at once; the defaults find a dead connection within 6 s, before a leader's renew
+   * deadline (10 s).
+   */
+  constructor(
+    kubeConfig: KubeConfig,
+    namespace: string,
+    options: { timeoutMs?: number; pingAfterMs?: number; pingTimeoutMs?: number } = {},
+  ) {
     this.kubeConfig = kubeConfig;
     this.namespace = namespace;
     this.server = (kubeConfig.getCurrentCluster()?.server ?? "").replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.pingAfterMs = options.pingAfterMs ?? 2_000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 4_000;
   }
 
   private path(name?: string): string {
@@ -141,9 +159,12 @@ export class HttpLeaseStore implements LeaseAccess {
         reject(new Error(`no answer from the API server within ${this.timeoutMs} ms`));
       });
 
+      const probe = setTimeout(() => this.probe(session), this.pingAfterMs);
       stream.on("response", (h) => {
+        clearTimeout(probe);
         status = Number(h[":status"] ?? 0);
       });
+      stream.on("close", () => clearTimeout(probe));
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => resolve({ status, text: Buffer.concat(chunks).toString("utf8") }));
       stream.on("error", reject);
@@ -171,6 +192,28 @@ export class HttpLeaseStore implements LeaseAccess {
       req.on("error", reject);
       req.end(payload);
     });
+  }
+
+  /** Pings a connection a call has waited long on; one that does not answer in time is destroyed. */
+  private probe(session: ClientHttp2Session): void {
+    if (session.closed || session.destroyed || this.probing.has(session)) return;
+    this.probing.add(session);
+    const dead = setTimeout(() => {
+      if (this.connection?.session === session) this.connection = undefined;
+      session.destroy(
+        new Error(`the API server's connection did not answer a ping within ${this.pingTimeoutMs} ms`),
+      );
+    }, this.pingTimeoutMs);
+    dead.unref();
+    try {
+      session.ping((error) => {
+        clearTimeout(dead);
+        this.probing.delete(session);
+        if (error && !session.destroyed) session.destroy(error);
+      });
+    } catch {
+      // Not connected yet: a connection still not up when the deadline passes is as good as dead.
+    }
   }
 
   /** The HTTP/2 connection for these TLS options, opened (or reopened after it closed) on demand. */
