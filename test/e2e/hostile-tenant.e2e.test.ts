@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
-import { apiFailure } from "../../src/kube/api-errors.ts";
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
+import { refusal } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { jobsOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { createReview, httpsPost } from "./support/https-post.ts";
@@ -141,12 +141,6 @@ async function victimRun(commit: string): Promise<PipelineRun> {
   );
   return run;
 }
-
-const refusal = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => apiFailure(error),
-  );
 
 describe("a tenant who labels runs to opt out", () => {
   it("cannot forge a claim on the victim's lineage: validation of tekton-lineage's keys has no opt-out", async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
-import { apiFailure } from "../../src/kube/api-errors.ts";
+import { refusal } from "./support/admission.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -45,12 +45,6 @@ afterAll(async () => {
   await webhooks?.remove();
   await suite.cleanup();
 });
-
-const refusal = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => apiFailure(error),
-  );
 
 describe("while tekton-lineage is down", () => {
   it("lets Tekton, PaC's watcher and users update admitted runs", async () => {

@@ -1,4 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import { type ApiFailure, apiFailure } from "../../../src/kube/api-errors.ts";
 import { newPipelineRun, pipelineRuns } from "./pipelineruns.ts";
 import { eventually } from "./poll.ts";
 import type { LineageProcess } from "./tekton-lineage.ts";
@@ -33,3 +34,10 @@ export async function waitUntilServing(
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 }
+
+/** How the API server refused a write (its code, reason and message), or undefined when it went through. */
+export const refusal = (write: Promise<unknown>): Promise<ApiFailure | undefined> =>
+  write.then(
+    () => undefined,
+    (error: unknown) => apiFailure(error),
+  );

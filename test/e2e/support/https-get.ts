@@ -1,19 +1,20 @@
 import { request } from "node:https";
 
-/** A GET over HTTPS that trusts only the given CA; for probing servers before a kubeconfig exists. */
-export function httpsGet(
+export interface HttpsAnswer {
+  status: number;
+  body: string;
+}
+
+/** One request over HTTPS trusting only the given CA (no client certificate); the whole body read. */
+export function httpsRequest(
+  method: string,
   url: string,
-  options: { ca: string; token?: string; timeoutMs?: number },
-): Promise<{ status: number; body: string }> {
+  options: { ca: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs: number },
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      {
-        method: "GET",
-        ca: options.ca,
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-        timeout: options.timeoutMs ?? 5000,
-      },
+      { method, ca: options.ca, headers: options.headers ?? {}, timeout: options.timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -23,8 +24,20 @@ export function httpsGet(
         res.on("error", reject);
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
+  });
+}
+
+/** A GET over HTTPS that trusts only the given CA; for probing servers before a kubeconfig exists. */
+export function httpsGet(
+  url: string,
+  options: { ca: string; token?: string; timeoutMs?: number },
+): Promise<HttpsAnswer> {
+  return httpsRequest("GET", url, {
+    ca: options.ca,
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    timeoutMs: options.timeoutMs ?? 5000,
   });
 }

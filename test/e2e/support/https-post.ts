@@ -1,31 +1,15 @@
-import { request } from "node:https";
+import { type HttpsAnswer, httpsRequest } from "./https-get.ts";
 
 /** A POST over HTTPS trusting only the given CA, as any client could send it (no client certificate). */
 export function httpsPost(
   url: string,
   options: { ca: string; body: string | Buffer; headers?: Record<string, string>; timeoutMs?: number },
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        ca: options.ca,
-        headers: { "content-type": "application/json", ...options.headers },
-        timeout: options.timeoutMs ?? 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`POST ${url} timed out`)));
-    req.on("error", reject);
-    req.end(options.body);
+): Promise<HttpsAnswer> {
+  return httpsRequest("POST", url, {
+    ca: options.ca,
+    headers: { "content-type": "application/json", ...options.headers },
+    body: options.body,
+    timeoutMs: options.timeoutMs ?? 30_000,
   });
 }
 
