@@ -24,14 +24,12 @@ import { PacConfigWatch } from "../pac/config-watch.ts";
 import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
 import { OrphanController } from "../pac/orphan-controller.ts";
 import { QueueController } from "../queue/controller.ts";
-import { QueueLimits } from "../queue/limits.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
 import { OptInCheck } from "../queue/opt-in-check.ts";
 import { queueLeaseKind } from "../queue/state.ts";
 import { queueViewHandler } from "../queue/view.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
-import { pacGlobalRepositoryOf } from "./shared.ts";
 
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
@@ -67,12 +65,7 @@ export function createReconciler(context: ServiceContext): Component {
   const runs = genuineRuns(informedRuns, signingKeys);
   const actions = new RunActions(kubeConfig, logger, (meta) => signClaims(signingKeys.current(), meta));
   const queueMetrics = createQueueMetrics(registry, conflicts);
-  const limits = new QueueLimits({
-    repositories,
-    globalRepository: pacGlobalRepositoryOf(context.shared, config),
-    rules: config.queueRules,
-    defaultMaxWaitMs: config.maxQueueWait,
-  });
+  const limits = context.shared.queueLimits;
   const optInCheck = new OptInCheck({
     repositories,
     limits,

@@ -10,6 +10,7 @@ import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import { SigningKeys } from "../kube/signing-keys.ts";
 import type { Logger } from "../observability/logger.ts";
+import { QueueLimits } from "../queue/limits.ts";
 
 /** What both roles use, one instance per process: made, started and stopped once by the service. */
 export interface Shared {
@@ -28,6 +29,8 @@ export interface Shared {
   pacGlobalRepository: Informer<Repository> | undefined;
   /** The keys that sign admission claims (the webhook signs; the reconciler verifies and re-signs). */
   signingKeys: SigningKeys;
+  /** Which queue a run joins and its limit: admission chooses with it, the reconciler follows its changes. */
+  queueLimits: QueueLimits;
 }
 
 export interface SharedInputs {
@@ -40,6 +43,27 @@ export interface SharedInputs {
 
 export function createShared({ config, logger, registry, kubeConfig, namespace }: SharedInputs): Shared {
   const rate = config.auditEventRate;
+  const repositories = new Informer<Repository>({
+    name: "repositories",
+    kubeConfig,
+    source: customResourceSource(kubeConfig, repositoryResource),
+    namespaces: config.watchNamespaces,
+    transform: trimRepository,
+    resyncMs: config.resync,
+    logger,
+  });
+  const pacGlobalRepository = !config.pacNamespace
+    ? undefined
+    : new Informer<Repository>({
+        name: "pac-global-repository",
+        kubeConfig,
+        source: customResourceSource(kubeConfig, repositoryResource),
+        namespaces: [config.pacNamespace],
+        fieldSelector: `metadata.name=${config.pacGlobalRepository}`,
+        transform: trimRepository,
+        resyncMs: config.resync,
+        logger,
+      });
   return {
     events: new EventRecorder({
       kubeConfig,
@@ -52,33 +76,15 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
     leaseStore: new HttpLeaseStore(kubeConfig, namespace),
     leaseConflicts: createLeaseConflictCounter(registry),
     signingKeys: new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger }),
-    repositories: new Informer<Repository>({
-      name: "repositories",
-      kubeConfig,
-      source: customResourceSource(kubeConfig, repositoryResource),
-      namespaces: config.watchNamespaces,
-      transform: trimRepository,
-      resyncMs: config.resync,
-      logger,
+    repositories,
+    pacGlobalRepository,
+    queueLimits: new QueueLimits({
+      repositories,
+      globalRepository: () => pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository),
+      rules: config.queueRules,
+      defaultMaxWaitMs: config.maxQueueWait,
     }),
-    pacGlobalRepository: !config.pacNamespace
-      ? undefined
-      : new Informer<Repository>({
-          name: "pac-global-repository",
-          kubeConfig,
-          source: customResourceSource(kubeConfig, repositoryResource),
-          namespaces: [config.pacNamespace],
-          fieldSelector: `metadata.name=${config.pacGlobalRepository}`,
-          transform: trimRepository,
-          resyncMs: config.resync,
-          logger,
-        }),
   };
-}
-
-/** PaC's global Repository now, if there is one. */
-export function pacGlobalRepositoryOf(shared: Shared, config: Config): () => Repository | undefined {
-  return () => shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository);
 }
 
 export function startShared(shared: Shared): void {

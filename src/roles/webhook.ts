@@ -5,11 +5,9 @@ import { createValidateRoute } from "../admission/validate.ts";
 import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
 import { QueueAdmitter } from "../queue/admitter.ts";
-import { QueueLimits } from "../queue/limits.ts";
 import { runsOfQueueLister } from "../queue/runs-of-queue.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
-import { pacGlobalRepositoryOf } from "./shared.ts";
 
 /** The webhook role: /mutate and /validate, their signing keys, counters, queues and audit Events. */
 export function createWebhook(context: ServiceContext): Component {
@@ -31,12 +29,7 @@ export function createWebhook(context: ServiceContext): Component {
     // new admission of that lineage falls back at once instead.
     maxWaitMs: config.admissionDeadline / 2,
   });
-  const limits = new QueueLimits({
-    repositories,
-    globalRepository: pacGlobalRepositoryOf(context.shared, config),
-    rules: config.queueRules,
-    defaultMaxWaitMs: config.maxQueueWait,
-  });
+  const limits = context.shared.queueLimits;
   const admitter = new QueueAdmitter({
     store,
     instance: config.instanceId,
