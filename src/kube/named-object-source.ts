@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from "@kubernetes/client-node";
-import type { InformerSource } from "./informer.ts";
+import type { Logger } from "../observability/logger.ts";
+import { Informer, type InformerSource } from "./informer.ts";
 
 export type CachedSecret = V1Secret & { metadata: NonNullable<V1Secret["metadata"]> };
 export type CachedConfigMap = V1ConfigMap & { metadata: NonNullable<V1ConfigMap["metadata"]> };
@@ -29,12 +30,43 @@ function namedObjectSource(
   };
 }
 
-/** One named Secret. */
-export function secretSource(kubeConfig: KubeConfig, namespace: string, name: string): InformerSource {
-  return namedObjectSource(kubeConfig, "secrets", namespace, name);
+/** An Informer on one named Secret of a namespace, kept as the API server sends it. */
+export function secretInformer(options: {
+  /** The informer's name, for logs. */
+  name: string;
+  kubeConfig: KubeConfig;
+  namespace: string;
+  secretName: string;
+  resyncMs: number;
+  logger: Logger;
+}): Informer<CachedSecret> {
+  return namedObjectInformer<CachedSecret>("secrets", options.secretName, options);
 }
 
-/** One named ConfigMap. */
-export function configMapSource(kubeConfig: KubeConfig, namespace: string, name: string): InformerSource {
-  return namedObjectSource(kubeConfig, "configmaps", namespace, name);
+/** An Informer on one named ConfigMap of a namespace, kept as the API server sends it. */
+export function configMapInformer(options: {
+  name: string;
+  kubeConfig: KubeConfig;
+  namespace: string;
+  configMapName: string;
+  resyncMs: number;
+  logger: Logger;
+}): Informer<CachedConfigMap> {
+  return namedObjectInformer<CachedConfigMap>("configmaps", options.configMapName, options);
+}
+
+function namedObjectInformer<T extends CachedSecret | CachedConfigMap>(
+  resource: "secrets" | "configmaps",
+  objectName: string,
+  options: { name: string; kubeConfig: KubeConfig; namespace: string; resyncMs: number; logger: Logger },
+): Informer<T> {
+  return new Informer<T>({
+    name: options.name,
+    kubeConfig: options.kubeConfig,
+    source: namedObjectSource(options.kubeConfig, resource, options.namespace, objectName),
+    namespaces: [options.namespace],
+    transform: (raw) => raw as T,
+    resyncMs: options.resyncMs,
+    logger: options.logger,
+  });
 }

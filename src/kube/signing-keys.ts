@@ -2,9 +2,9 @@ import { createHash, createSecretKey, type KeyObject, randomBytes } from "node:c
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
-import { Informer } from "./informer.ts";
+import type { Informer } from "./informer.ts";
 import { managedByLabel } from "./managed-by.ts";
-import { type CachedSecret, secretSource } from "./named-object-source.ts";
+import { type CachedSecret, secretInformer } from "./named-object-source.ts";
 import { retryUntilDone } from "./retry-until-done.ts";
 
 /** The Secret's keys: the key that signs now; keys retired by a rotation; the one key of older releases. */
@@ -66,12 +66,11 @@ export class SigningKeys {
     this.namespace = options.namespace;
     this.secretName = options.secretName;
     this.logger = options.logger;
-    this.informer = new Informer<CachedSecret>({
+    this.informer = secretInformer({
       name: "signing-key",
       kubeConfig: options.kubeConfig,
-      source: secretSource(options.kubeConfig, options.namespace, options.secretName),
-      namespaces: [options.namespace],
-      transform: (raw) => raw as CachedSecret,
+      namespace: options.namespace,
+      secretName: options.secretName,
       resyncMs: 300_000,
       logger: options.logger,
     });

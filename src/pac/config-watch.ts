@@ -1,6 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Informer } from "../kube/informer.ts";
-import { type CachedConfigMap, configMapSource } from "../kube/named-object-source.ts";
+import type { Informer } from "../kube/informer.ts";
+import { type CachedConfigMap, configMapInformer } from "../kube/named-object-source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { defaultPacConfig, type PacConfig, readPacConfig } from "./config.ts";
 
@@ -24,12 +24,11 @@ export class PacConfigWatch {
     this.namespace = options.namespace;
     this.informer =
       options.namespace && options.name
-        ? new Informer<CachedConfigMap>({
+        ? configMapInformer({
             name: "pac-configmap",
             kubeConfig: options.kubeConfig,
-            source: configMapSource(options.kubeConfig, options.namespace, options.name),
-            namespaces: [options.namespace],
-            transform: (raw) => raw as CachedConfigMap,
+            namespace: options.namespace,
+            configMapName: options.name,
             resyncMs: options.resyncMs,
             logger: options.logger,
           })

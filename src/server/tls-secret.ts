@@ -1,6 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Informer } from "../kube/informer.ts";
-import { type CachedSecret, secretSource } from "../kube/named-object-source.ts";
+import { secretInformer } from "../kube/named-object-source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type KeyPair, keyPair } from "./tls-files.ts";
 import { tlsKeys } from "./tls-keys.ts";
@@ -19,12 +18,11 @@ export function watchKeyPairSecret(options: {
 }): { readonly loaded: boolean; start(): void; stop(): void } {
   let served = "";
   let loaded = false;
-  const informer = new Informer<CachedSecret>({
+  const informer = secretInformer({
     name: "tls-secret",
     kubeConfig: options.kubeConfig,
-    source: secretSource(options.kubeConfig, options.namespace, options.name),
-    namespaces: [options.namespace],
-    transform: (raw) => raw as CachedSecret,
+    namespace: options.namespace,
+    secretName: options.name,
     resyncMs: 300_000,
     logger: options.logger,
   });
