@@ -170,6 +170,14 @@ function setup(
   return { model, clients, writer, events, reporter, cache, shown, metric, pacPosts };
 }
 
+/** PaC's failure status before v0.39: the bare application name, linked to the console root. */
+const pacBareFailure = {
+  name: "Pipelines as Code CI",
+  state: "failed",
+  description: "failed",
+  target_url: "https://console.example/",
+};
+
 describe("GitLabReporter.reconcile", () => {
   it.each([
     ["a running attempt", [attempt(1)], "running", "attempt 1 running"],
@@ -371,12 +379,7 @@ describe("GitLabReporter.reconcile", () => {
       events: [pacFailure("2026-11-22T10:00:01Z", collision)],
     });
     // Before v0.39, PaC's failure names no pipeline: the bare application name, linked to the console root.
-    pacPosts({
-      name: "Pipelines as Code CI",
-      state: "failed",
-      description: "failed",
-      target_url: "https://console.example/",
-    });
+    pacPosts(pacBareFailure);
     await reporter.reconcile(key);
     await reporter.corrector.reconcile(`ns/repo/${sha}`);
     const bare = model.jobs.filter((j) => j.name === "Pipelines as Code CI");
@@ -408,12 +411,7 @@ describe("GitLabReporter.reconcile", () => {
       counter: retest,
       events: [pacFailure("2026-11-22T10:00:01Z", collision)],
     });
-    pacPosts({
-      name: "Pipelines as Code CI",
-      state: "failed",
-      description: "failed",
-      target_url: "https://console.example/",
-    });
+    pacPosts(pacBareFailure);
     await reporter.reconcile(key);
     await reporter.corrector.reconcile(`ns/repo/${sha}`);
     expect(
@@ -435,12 +433,7 @@ describe("GitLabReporter.reconcile", () => {
     // PaC records its Event, then posts: tekton-lineage may see the Event before the status exists.
     expect((await reporter.corrector.reconcile(commit)).requeueAfterMs).toBe(1000);
     expect((await reporter.corrector.reconcile(commit)).requeueAfterMs).toBe(2000);
-    pacPosts({
-      name: "Pipelines as Code CI",
-      state: "failed",
-      description: "failed",
-      target_url: "https://console.example/",
-    });
+    pacPosts(pacBareFailure);
     await reporter.corrector.reconcile(commit);
     const shownBare = () =>
       model.jobs.filter((j) => j.name === "Pipelines as Code CI" && !j.retried).map((j) => j.status);

@@ -1,6 +1,3 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Commits } from "@gitbeaker/rest";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +9,8 @@ import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { type StartResult, serverTimeout } from "../fakes/pac/controller.ts";
 import { type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
 import { resolvedTemplate } from "../fakes/pac/labels.ts";
-import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { tektonLineageCli } from "./support/cli.ts";
+import { adminKubeConfig } from "./support/context.ts";
 import {
   forkProjectId,
   gitlabToken,
@@ -43,8 +41,6 @@ import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts
  * shows: the composite status of the commit's pipelines.
  */
 const suite = createSuite("gitlab");
-const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
-const execFileAsync = promisify(execFile);
 const admin = adminKubeConfig();
 const runs = pipelineRuns(admin);
 /** The application name comes from PaC's ConfigMap, as Konflux sets its own: tekton-lineage must follow. */
@@ -544,20 +540,8 @@ describe("GitLab trouble", () => {
 });
 
 describe("tekton-lineage explain", () => {
-  /**
-   * The command line, as an operator runs it (kubectl exec into the Deployment, or with a kubeconfig).
-   * Asynchronous: the fake GitLab answers from this process.
-   */
-  const explain = async (...args: string[]) =>
-    (
-      await execFileAsync(process.execPath, [
-        mainJs,
-        "explain",
-        ...args,
-        ...settings,
-        `--kubeconfig=${e2eContext().kubeconfig}`,
-      ])
-    ).stdout;
+  /** With tekton-lineage's settings here, as it would run in the Deployment (kubectl exec). */
+  const explain = (...args: string[]) => tektonLineageCli("explain", ...args, ...settings);
 
   it("tells the story of the reported sequence: the attempt never created, the retest, what GitLab shows", async () => {
     const sha = newCommit(gitlab, { ciPipeline: true });

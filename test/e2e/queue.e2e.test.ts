@@ -1,13 +1,12 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { createdRuns, type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
-import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { tektonLineageCli } from "./support/cli.ts";
+import { adminKubeConfig } from "./support/context.ts";
 import { newCommit, projectId, startFakeGitLab } from "./support/gitlab.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -27,7 +26,6 @@ let webhooks: RegisteredWebhooks;
 let tekton: TektonSimulator;
 let gitlab: FakeGitLab;
 let pac: PacEmulator;
-const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 const sha = () => randomBytes(20).toString("hex");
 const isPending = (run: PipelineRun) => run.spec?.status === "PipelineRunPending";
@@ -154,14 +152,7 @@ describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
     const held = [];
     for (let i = 0; i < 4; i++)
       held.push(await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "repo" })));
-    const { kubeconfig } = e2eContext();
-    const text = execFileSync(
-      process.execPath,
-      [mainJs, "queue", "list", `--kubeconfig=${kubeconfig}`, "--namespace=tekton-lineage"],
-      {
-        encoding: "utf8",
-      },
-    );
+    const text = await tektonLineageCli("queue", "list", "--namespace=tekton-lineage");
     expect(text).toContain(`pac/${namespace}/repo  limit 2`);
     const view = JSON.parse((await lineage.get("/queues")).body) as {
       queues: { key: string; limit: number }[];
@@ -223,18 +214,11 @@ describe("a slow repository (limit 1, runs that take a minute)", () => {
   it("clears a queue on request: every waiting run is cancelled, running ones are left alone", async () => {
     const waiting = [await runs.create(slowRun()), await runs.create(slowRun())];
     expect(waiting.every(isPending)).toBe(true);
-    const { kubeconfig } = e2eContext();
-    const out = execFileSync(
-      process.execPath,
-      [
-        mainJs,
-        "queue",
-        "clear",
-        `pac/${namespace}/slow`,
-        `--kubeconfig=${kubeconfig}`,
-        "--namespace=tekton-lineage",
-      ],
-      { encoding: "utf8" },
+    const out = await tektonLineageCli(
+      "queue",
+      "clear",
+      `pac/${namespace}/slow`,
+      "--namespace=tekton-lineage",
     );
     expect(out).toMatch(/cleared queue pac\/.+\/slow: \d+ of \d+ waiting runs cancelled/);
     for (const run of waiting) {
@@ -344,20 +328,11 @@ describe("with Pipelines-as-Code as it queues since v0.37 (emulated from its sou
     expect(
       await lineage.metric("tekton_lineage_queue_opt_in_refused", { namespace, repository: "both" }),
     ).toBe(1);
-    const { kubeconfig } = e2eContext();
-    const text = execFileSync(
-      process.execPath,
-      [
-        mainJs,
-        "queue",
-        "list",
-        `--kubeconfig=${kubeconfig}`,
-        "--namespace=tekton-lineage",
-        `--pac-namespace=${namespace}`,
-      ],
-      {
-        encoding: "utf8",
-      },
+    const text = await tektonLineageCli(
+      "queue",
+      "list",
+      "--namespace=tekton-lineage",
+      `--pac-namespace=${namespace}`,
     );
     expect(text).toContain(`refused opt-in: Repository ${namespace}/both opted in`);
   });
