@@ -126,17 +126,7 @@ describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
     await eventually("every run to finish", () => tekton.finished.length >= 6, { timeoutMs: 30_000 });
     expect(tekton.started.map((s) => s.run)).toEqual(names);
     // Never more than two running at once.
-    const events = [
-      ...tekton.started.map((s) => ({ at: s.at, delta: 1 })),
-      ...tekton.finished.map((f) => ({ at: f.at, delta: -1 })),
-    ].sort((a, b) => a.at - b.at || a.delta - b.delta);
-    let running = 0;
-    let most = 0;
-    for (const e of events) {
-      running += e.delta;
-      most = Math.max(most, running);
-    }
-    expect(most).toBeLessThanOrEqual(2);
+    expect(tekton.mostRunningAtOnce()).toBeLessThanOrEqual(2);
     const last = await runs.get(namespace, created[5]?.metadata.name ?? "");
     expect(last.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toMatch(
       /^started by queue pac\/.+\/repo after waiting/,
@@ -271,20 +261,7 @@ describe("with Pipelines-as-Code as it queues since v0.37 (emulated from its sou
   });
   const pipelines = ["build", "test", "lint"];
   /** The most runs of `names` running at once, from Tekton's starts and ends. */
-  const mostAtOnce = (names: readonly string[]) => {
-    const mine = (run: string) => names.includes(run);
-    const events = [
-      ...tekton.started.filter((s) => mine(s.run)).map((s) => ({ at: s.at, delta: 1 })),
-      ...tekton.finished.filter((f) => mine(f.run)).map((f) => ({ at: f.at, delta: -1 })),
-    ].sort((a, b) => a.at - b.at || a.delta - b.delta);
-    let running = 0;
-    let most = 0;
-    for (const e of events) {
-      running += e.delta;
-      most = Math.max(most, running);
-    }
-    return most;
-  };
+  const mostAtOnce = (names: readonly string[]) => tekton.mostRunningAtOnce((run) => names.includes(run));
   const allFinished = (names: readonly string[]) =>
     eventually("every run to finish", () => names.every((n) => tekton.finished.some((f) => f.run === n)), {
       timeoutMs: 30_000,

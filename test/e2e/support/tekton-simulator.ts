@@ -26,6 +26,21 @@ export class TektonSimulator {
   /** Run keys in the order this simulator started them, with the time. */
   readonly started: { run: string; at: number }[] = [];
   readonly finished: { run: string; at: number }[] = [];
+
+  /** The most runs (of those `counted` keeps, by run key) that were running at once, from starts and ends. */
+  mostRunningAtOnce(counted: (run: string) => boolean = () => true): number {
+    const events = [
+      ...this.started.filter((s) => counted(s.run)).map((s) => ({ at: s.at, delta: 1 })),
+      ...this.finished.filter((f) => counted(f.run)).map((f) => ({ at: f.at, delta: -1 })),
+    ].sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let running = 0;
+    let most = 0;
+    for (const e of events) {
+      running += e.delta;
+      most = Math.max(most, running);
+    }
+    return most;
+  }
   private readonly outcome: (run: PipelineRun) => SimulatedOutcome;
 
   constructor(kubeConfig: KubeConfig, namespaces: string[], outcome: (run: PipelineRun) => SimulatedOutcome) {
