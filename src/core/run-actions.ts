@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
 import type { Logger } from "../observability/logger.ts";
+import { inPacQueue, pacState, pacTakeoverPending, takeOverReport } from "./pac-report.ts";
 import { type RunEdit, runPatch } from "./run-patch.ts";
 import {
   cancelStatus,
@@ -10,9 +11,14 @@ import {
   pipelineRunResource,
   type RunMeta,
 } from "./tekton.ts";
-import { admissionKeys, type QueueOutcome, reconcilerKeys, signatureKey } from "./vocabulary.ts";
+import { admissionKeys, pac, type QueueOutcome, reconcilerKeys, signatureKey } from "./vocabulary.ts";
 
-export type ActionResult = "done" | "gone" | "changed";
+/**
+ * "done": written (or already so); "gone": the run no longer exists; "changed": the run moved on since it
+ * was read; "later": not yet ours to write (PaC is still taking the run over); "refused": never ours to
+ * write (the run is counted by PaC's own queue).
+ */
+export type ActionResult = "done" | "gone" | "changed" | "later" | "refused";
 
 /** Signs a run's claims (tekton-lineage's signing key), for the writes that change a signed claim. */
 export type Signer = (meta: RunMeta) => string;
@@ -22,12 +28,29 @@ export function decisionAnnotations(outcome: QueueOutcome, text: string): Record
   return { [reconcilerKeys.queueOutcome]: outcome, [reconcilerKeys.queueDecision]: text };
 }
 
+export interface CancelOptions {
+  /** PaC will never take the run over (it was told its create failed): nothing to wait for. */
+  orphan?: boolean;
+  /**
+   * A person cancels (`queue clear`), not tekton-lineage's identity: tekton-lineage's own keys are left
+   * for the reconciler to write (the validating webhook refuses them from anyone else); PaC's state,
+   * which is not tekton-lineage's, is still written in the same write.
+   */
+  byOperator?: boolean;
+}
+
 /** The writes controllers make to PipelineRuns (RunActions against the API server; a fake in unit tests). */
 export interface RunWriter {
   /** Clears spec.status (Tekton starts the run) and records the fencing token of its slot, if still Pending. */
   start(run: PipelineRun, fence: number, decision: string): Promise<ActionResult>;
-  /** Sets spec.status to Cancelled with the reason, if the run is still as seen (Pending, or running). */
-  cancel(run: PipelineRun, decision: string): Promise<ActionResult>;
+  /**
+   * Sets spec.status to Cancelled with the reason, if the run is still as seen (Pending, or running), and
+   * in the same write takes its final report over from PaC (pac-report.ts). `orphan`: PaC will never
+   * take the run over, so there is nothing to wait for.
+   */
+  cancel(run: PipelineRun, decision: string, options?: CancelOptions): Promise<ActionResult>;
+  /** Takes a run's final report over from PaC (its state `completed`), while PaC's state is as seen. */
+  takeOverReport(run: PipelineRun, why: string): Promise<ActionResult>;
   /** Sets annotations of a run only while it waits (Pending). */
   annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>): Promise<ActionResult>;
   /** Sets (null: removes) informative annotations, unconditionally, when they differ. */
@@ -69,6 +92,14 @@ export class RunActions implements RunWriter {
       labels: run.metadata.labels ?? {},
       annotations: claimed,
     });
+    // PaC reported this run queued (startPR: a run a mutating webhook made Pending); its watcher would
+    // post in_progress once Tekton runs it, a second post onto the open status that GitLab refuses
+    // ("Cannot transition status via :run from :running") and PaC before v0.41 turns into a merge-request
+    // note. tekton-lineage reports the start itself, so it tells PaC the start is reported.
+    const pacStarted: Record<string, string> =
+      pacState(run) === "queued" && !inPacQueue(run)
+        ? { [pac.state]: "started", [pac.scmReportingPlrStarted]: "true" }
+        : {};
     return this.change(
       run,
       {
@@ -79,7 +110,9 @@ export class RunActions implements RunWriter {
           [signatureKey]: signature,
           ...decisionAnnotations("started", decision),
           [reconcilerKeys.queuePosition]: null,
+          ...pacStarted,
         },
+        labels: pacStarted[pac.state] ? { [pac.state]: "started" } : undefined,
       },
       (fresh) =>
         fresh.spec?.status !== pendingStatus &&
@@ -92,16 +125,46 @@ export class RunActions implements RunWriter {
    * Sets spec.status to Cancelled with the reason: Tekton ends a waiting run without starting it and stops
    * a running one. A Pending run is cancelled only while it is still Pending.
    */
-  cancel(run: PipelineRun, decision: string): Promise<ActionResult> {
+  async cancel(run: PipelineRun, decision: string, options: CancelOptions = {}): Promise<ActionResult> {
+    if (inPacQueue(run)) return "refused";
+    if (pacTakeoverPending(run) && !options.orphan) return "later";
+    const takeOver = takeOverReport(run, decision);
+    const state = pacState(run);
+    const taking = takeOver.labels[pac.state] !== undefined;
+    const ours: Record<string, string | null> = options.byOperator
+      ? {}
+      : {
+          ...decisionAnnotations("cancelled", decision),
+          [reconcilerKeys.queuePosition]: null,
+          ...(taking ? { [reconcilerKeys.pacReportTakenOver]: decision } : {}),
+        };
     return this.change(
       run,
       {
         expectStatus: run.spec?.status,
+        expectAnnotations: state && taking ? { [pac.state]: state } : undefined,
         status: cancelStatus,
-        annotations: { ...decisionAnnotations("cancelled", decision), [reconcilerKeys.queuePosition]: null },
+        annotations: { ...ours, ...(taking ? { [pac.state]: "completed" } : {}) },
+        labels: takeOver.labels,
       },
       (fresh) => fresh.spec?.status === cancelStatus,
       (fresh) => !isDone(fresh) && (fresh.spec?.status === undefined || fresh.spec.status === pendingStatus),
+    );
+  }
+
+  async takeOverReport(run: PipelineRun, why: string): Promise<ActionResult> {
+    const takeOver = takeOverReport(run, why);
+    const state = pacState(run);
+    if (!state || !takeOver.labels[pac.state]) return inPacQueue(run) ? "refused" : "done";
+    return this.change(
+      run,
+      {
+        expectAnnotations: { [pac.state]: state },
+        annotations: takeOver.annotations,
+        labels: takeOver.labels,
+      },
+      (fresh) => fresh.metadata.annotations?.[pac.state] === "completed",
+      (fresh) => fresh.metadata.annotations?.[pac.state] === state,
     );
   }
 

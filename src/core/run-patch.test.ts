@@ -4,6 +4,7 @@ import { annotationPath, type RunEdit, runPatch } from "./run-patch.ts";
 
 const slot = "tekton-lineage.io/queue-slot";
 const position = "tekton-lineage.io/queue-position";
+const state = "pipelinesascode.tekton.dev/state";
 
 function apply(object: unknown, edit: RunEdit): unknown {
   return jsonpatch.applyPatch(structuredClone(object), runPatch(edit) as jsonpatch.Operation[], true, false)
@@ -48,12 +49,36 @@ describe("runPatch", () => {
       { metadata: { annotations: {} }, spec: { status: "Cancelled" } },
     ],
     [
+      "cancels and writes PaC's state completed, label and annotation, while PaC's state is as seen",
+      {
+        metadata: { annotations: { [state]: "started" }, labels: { [state]: "started" } },
+        spec: {},
+      },
+      {
+        status: "Cancelled",
+        expectAnnotations: { [state]: "started" },
+        annotations: { [state]: "completed" },
+        labels: { [state]: "completed" },
+      },
+      {
+        metadata: { annotations: { [state]: "completed" }, labels: { [state]: "completed" } },
+        spec: { status: "Cancelled" },
+      },
+    ],
+    [
       "removes a status it does not test",
       { metadata: { annotations: {} }, spec: {} },
       { status: null },
       { metadata: { annotations: {} }, spec: {} },
     ],
   ])("%s", (_name, before, edit, after) => expect(apply(before, edit)).toEqual(after));
+
+  it("refuses to write PaC's state once PaC changed it (it reported the run meanwhile)", () => {
+    const reported = { metadata: { annotations: { [state]: "completed" }, labels: {} }, spec: {} };
+    expect(() =>
+      apply(reported, { expectAnnotations: { [state]: "started" }, annotations: { [state]: "completed" } }),
+    ).toThrow();
+  });
 
   it("refuses to start a run that is no longer Pending", () => {
     const started = { metadata: { annotations: {} }, spec: {} };

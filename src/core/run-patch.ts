@@ -9,9 +9,16 @@ export type PatchOperation =
   | { op: "add"; path: string; value: string }
   | { op: "remove"; path: string };
 
+const escaped = (key: string) => key.replaceAll("~", "~0").replaceAll("/", "~1");
+
 /** The JSON Pointer of one annotation ("/" and "~" escaped as RFC 6901 says). */
 export function annotationPath(key: string): string {
-  return `/metadata/annotations/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+  return `/metadata/annotations/${escaped(key)}`;
+}
+
+/** The JSON Pointer of one label. */
+export function labelPath(key: string): string {
+  return `/metadata/labels/${escaped(key)}`;
 }
 
 export interface RunEdit {
@@ -19,8 +26,12 @@ export interface RunEdit {
   expectStatus?: string;
   /** New spec.status; null removes it. */
   status?: string | null;
+  /** Annotations the run must still carry, with these values (tested before anything is written). */
+  expectAnnotations?: Record<string, string>;
   /** Annotations to set; null removes one, whether or not it is there. */
   annotations?: Record<string, string | null>;
+  /** Labels to set (only on runs that carry labels already: PaC's, whose labels these are). */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -32,6 +43,8 @@ export function runPatch(edit: RunEdit): PatchOperation[] {
   const ops: PatchOperation[] = [];
   if (edit.expectStatus !== undefined)
     ops.push({ op: "test", path: "/spec/status", value: edit.expectStatus });
+  for (const [key, value] of Object.entries(edit.expectAnnotations ?? {}))
+    ops.push({ op: "test", path: annotationPath(key), value });
   if (edit.status === null) {
     if (edit.expectStatus === undefined) ops.push({ op: "add", path: "/spec/status", value: "" });
     ops.push({ op: "remove", path: "/spec/status" });
@@ -41,5 +54,7 @@ export function runPatch(edit: RunEdit): PatchOperation[] {
     if (value === null) ops.push({ op: "add", path, value: "" }, { op: "remove", path });
     else ops.push({ op: "add", path, value });
   }
+  for (const [key, value] of Object.entries(edit.labels ?? {}))
+    ops.push({ op: "add", path: labelPath(key), value });
   return ops;
 }

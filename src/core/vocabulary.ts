@@ -37,6 +37,11 @@ export const reconcilerKeys = {
   queueOutcome: `${prefix}queue-outcome`,
   /** The GitLab pipeline a lineage's statuses join, when PaC recorded none. */
   gitlabPipelineId: `${prefix}gitlab-pipeline-id`,
+  /**
+   * Why tekton-lineage took this run's final GitLab report over from PaC (it wrote PaC's state
+   * `completed`, so PaC's watcher never reports the run): it was cancelled, or a newer attempt exists.
+   */
+  pacReportTakenOver: `${prefix}pac-report-taken-over`,
 } as const;
 
 /** What a queue decision was, as stored in reconcilerKeys.queueOutcome. */
@@ -88,6 +93,14 @@ export const pac = {
   gitlabPipelineId: "pipelinesascode.tekton.dev/gitlab-pipeline-id",
   gitProvider: "pipelinesascode.tekton.dev/git-provider",
   cancelInProgress: "pipelinesascode.tekton.dev/cancel-in-progress",
+  /** startPR (or the watcher) reported the run's start: the watcher will not post in_progress for it again. */
+  scmReportingPlrStarted: "pipelinesascode.tekton.dev/scm-reporting-plr-started",
+  /** Written only for a Repository with a concurrency limit: the run is counted by PaC's in-memory queue. */
+  executionOrder: "pipelinesascode.tekton.dev/execution-order",
+  /** The git-auth Secret the run's clone reads (PaC's secret auto-creation). */
+  gitAuthSecret: "pipelinesascode.tekton.dev/git-auth-secret",
+  /** v0.45 and later: "false" until the watcher has made the git-auth Secret. */
+  secretCreated: "pipelinesascode.tekton.dev/secret-created",
 } as const;
 
 /** Labels of the Leases tekton-lineage keeps in its own namespace. */

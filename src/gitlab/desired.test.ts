@@ -47,6 +47,41 @@ describe("desiredStatus", () => {
     });
   });
 
+  it.each([
+    [
+      "before PaC reported its start (it posts in_progress itself)",
+      { state: "started" },
+      "pending",
+      "attempt 2 started",
+    ],
+    ["while PaC has not patched it yet", undefined, "pending", "attempt 2 started"],
+    [
+      "once PaC reported its start",
+      { state: "started", "scm-reporting-plr-started": "true" },
+      "running",
+      "attempt 2 running",
+    ],
+    [
+      "once tekton-lineage took its report over",
+      { state: "completed", "pac-report": "x" },
+      "running",
+      "attempt 2 running",
+    ],
+  ])("a running run PaC made, %s", (_name, pacKeys, state, description) => {
+    const annotations = Object.fromEntries(
+      Object.entries(pacKeys ?? {}).map(([k, v]) => [
+        k === "pac-report" ? "tekton-lineage.io/pac-report-taken-over" : `pipelinesascode.tekton.dev/${k}`,
+        v,
+      ]),
+    );
+    const made = run({
+      conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }],
+      annotations,
+    });
+    made.metadata.labels = { "pipelinesascode.tekton.dev/state": "started" };
+    expect(desiredStatus(view(made), links)).toMatchObject({ state, description });
+  });
+
   it("reports a queued attempt as pending with its place in line", () => {
     const queued = run({
       status: "PipelineRunPending",

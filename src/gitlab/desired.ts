@@ -1,3 +1,4 @@
+import { pacMade, pacStartReported, reportTakenOver } from "../core/pac-report.ts";
 import {
   cancelledReasons,
   isCancelRequested,
@@ -100,7 +101,27 @@ export function desiredStatus(latest: ReportedAttempt, links: Links): DesiredSta
     }
     return { ...base, state: "pending", description: `${prefix} pending (not started yet)`, targetUrl };
   }
+  if (pacWillReportStart(run)) {
+    // PaC posts in_progress (GitLab's running) for this run itself. A running status posted first would
+    // make PaC's post a refused transition, which PaC before v0.41 turns into a merge-request note;
+    // pending leaves PaC's running a legal step, and in words that stay true once it is running.
+    return { ...base, state: "pending", description: startedDescription(latest.attempt), targetUrl };
+  }
   return { ...base, state: "running", description: `${prefix} running`, targetUrl };
+}
+
+/**
+ * PaC made the run and has not reported its start yet, but will: startPR posts in_progress right after
+ * its create, and the watcher posts it for a run Tekton runs whose start is unreported
+ * (updatePipelineRunToInProgress) — unless tekton-lineage took the run's report over.
+ */
+function pacWillReportStart(run: PipelineRun): boolean {
+  return pacMade(run) && !pacStartReported(run) && !reportTakenOver(run);
+}
+
+/** Words for a run PaC made and has yet to report started: true while pending, and once running. */
+export function startedDescription(attempt: number): string {
+  return `attempt ${attempt} started`;
 }
 
 /** What an earlier attempt becomes when a newer one takes the status over. */

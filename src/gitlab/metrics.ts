@@ -5,6 +5,7 @@ export interface GitLabMetrics {
   writes: Counter<"state">;
   repairs: Counter;
   problems: Counter<"kind">;
+  reportsTakenOver: Counter;
 }
 
 export function createGitLabMetrics(registry: Registry): GitLabMetrics {
@@ -30,6 +31,11 @@ export function createGitLabMetrics(registry: Registry): GitLabMetrics {
       name: "tekton_lineage_gitlab_problems_total",
       help: "Reports that could not be made, by kind (config, refused, contested, creation-failed).",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    reportsTakenOver: new Counter({
+      name: "tekton_lineage_pac_reports_taken_over_total",
+      help: "Runs whose final GitLab report tekton-lineage took from Pipelines-as-Code's watcher (a newer attempt exists), so PaC cannot post it onto the latest attempt's status.",
       registers: [registry],
     }),
   };

@@ -27,6 +27,7 @@ import { lineageDesiredStatus } from "./lineage-status.ts";
 import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
 import type { GitLabMetrics } from "./metrics.ts";
+import { reportsToTakeOver } from "./pac-reports.ts";
 import { onFirstProject } from "./projects.ts";
 import { RepairBudget } from "./repairs.ts";
 import { type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
@@ -142,6 +143,7 @@ export class GitLabReporter {
   /** One lineage, keyed namespace/lineage id: a lineage never spans namespaces. */
   async reconcile(key: string): Promise<ReconcileResult> {
     const view = this.views.read(key);
+    await this.takeOverStaleReports(view);
     const memory = this.memoryOf(key);
     const now = this.clock();
     // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
@@ -168,6 +170,10 @@ export class GitLabReporter {
       return { requeueAfterMs: lookAgainMs };
     }
     const desired = await this.desired(view, latest);
+    // A newer attempt was admitted and, within the grace, has neither appeared nor been proven never
+    // created: the latest attempt is not known to have succeeded, so no success is written meanwhile.
+    const newerUnresolved = view.attempts.newer && lookAgainMs !== undefined;
+    if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
     this.corrector.update(view.commit, key, bareEntryOf(view, latest, desired, target, repositoryName));
     noticeEndedRuns(memory, view.runs, now);
@@ -215,6 +221,18 @@ export class GitLabReporter {
       return { requeueAfterMs: later(this.nextResync(memory, latest.run)) };
     } catch (error) {
       return { requeueAfterMs: later(this.trouble.failed(key, memory, target, error)) };
+    }
+  }
+
+  /**
+   * Takes from PaC the final report of every run whose report would speak for an attempt that is no longer
+   * the latest (pac-reports.ts). A write that finds PaC's state changed is left for the next reconcile,
+   * which that change triggers.
+   */
+  private async takeOverStaleReports(view: LineageView): Promise<void> {
+    for (const { run, why } of reportsToTakeOver(view)) {
+      const result = await this.options.writer.takeOverReport(run, why);
+      if (result === "done") this.options.metrics.reportsTakenOver.inc();
     }
   }
 

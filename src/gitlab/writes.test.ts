@@ -123,6 +123,29 @@ describe("planWrites", () => {
     });
   });
 
+  it.each<[string, ActualStatus, DesiredStatus, string[]]>([
+    [
+      "rewrites a finished status whose own words went stale (cancelling → cancelled), as a new job",
+      actual("canceled", "attempt 2 cancelling", link2),
+      desired("canceled", { description: "attempt 2 cancelled: waited 30s in queue q" }),
+      ["canceled attempt 2 cancelled: waited 30s in queue q"],
+    ],
+    [
+      "replaces a running status that still says queued (PaC's in_progress left the words), through a close",
+      actual("running", "attempt 2 queued in q, 1 in line", link2),
+      desired("running"),
+      ['canceled attempt 2: status replaced by "attempt 2 running"', "running attempt 2 running"],
+    ],
+    [
+      'keeps "attempt 2 started" on the running status PaC moved it to',
+      actual("running", "attempt 2 started", link2),
+      desired("running"),
+      [],
+    ],
+  ])("%s", (_what, shownNow, wanted, writes) => {
+    expect(planWrites(shownNow, wanted).map((w) => `${w.state} ${w.description}`)).toEqual(writes);
+  });
+
   it("knows convergence needs state, link and attempt to agree", () => {
     expect(converged(actual("running", "attempt 1 running", link2), desired("running"))).toBe(false);
     expect(converged(actual("running", "attempt 2 running", link1), desired("running"))).toBe(false);

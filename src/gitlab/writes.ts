@@ -1,4 +1,9 @@
-import { type DesiredStatus, type GitLabState, supersededDescription } from "./desired.ts";
+import {
+  type DesiredStatus,
+  type GitLabState,
+  startedDescription,
+  supersededDescription,
+} from "./desired.ts";
 
 /** The status GitLab shows now for the lineage's context (its newest job that is not retried). */
 export interface ActualStatus {
@@ -44,7 +49,9 @@ const open = (status: string) => status === "pending" || status === "running";
  * GitLab already shows the desired status: same state, and the same attempt with the desired link (or,
  * for a status another writer such as PaC posted, the same link; while it is open, any link that names
  * the same run, as only a state change could change it). Wording written by others is tolerated; a wrong
- * state, a wrong attempt or a link that names no run is not.
+ * state, a wrong attempt or a link that names no run is not — nor tekton-lineage's own words once they
+ * no longer say what the status is: GitLab keeps a description a later post leaves blank (PaC's
+ * in_progress over tekton-lineage's "queued" status), and a finished status keeps "cancelling".
  */
 export function converged(actual: ActualStatus, desired: DesiredStatus): boolean {
   const written = attemptWritten(actual);
@@ -54,8 +61,19 @@ export function converged(actual: ActualStatus, desired: DesiredStatus): boolean
   const sameRun = attemptShown(actual, desired) === desired.attempt;
   if (sameRun && actual.status === "running" && desired.state === "pending") return true;
   if (actual.status !== desired.state) return false;
-  if (actual.targetUrl === desired.targetUrl) return written === undefined || written === desired.attempt;
+  if (actual.targetUrl === desired.targetUrl)
+    return written === undefined || (written === desired.attempt && ownWordsStillTrue(actual, desired));
   return open(actual.status) && written === undefined && sameRun;
+}
+
+/**
+ * tekton-lineage's description on a status in the desired state still says what it should: the same
+ * words, or "attempt N started" (written pending before PaC's in_progress, which GitLab then moved to
+ * running in place) on the running status of that attempt.
+ */
+function ownWordsStillTrue(actual: ActualStatus, desired: DesiredStatus): boolean {
+  if (actual.description === desired.description) return true;
+  return desired.state === "running" && actual.description === startedDescription(desired.attempt);
 }
 
 /**
@@ -79,7 +97,10 @@ export function planWrites(actual: ActualStatus | undefined, desired: DesiredSta
   const shown = attemptShown(actual, desired);
   const close: StatusWrite = {
     state: "canceled",
-    description: supersededDescription(shown, desired),
+    description:
+      shown === desired.attempt
+        ? `attempt ${shown}: status replaced by "${desired.description}"`.slice(0, 255)
+        : supersededDescription(shown, desired),
     targetUrl: actual.targetUrl,
   };
   if (shown !== desired.attempt) return [close, target];

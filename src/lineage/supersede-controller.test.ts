@@ -35,12 +35,25 @@ describe("SupersedeController.reconcile", () => {
       events: ["CancelledInQueue build-abcdefghij-1"],
     },
     {
+      name: "leaves a run of PaC's own queue to PaC, and says so once",
+      runs: [
+        attempt(1, {
+          "pipelinesascode.tekton.dev/state": "started",
+          "pipelinesascode.tekton.dev/execution-order": "ns/build-abcdefghij-1",
+        }),
+        attempt(2, { "pipelinesascode.tekton.dev/cancel-in-progress": "true" }),
+      ],
+      cancelled: [],
+      annotated: ["ns/build-abcdefghij-1"],
+      events: ["SupersedeRefused build-abcdefghij-1"],
+    },
+    {
       name: "cancels nothing when the newest did not ask",
       runs: [attempt(1, { "pipelinesascode.tekton.dev/cancel-in-progress": "true" }), attempt(2)],
       cancelled: [],
       events: [],
     },
-  ])("$name", async ({ runs, cancelled, events }) => {
+  ])("$name", async ({ runs, cancelled, events, annotated = [] }) => {
     const writer = new RecordingRunWriter();
     const recorded = new RecordingEvents();
     const controller = new SupersedeController({
@@ -51,10 +64,11 @@ describe("SupersedeController.reconcile", () => {
       logger: silentLogger(),
     });
     await controller.reconcile(`ns/${lineage}`);
-    expect(writer.actions.map((a) => a.run)).toEqual(cancelled);
-    expect(
-      writer.actions.every((a) => a.action === "cancel" && a.decision.includes("superseded by attempt")),
-    ).toBe(true);
+    const cancels = writer.actions.filter((a) => a.action === "cancel");
+    expect(cancels.map((a) => a.run)).toEqual(cancelled);
+    expect(cancels.every((a) => a.decision.includes("superseded by attempt"))).toBe(true);
+    expect(writer.actions.filter((a) => a.action === "annotate").map((a) => a.run)).toEqual(annotated);
+    expect(writer.actions).toHaveLength(cancelled.length + annotated.length);
     expect(recorded.summary).toEqual(events);
   });
 });

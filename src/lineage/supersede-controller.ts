@@ -2,6 +2,7 @@ import type { Counter } from "prom-client";
 import { Controller } from "../core/controller.ts";
 import type { RunWriter } from "../core/run-actions.ts";
 import type { PipelineRun } from "../core/tekton.ts";
+import { reconcilerKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -44,21 +45,33 @@ export class SupersedeController {
 
   /** One lineage, keyed namespace/lineage id. */
   async reconcile(key: string): Promise<undefined> {
-    const { cancel, by } = supersededRuns(this.options.runs.byIndex(lineageIndex, key));
+    const { cancel, keep, by } = supersededRuns(this.options.runs.byIndex(lineageIndex, key));
     if (!by) return undefined;
+    const newer = `attempt ${attemptOf(by)} (${by.metadata.name})`;
     for (const run of cancel) {
-      const decision = `cancelled: superseded by attempt ${attemptOf(by)} (${by.metadata.name}), which asked for cancel-in-progress`;
+      const decision = `cancelled: superseded by ${newer}, which asked for cancel-in-progress`;
+      // "later": PaC has not yet patched its state on; its patch is a change that brings us back here.
       if ((await this.options.writer.cancel(run, decision)) !== "done") continue;
       this.options.cancellations.inc({ reason: "superseded" });
-      this.options.events.record({
-        namespace: run.metadata.namespace ?? "",
-        objectName: run.metadata.name ?? "",
-        objectUid: run.metadata.uid,
-        reason: "CancelledInQueue",
-        message: decision,
-        type: "Normal",
-      });
+      this.record(run, "CancelledInQueue", decision, "Normal");
+    }
+    for (const run of keep) {
+      const decision = `not cancelled: superseded by ${newer}, but Pipelines-as-Code's own queue holds it (its concurrency_limit); PaC frees its slot only when the run ends`;
+      if (run.metadata.annotations?.[reconcilerKeys.queueDecision] === decision) continue;
+      await this.options.writer.annotate(run, { [reconcilerKeys.queueDecision]: decision });
+      this.record(run, "SupersedeRefused", decision, "Warning");
     }
     return undefined;
+  }
+
+  private record(run: PipelineRun, reason: string, message: string, type: "Normal" | "Warning"): void {
+    this.options.events.record({
+      namespace: run.metadata.namespace ?? "",
+      objectName: run.metadata.name ?? "",
+      objectUid: run.metadata.uid,
+      reason,
+      message,
+      type,
+    });
   }
 }

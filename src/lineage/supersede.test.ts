@@ -33,6 +33,18 @@ describe("supersededRuns", () => {
     expect(supersededRuns([run(1, { ask: true }), run(2)]).cancel).toEqual([]);
   });
 
+  it("keeps a run PaC's own queue counts: PaC frees its slot only when it reports the run", () => {
+    const queued = run(1);
+    queued.metadata.annotations = {
+      ...queued.metadata.annotations,
+      "pipelinesascode.tekton.dev/state": "queued",
+      "pipelinesascode.tekton.dev/execution-order": "ns/build-1,ns/build-2",
+    };
+    const result = supersededRuns([queued, run(2), run(3, { ask: true })]);
+    expect(result.cancel.map((r) => r.metadata.name)).toEqual(["build-2"]);
+    expect(result.keep.map((r) => r.metadata.name)).toEqual(["build-1"]);
+  });
+
   it("does not cancel twice", () => {
     expect(supersededRuns([run(1, { status: "Cancelled" }), run(2, { ask: true })]).cancel).toEqual([]);
   });

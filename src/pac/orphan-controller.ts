@@ -88,7 +88,7 @@ export class OrphanController {
             annotations: decision.annotations,
             labels: decision.labels,
           })
-        : await this.options.writer.cancel(run, decision.decision);
+        : await this.options.writer.cancel(run, decision.decision, { orphan: true });
     if (result !== "done") return {};
     this.handled.inc({ action: decision.kind });
     const message =

@@ -6,10 +6,12 @@ import {
   repositoryView,
   trimRepository,
 } from "../core/repository.ts";
-import { cancelStatus, pendingStatus, pipelineRunResource } from "../core/tekton.ts";
+import { type ActionResult, RunActions } from "../core/run-actions.ts";
+import { isPending, type PipelineRun, pipelineRunResource } from "../core/tekton.ts";
 import { leaseLabels } from "../core/vocabulary.ts";
 import { apiFailure } from "../kube/api-errors.ts";
 import { LeaseStore } from "../kube/leases.ts";
+import { silentLogger } from "../observability/logger.ts";
 import { optInConflict } from "./choose.ts";
 import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
 import { formatQueues, summarizeQueues } from "./view.ts";
@@ -70,26 +72,34 @@ export async function clearQueue(kubeConfig: KubeConfig, namespace: string, key:
   const state = readQueueState(lease);
   if (!state) return `no queue ${key}\n`;
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  // The one way runs are cancelled (RunActions): Pending only, and PaC's report taken over in the same
+  // write, so PaC's watcher never reports the cancelled run (a success, while it is still Unknown).
+  const actions = new RunActions(kubeConfig, silentLogger(), () => {
+    throw new Error("queue clear signs no claims");
+  });
   const lines: string[] = [];
   for (const entry of state.waiting) {
-    const [runNamespace, name] = entry.run.split("/");
+    const [runNamespace = "", name = ""] = entry.run.split("/");
     try {
-      await api.patchNamespacedCustomObject({
-        group: pipelineRunResource.group,
-        version: pipelineRunResource.version,
-        plural: pipelineRunResource.plural,
-        namespace: runNamespace ?? "",
-        name: name ?? "",
-        body: [
-          { op: "test", path: "/spec/status", value: pendingStatus },
-          { op: "replace", path: "/spec/status", value: cancelStatus },
-        ],
-      });
-      lines.push(`cancelled ${entry.run}`);
+      const run = (await api.getNamespacedCustomObject({
+        ...pipelineRunResource,
+        namespace: runNamespace,
+        name,
+      })) as PipelineRun;
+      const result = isPending(run)
+        ? await actions.cancel(run, `cancelled: queue ${key} cleared`, { byOperator: true })
+        : "changed";
+      lines.push(result === "done" ? `cancelled ${entry.run}` : `skipped ${entry.run}: ${skipped[result]}`);
     } catch (error) {
-      const failure = apiFailure(error);
-      lines.push(`skipped ${entry.run}: ${failure.code === 422 ? "no longer Pending" : failure.message}`);
+      lines.push(`skipped ${entry.run}: ${apiFailure(error).message}`);
     }
   }
   return `${lines.join("\n")}${lines.length ? "\n" : ""}cleared queue ${key}: ${lines.filter((l) => l.startsWith("cancelled")).length} of ${state.waiting.length} waiting runs cancelled\n`;
 }
+
+const skipped: Record<Exclude<ActionResult, "done">, string> = {
+  changed: "no longer Pending",
+  gone: "no longer exists",
+  later: "Pipelines-as-Code has not taken it over yet; clear again in a moment",
+  refused: "Pipelines-as-Code's own queue holds it",
+};

@@ -91,6 +91,7 @@ interface Case {
 function describeAction(a: RecordedAction): string {
   if (a.action === "start") return `start ${a.run} fence ${a.fence}`;
   if (a.action === "cancel") return `cancel ${a.run}: ${a.decision}`;
+  if (a.action === "takeOverReport") return `takeOverReport ${a.run}: ${a.why}`;
   return `${a.action} ${a.run} ${a.annotations["tekton-lineage.io/queue-outcome"] ?? ""}`.trim();
 }
 

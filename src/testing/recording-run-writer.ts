@@ -1,10 +1,11 @@
-import type { ActionResult, RunWriter } from "../core/run-actions.ts";
+import type { ActionResult, CancelOptions, RunWriter } from "../core/run-actions.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 
 /** One write a controller made to a run, as a test reads it. */
 export type RecordedAction =
   | { action: "start"; run: string; fence: number; decision: string }
-  | { action: "cancel"; run: string; decision: string }
+  | ({ action: "cancel"; run: string; decision: string } & CancelOptions)
+  | { action: "takeOverReport"; run: string; why: string }
   | { action: "annotateWaiting"; run: string; annotations: Record<string, string | null> }
   | { action: "annotate"; run: string; annotations: Record<string, string | null> }
   | {
@@ -28,8 +29,12 @@ export class RecordingRunWriter implements RunWriter {
     return this.record({ action: "start", run: nameOf(run), fence, decision });
   }
 
-  cancel(run: PipelineRun, decision: string) {
-    return this.record({ action: "cancel", run: nameOf(run), decision });
+  cancel(run: PipelineRun, decision: string, options: CancelOptions = {}) {
+    return this.record({ action: "cancel", run: nameOf(run), decision, ...options });
+  }
+
+  takeOverReport(run: PipelineRun, why: string) {
+    return this.record({ action: "takeOverReport", run: nameOf(run), why });
   }
 
   annotateWaiting(run: PipelineRun, annotations: Record<string, string | null>) {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { isDone, type PipelineRun, pipelineRunResource, trimPipelineRun } from "../../../src/core/tekton.ts";
 import { customResourceSource } from "../../../src/kube/custom-objects.ts";
@@ -13,8 +14,11 @@ export interface SimulatedOutcome {
 }
 
 /**
- * Plays Tekton's controller for tests: a run that is neither Pending nor cancelled is started (Succeeded
- * Unknown/Running, startTime) and finished after its duration; a cancelled one is ended as Cancelled.
+ * Plays Tekton's controller for tests, as pkg/reconciler/pipelinerun/pipelinerun.go (v1.6.0) does: a
+ * Pending run is marked Succeeded Unknown/PipelineRunPending (MarkRunning with the Pending reason); a run
+ * that is neither Pending nor cancelled is started (Succeeded Unknown/Running, startTime) and finished
+ * after its duration; a cancelled one is ended as Cancelled — after `cancelDelayMs`, the time Tekton
+ * takes to see the cancel and cancel the run's TaskRuns, during which the run is cancelled but not done.
  * Status is written through the status subresource, as Tekton does.
  */
 export class TektonSimulator {
@@ -42,10 +46,17 @@ export class TektonSimulator {
     return most;
   }
   private readonly outcome: (run: PipelineRun) => SimulatedOutcome;
+  private readonly cancelDelayMs: number;
 
-  constructor(kubeConfig: KubeConfig, namespaces: string[], outcome: (run: PipelineRun) => SimulatedOutcome) {
+  constructor(
+    kubeConfig: KubeConfig,
+    namespaces: string[],
+    outcome: (run: PipelineRun) => SimulatedOutcome,
+    options: { cancelDelayMs?: number } = {},
+  ) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.outcome = outcome;
+    this.cancelDelayMs = options.cancelDelayMs ?? 200;
     this.informer = new Informer<PipelineRun>({
       name: "simulated-tekton",
       kubeConfig,
@@ -75,9 +86,10 @@ export class TektonSimulator {
     if (isDone(run) || this.cancelled.has(key)) return;
     const status = run.spec?.status;
     if (status === "Cancelled" || status === "CancelledRunFinally" || status === "StoppedRunFinally") {
-      // Pending or running, a cancelled run ends now, as Tekton ends it.
+      // Pending or running, a cancelled run ends as Cancelled once Tekton's reconcile gets to it.
       this.cancelled.add(key);
       this.handled.add(key);
+      if (this.cancelDelayMs > 0) await sleep(this.cancelDelayMs);
       await this.writeStatus(run, {
         status: "False",
         reason: "Cancelled",
@@ -86,7 +98,17 @@ export class TektonSimulator {
       this.finished.push({ run: key, at: Date.now() });
       return;
     }
-    if (status === "PipelineRunPending" || this.handled.has(key)) return;
+    if (status === "PipelineRunPending") {
+      const reason = run.status?.conditions?.find((c) => c.type === "Succeeded")?.reason;
+      if (reason !== "PipelineRunPending")
+        await this.writeStatus(run, {
+          status: "Unknown",
+          reason: "PipelineRunPending",
+          message: `PipelineRun "${run.metadata.name}" is pending`,
+        });
+      return;
+    }
+    if (this.handled.has(key)) return;
     this.handled.add(key);
     this.started.push({ run: key, at: Date.now() });
     await this.writeStatus(

@@ -1,10 +1,19 @@
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { type PipelineRun, pipelineRunResource } from "../../../src/core/tekton.ts";
 import { apiFailure } from "../../../src/kube/api-errors.ts";
 import type { ConsoleUI } from "./console.ts";
 import { emitMessage, type RepositoryRef } from "./events.ts";
 import { addLabelsAndAnnotations, type RunTemplate } from "./labels.ts";
 import type { GitLabProvider, PacEvent } from "./provider.ts";
+import type { PacBehaviour } from "./versions.ts";
 
 /** What PaC's controller needs of its settings for one event. */
 export interface RunContext {
@@ -13,8 +22,7 @@ export interface RunContext {
   console: ConsoleUI;
   provider: GitLabProvider;
   version: string;
-  /** v0.39.0 and later name the pipeline in the status of a create that failed (commit 2dd2629b1). */
-  failureNamesPipeline: boolean;
+  behaviour: PacBehaviour;
   /**
    * The API server stores each create but its answer never reaches PaC: client-go returns the server
    * timeout PaC then reports, as a create that failed.
@@ -34,6 +42,14 @@ export const serverTimeout =
 export type StartResult = { created: PipelineRun } | { failed: string; run?: PipelineRun };
 
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/** secrets.MakeBasicAuthSecret: the git-auth Secret a run's clone reads (the token itself left out here). */
+export function gitAuthSecretOf(name: string, repoUrl: string): V1Secret {
+  return {
+    metadata: { name, labels: { "app.kubernetes.io/managed-by": "pipelinesascode.tekton.dev" } },
+    stringData: { ".git-credentials": `https://git:token@${new URL(repoUrl).host}`, ".gitconfig": "" },
+  };
+}
 
 /** startPR's error for a create that failed, with the API server's (or client-go's) words. */
 function createFailed(context: RunContext, template: RunTemplate, words: string): string {
@@ -71,7 +87,7 @@ export async function runEvent(
           text: `There was an error creating the PipelineRun: <b>${generateName}</b>\n\n${started.failed}`,
           detailsURL: context.console.url(),
           pipelineRun: { ...template.metadata, annotations: template.metadata.annotations },
-          originalPipelineRunName: context.failureNamesPipeline
+          originalPipelineRunName: context.behaviour.failureNamesPipeline
             ? template.metadata.annotations["pipelinesascode.tekton.dev/original-prname"]
             : undefined,
         })
@@ -118,21 +134,39 @@ async function patchExecutionOrder(context: RunContext, results: readonly StartR
  */
 async function startPR(context: RunContext, event: PacEvent, template: RunTemplate): Promise<StartResult> {
   const run: RunTemplate = structuredClone(template);
-  addLabelsAndAnnotations(event, run, context.repo.name, context.version);
+  // match.go: with secret auto-creation every run names a git-auth Secret of its own.
+  const gitAuthSecret = `pac-gitauth-${randomBytes(3).toString("hex")}`;
+  run.metadata.annotations["pipelinesascode.tekton.dev/git-auth-secret"] = gitAuthSecret;
+  const core = context.kubeConfig.makeApiClient(CoreV1Api);
+  const namespace = context.repo.namespace;
+  // Before v0.45 startPR makes the Secret before the create, and deletes it when the create fails
+  // ("cleanup the gitauth secret because ownerRef isn't set"); from v0.45 the watcher makes it.
+  if (!context.behaviour.watcherMakesGitAuthSecret)
+    await core.createNamespacedSecret({ namespace, body: gitAuthSecretOf(gitAuthSecret, event.url) });
+  addLabelsAndAnnotations(event, run, context.repo.name, context.version, context.behaviour);
   const pending = (context.repo.concurrencyLimit ?? 0) !== 0;
   if (pending) run.spec.status = "PipelineRunPending";
   const api = context.kubeConfig.makeApiClient(CustomObjectsApi);
+  const deleteSecret = async () => {
+    if (!context.behaviour.watcherMakesGitAuthSecret)
+      await core.deleteNamespacedSecret({ namespace, name: gitAuthSecret }).catch(() => undefined);
+  };
   let created: PipelineRun;
   try {
     created = (await api.createNamespacedCustomObject({
       ...pipelineRunResource,
-      namespace: context.repo.namespace,
+      namespace,
       body: { apiVersion: "tekton.dev/v1", kind: "PipelineRun", ...run },
     })) as PipelineRun;
   } catch (error) {
+    await deleteSecret();
     return { failed: createFailed(context, template, apiFailure(error).message) };
   }
-  if (context.answerLost) return { failed: createFailed(context, template, serverTimeout), run: created };
+  if (context.answerLost) {
+    // client-go's timeout is an error like any other: the Secret goes, although the run was stored.
+    await deleteSecret();
+    return { failed: createFailed(context, template, serverTimeout), run: created };
+  }
   const name = created.metadata.name ?? "";
   const consoleUrl = context.console.detailUrl(context.repo.namespace, name);
   const queued = created.spec?.status === "PipelineRunPending";

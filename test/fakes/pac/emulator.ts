@@ -6,17 +6,10 @@ import { runEvent, type StartResult } from "./controller.ts";
 import { type RunTemplate, resolvedTemplate } from "./labels.ts";
 import { GitLabProvider, type PacEvent, type StatusCall } from "./provider.ts";
 import { PacQueueManager } from "./queue.ts";
+import { behaviourOf, type PacVersion } from "./versions.ts";
 import { PacWatcher } from "./watcher.ts";
 
-/**
- * The Pipelines-as-Code versions the emulator follows, read in tektoncd/pipelines-as-code:
- * - "v0.38": a create that failed is reported under the bare application name (before commit 2dd2629b1,
- *   "fix: prevent stale failure statuses", v0.39.0) — what SRVKP-9044 reports;
- * - "v0.50": main as of v0.50.0 (commit 707a00d07): the failure names its pipeline.
- * Both create runs Pending with the label state=started when the Repository has a concurrency limit
- * (v0.37.0 and later).
- */
-export type PacVersion = "v0.38" | "v0.50";
+export type { PacVersion } from "./versions.ts";
 
 export interface PacEmulatorOptions {
   kubeConfig: KubeConfig;
@@ -28,6 +21,11 @@ export interface PacEmulatorOptions {
   config: Record<string, string>;
   /** Scales the watcher's createStatusWithRetry waits (1, 3, 5 s). */
   retryScale?: number;
+  /**
+   * What a watcher reconcile takes before it posts (ms): its fresh read, the Repository, the token's
+   * Secret, the client. Measured on the real watcher in the test bed (testbed/README.md).
+   */
+  reportDelayMs?: number;
   /** Run PaC's watcher too (default); false when another emulator's watcher already watches. */
   watch?: boolean;
   /** Where PaC is installed: its global Repository (pipelines-as-code) lives there. */
@@ -77,6 +75,8 @@ export class PacEmulator {
         }),
       detailUrl: (namespace, name) => this.console.detailUrl(namespace, name),
       retryScale: options.retryScale,
+      reportDelayMs: options.reportDelayMs,
+      behaviour: () => behaviourOf(this.version),
     });
   }
 
@@ -87,6 +87,11 @@ export class PacEmulator {
   async start(): Promise<this> {
     if (this.options.watch !== false) await this.watcher.start();
     return this;
+  }
+
+  /** The run as PaC's watcher last read it for a reconcile, if it has. */
+  watcherRead(namespace: string, name: string): PipelineRun | undefined {
+    return this.watcher.lastRead.get(`${namespace}/${name}`);
   }
 
   async stop(): Promise<void> {
@@ -142,7 +147,7 @@ export class PacEmulator {
         console: this.console,
         provider,
         version: this.version,
-        failureNamesPipeline: this.version !== "v0.38",
+        behaviour: behaviourOf(this.version),
         answerLost: options.answerLost,
       },
       event,
@@ -164,6 +169,7 @@ export class PacEmulator {
       applicationName: this.applicationName,
       repo,
       calls: this.statuses,
+      behaviour: behaviourOf(this.version),
     });
   }
 

@@ -1,4 +1,5 @@
 import type { PacEvent } from "./provider.ts";
+import type { PacBehaviour } from "./versions.ts";
 
 const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const managed: Record<string, string> = { ":": "-", "/": "-", " ": "_", "[": "__", "]": "__" };
@@ -41,6 +42,7 @@ export function addLabelsAndAnnotations(
   run: RunTemplate,
   repositoryName: string,
   version: string,
+  behaviour: Pick<PacBehaviour, "watcherMakesGitAuthSecret">,
 ): void {
   const labels: Record<string, string> = {
     "app.kubernetes.io/managed-by": "pipelinesascode.tekton.dev",
@@ -66,9 +68,9 @@ export function addLabelsAndAnnotations(
     "pipelinesascode.tekton.dev/source-branch": event.headBranch,
     "pipelinesascode.tekton.dev/repository": repositoryName,
     "pipelinesascode.tekton.dev/git-provider": "gitlab",
-    "pipelinesascode.tekton.dev/secret-created": "false",
     "pipelinesascode.tekton.dev/controller-info": `{"name":"${controllerInfo.name}","configmap":"${controllerInfo.configmap}","secret":"${controllerInfo.secret}", "gRepo": "${controllerInfo.gRepo}"}`,
   };
+  if (behaviour.watcherMakesGitAuthSecret) annotations["pipelinesascode.tekton.dev/secret-created"] = "false";
   if (event.pullRequestNumber !== 0) {
     labels["pipelinesascode.tekton.dev/pull-request"] = String(event.pullRequestNumber);
     annotations["pipelinesascode.tekton.dev/pull-request"] = String(event.pullRequestNumber);

@@ -2,6 +2,7 @@ import { Commits, MergeRequestNotes } from "@gitbeaker/rest";
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { pipelineRunResource } from "../../../src/core/tekton.ts";
 import { emitMessage, type RepositoryRef } from "./events.ts";
+import type { PacBehaviour } from "./versions.ts";
 
 /** info.Event: what PaC knows of the merge request event that made a run (the fields used here). */
 export interface PacEvent {
@@ -48,6 +49,13 @@ export interface StatusCall {
   /** The project that took it, or undefined when neither did. */
   project?: number;
   error?: string;
+  /** The merge-request note CreateStatus wrote with it, if any. */
+  note?: boolean;
+  /** The run the status speaks of (namespace/name), when it names one. */
+  run?: string;
+  /** PaC's status (completed, in_progress, queued): a final report is "completed". */
+  status: StatusOpts["status"];
+  at: number;
 }
 
 const pipelineIdKey = "pipelinesascode.tekton.dev/gitlab-pipeline-id";
@@ -68,6 +76,7 @@ export class GitLabProvider {
     applicationName: string;
     repo: RepositoryRef;
     calls: StatusCall[];
+    behaviour: PacBehaviour;
   };
 
   constructor(options: GitLabProvider["options"]) {
@@ -84,15 +93,19 @@ export class GitLabProvider {
   }
 
   /**
-   * gitlab.go, CreateStatus: throws only when neither project took the status and the merge request note
-   * (its last resort) failed too.
+   * gitlab.go, CreateStatus, as the version followed has it (versions.ts): the conclusion mapped to a
+   * GitLab state ("cancelled" sent as is before v0.39), the status posted to the source project (then the
+   * target project, from v0.38), and a merge-request note — for every status before v0.38, only when no
+   * project took it from v0.38 on (and, from v0.41, not for a refused transition). Throws only when the
+   * note, its last resort, failed too.
    */
   async createStatus(event: PacEvent, status: StatusOpts): Promise<void> {
+    const behaviour = this.options.behaviour;
     let state = "";
     let title = status.title ?? "";
     switch (status.conclusion) {
       case "skipped":
-        state = "skipped";
+        state = behaviour.cancelledMapped ? "skipped" : "canceled";
         title = "skipped validating this commit";
         break;
       case "neutral":
@@ -100,8 +113,9 @@ export class GitLabProvider {
         title = "stopped";
         break;
       case "cancelled":
-        state = "canceled";
-        title = "cancelled validating this commit";
+        // v0.37–v0.38 have no case for it: go-gitlab sends BuildStateValue("cancelled"), GitLab says 400.
+        state = behaviour.cancelledMapped ? "canceled" : "cancelled";
+        title = behaviour.cancelledMapped ? "cancelled validating this commit" : title;
         break;
       case "failure":
         state = "failed";
@@ -121,11 +135,26 @@ export class GitLabProvider {
     }
     if (status.status === "in_progress") state = "running";
     const name = this.checkName(status);
-    // Reuse a previously discovered pipeline id, so all statuses of the sha land in one GitLab pipeline.
-    const fromRun = Number.parseInt(status.pipelineRun?.annotations[pipelineIdKey] ?? "", 10);
-    if (Number.isSafeInteger(fromRun)) this.pipelineId = fromRun;
-    const pipelineId = this.pipelineId || undefined;
-    const call: StatusCall = { name, state, description: title, targetUrl: status.detailsURL, pipelineId };
+    let pipelineId: number | undefined;
+    if (behaviour.pipelineId) {
+      // Reuse a previously discovered pipeline id, so all statuses of the sha land in one GitLab pipeline.
+      const fromRun = Number.parseInt(status.pipelineRun?.annotations[pipelineIdKey] ?? "", 10);
+      if (Number.isSafeInteger(fromRun)) this.pipelineId = fromRun;
+      pipelineId = this.pipelineId || undefined;
+    }
+    const run = status.pipelineRun?.name
+      ? `${status.pipelineRun.namespace}/${status.pipelineRun.name}`
+      : undefined;
+    const call: StatusCall = {
+      name,
+      state,
+      description: title,
+      targetUrl: status.detailsURL,
+      pipelineId,
+      run,
+      status: status.status,
+      at: Date.now(),
+    };
     this.options.calls.push(call);
     const options = {
       name,
@@ -134,33 +163,49 @@ export class GitLabProvider {
       description: title,
       ...(pipelineId ? { pipelineId } : {}),
     };
+    const projects = behaviour.targetProjectFallback
+      ? [event.sourceProjectId, event.targetProjectId]
+      : [event.sourceProjectId];
     let lastError: unknown;
-    for (const project of [event.sourceProjectId, event.targetProjectId]) {
+    for (const project of projects) {
       try {
         const job = (await this.commits.editStatus(project, event.sha, state as "running", options)) as {
           pipeline_id?: number;
         };
         call.project = project;
-        await this.storePipelineId(status, job.pipeline_id ?? 0);
-        return;
+        if (behaviour.pipelineId) await this.storePipelineId(status, job.pipeline_id ?? 0);
+        break;
       } catch (error) {
         lastError = error;
       }
     }
-    call.error = (lastError as Error).message;
-    // Skip creating MR comments if the error is a state transition error.
-    if (call.error.includes("Cannot transition status")) return;
-    await emitMessage(
-      this.options.kubeConfig,
-      this.options.repo,
-      "info",
-      "FailedToSetCommitStatus",
-      `failed to create commit status: source project ID ${event.sourceProjectId}, target project ID ${event.targetProjectId}. If you want Gitlab Pipeline Status update, ensure your GitLab token giving it access to the source repository. ${call.error}`,
-    );
-    // The default comment strategy: a note on the merge request (pull request events only).
+    if (call.project === undefined) call.error = (lastError as Error).message;
+    if (call.error !== undefined) {
+      if (!behaviour.targetProjectFallback) {
+        await emitMessage(
+          this.options.kubeConfig,
+          this.options.repo,
+          "error",
+          "FailedToSetCommitStatus",
+          `cannot set status with the GitLab token because of: ${call.error}`,
+        );
+      } else {
+        // Skip creating MR comments if the error is a state transition error (v0.41 and later).
+        if (behaviour.ignoresCannotTransition && call.error.includes("Cannot transition status")) return;
+        await emitMessage(
+          this.options.kubeConfig,
+          this.options.repo,
+          "info",
+          "FailedToSetCommitStatus",
+          `failed to create commit status: source project ID ${event.sourceProjectId}, target project ID ${event.targetProjectId}. If you want Gitlab Pipeline Status update, ensure your GitLab token giving it access to the source repository. ${call.error}`,
+        );
+      }
+    } else if (!behaviour.noteForEveryStatus) return;
+    // The default comment strategy: a note on the merge request (merge-request events only).
     if (event.pullRequestNumber > 0) {
       const onPr = status.originalPipelineRunName ? `/${status.originalPipelineRunName}` : "";
       const body = `**${this.options.applicationName}${onPr}** has ${title}\n\n${status.text ?? ""}\n\n<small>Full log available [here](${status.detailsURL})</small>`;
+      call.note = true;
       await this.notes.create(event.targetProjectId, event.pullRequestNumber, body);
     }
   }

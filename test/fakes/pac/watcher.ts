@@ -1,11 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import { type PipelineRun, pipelineRunResource } from "../../../src/core/tekton.ts";
 import { customResourceSource } from "../../../src/kube/custom-objects.ts";
 import { Informer } from "../../../src/kube/informer.ts";
 import { silentLogger } from "../../../src/observability/logger.ts";
+import { gitAuthSecretOf } from "./controller.ts";
 import type { PacEvent, StatusOpts } from "./provider.ts";
 import type { PacQueueManager } from "./queue.ts";
+import type { PacBehaviour } from "./versions.ts";
 
 const key = (name: string) => `pipelinesascode.tekton.dev/${name}`;
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -25,6 +33,10 @@ export interface WatcherContext {
   detailUrl(namespace: string, name: string): string;
   /** Scales statusRetries (tests that do not want to wait for PaC's own retries). */
   retryScale?: number;
+  /** What a reconcile takes before it posts a final status (ms; see PacEmulatorOptions). */
+  reportDelayMs?: number;
+  /** The version followed now. */
+  behaviour(): PacBehaviour;
 }
 
 /** formatting.PipelineRunStatus: the conclusion PaC reports for a run. */
@@ -70,6 +82,8 @@ export class PacWatcher {
   private readonly informer: Informer<PipelineRun>;
   private readonly api: CustomObjectsApi;
   private readonly chains = new Map<string, Promise<void>>();
+  /** The run as the watcher last read it for a reconcile (its fresh read), by namespace/name. */
+  readonly lastRead = new Map<string, PipelineRun>();
   private stopped = false;
 
   private readonly context: WatcherContext;
@@ -123,9 +137,12 @@ export class PacWatcher {
       .getNamespacedCustomObject({ ...pipelineRunResource, namespace, name })
       .catch(() => undefined)) as PipelineRun | undefined;
     if (!run || run.metadata.resourceVersion !== cached.metadata.resourceVersion) return;
+    this.lastRead.set(runKey, run);
     const annotations = run.metadata.annotations ?? {};
     const state = annotations[key("state")];
     if (state === "completed" || state === "failed") return;
+    if (annotations[key("secret-created")] === "false" && this.context.behaviour().watcherMakesGitAuthSecret)
+      await this.createSecretForPipelineRun(run);
     const reason = run.status?.conditions?.[0]?.reason ?? "";
     if (reason === "Running" && annotations[key("scm-reporting-plr-started")] !== "true") {
       await this.updatePipelineRunToInProgress(run);
@@ -134,6 +151,9 @@ export class PacWatcher {
     if (state === "queued" && run.spec?.status === "PipelineRunPending") return this.queuePipelineRun(run);
     const done = run.status?.conditions?.some((c) => c.type === "Succeeded" && c.status !== "Unknown");
     if (!done && run.spec?.status !== "Cancelled") return;
+    // detectProvider, the Repository and its token's Secret, the client: what PaC does before it posts.
+    // It posts what it read at the start of the reconcile, whatever happened to the run meanwhile.
+    if (this.context.reportDelayMs) await sleep(this.context.reportDelayMs);
     const reported = await this.createStatusWithRetry(run, {
       status: "completed",
       conclusion: pipelineRunStatus(run),
@@ -185,6 +205,33 @@ export class PacWatcher {
     );
     const nextRun = next ? await this.read(next) : undefined;
     if (nextRun) await this.updatePipelineRunToInProgress(nextRun);
+  }
+
+  /**
+   * reconciler.go, createSecretForPipelineRun (v0.45 and later): the git-auth Secret the run names, then
+   * secret-created "true". (Its owner reference to the run is left out here.)
+   */
+  private async createSecretForPipelineRun(run: PipelineRun): Promise<void> {
+    const name = run.metadata.annotations?.[key("git-auth-secret")];
+    if (!name) return;
+    await this.context.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespacedSecret({
+        namespace: run.metadata.namespace ?? "",
+        body: gitAuthSecretOf(name, eventOfRun(run).url),
+      })
+      .catch(() => undefined);
+    await this.api
+      .patchNamespacedCustomObject(
+        {
+          ...pipelineRunResource,
+          namespace: run.metadata.namespace ?? "",
+          name: run.metadata.name ?? "",
+          body: { metadata: { annotations: { [key("secret-created")]: "true" } } },
+        },
+        merge,
+      )
+      .catch(() => undefined);
   }
 
   /** updatePipelineRunToInProgress: state started (un-pending the run), then the in_progress status. */
