@@ -68,22 +68,34 @@ const mr = (sha: string, fork = false): MergeRequest => ({
 const errorLink = (sha: string) =>
   `https://errors.example/${namespace}/lineage/${lineageIdOf(`pac/${namespace}/demo-repo/pull_request/${mergeRequest}/${sha}/build`)}`;
 
-/** Waits until the job GitLab shows for `context` on `sha` matches, and returns it. */
-const shownWhen = (
+/** Waits until the job GitLab shows for `context` on `sha` matches, and returns it; says what it showed if not. */
+const shownWhen = async (
   what: string,
   sha: string,
   matches: (job: Job) => boolean,
   context = named,
   timeoutMs = 30_000,
-) =>
-  eventually(
-    `${what} (GitLab shows: ${context})`,
-    async () => {
-      const job = await shown(gitlab, sha, context);
-      return job && matches(job) ? job : undefined;
-    },
-    { timeoutMs },
-  );
+) => {
+  let last: Job | undefined;
+  try {
+    return await eventually(
+      `${what} (GitLab shows: ${context})`,
+      async () => {
+        last = await shown(gitlab, sha, context);
+        return last && matches(last) ? last : undefined;
+      },
+      { timeoutMs },
+    );
+  } catch (error) {
+    const history = (await jobsOf(gitlab, sha)).map(
+      (j) =>
+        `${j.id} ${j.name} ${j.status} "${j.description}" ${j.target_url}${j.retried ? " (retried)" : ""}`,
+    );
+    throw new Error(
+      `${(error as Error).message}; shows ${JSON.stringify(last)}; history:\n${history.join("\n")}`,
+    );
+  }
+};
 const running = (job: Job) => job.status === "running";
 
 /**
@@ -302,13 +314,31 @@ describe("PaC v0.39 and later, which name the pipeline in the failure", () => {
   });
 });
 
-describe("PaC's watcher reporting older attempts, with the same GitLab user", () => {
+describe("PaC's watcher and older attempts, with the same GitLab user", () => {
+  /** tekton-lineage has taken the run's final report from PaC (its state completed, and why). */
+  const reportTakenOver = (run: PipelineRun) =>
+    eventually(`${run.metadata.name}'s report taken from PaC`, async () => {
+      const a = (await runs.get(namespace, run.metadata.name ?? "")).metadata.annotations ?? {};
+      return (
+        a["pipelinesascode.tekton.dev/state"] === "completed" && a["tekton-lineage.io/pac-report-taken-over"]
+      );
+    });
+  /** PaC's watcher has read the run since it ended, and posted no final status for it. */
+  const pacReportedNothing = async (run: PipelineRun) => {
+    await eventually(`PaC's watcher to see ${run.metadata.name} ended`, () => {
+      const read = pac.watcherRead(namespace, run.metadata.name ?? "");
+      return read?.status?.conditions?.some((c) => c.type === "Succeeded" && c.status !== "Unknown");
+    });
+    const link = consoleLink(namespace, run.metadata.name ?? "");
+    expect(pac.statuses.filter((s) => s.targetUrl === link && s.status === "completed")).toEqual([]);
+  };
+
   it.each([
     { outcome: "failed", succeeded: false },
     { outcome: "success", succeeded: true },
   ])(
-    "ends on the latest attempt when PaC reports attempt 1 $outcome onto attempt 2's open status",
-    async ({ outcome, succeeded }) => {
+    "keeps PaC from reporting attempt 1 $outcome onto attempt 2's open status: the report is tekton-lineage's",
+    async ({ succeeded }) => {
       const sha = newCommit(gitlab, { ciPipeline: true });
       const first = createdRun((await pac.open(mr(sha), ["build"]))[0]);
       await startedByTekton(first);
@@ -317,43 +347,31 @@ describe("PaC's watcher reporting older attempts, with the same GitLab user", ()
       await startedByTekton(second);
       const link2 = consoleLink(namespace, second.metadata.name ?? "");
       await shownWhen("attempt 2 running", sha, (job) => running(job) && job.target_url === link2);
-      // Attempt 1 ends; PaC's watcher posts it, and GitLab applies it to the user's open job: attempt 2's.
-      const posted = pac.statuses.length;
+      await reportTakenOver(first);
+      // Attempt 1 ends; PaC's watcher leaves it alone, so GitLab never shows its end on attempt 2's status.
       await tekton.finishNow(namespace, first.metadata.name ?? "", { succeeded });
-      await eventually("PaC's report of attempt 1", () =>
-        pac.statuses.slice(posted).some((s) => s.state === outcome && s.project === projectId),
-      );
-      await shownWhen(
-        "attempt 2 running again, repaired",
-        sha,
-        (job) => running(job) && job.target_url === link2,
-      );
+      await pacReportedNothing(first);
+      expect(await shown(gitlab, sha, named)).toMatchObject({ status: "running", target_url: link2 });
       expect((await pipelinesOf(gitlab, sha)).map((p) => p.status)).toEqual(["running"]);
       await tekton.finishNow(namespace, second.metadata.name ?? "", { succeeded: true });
       const jobs = await allGreen(sha);
       expect(jobs.find((j) => j.name === named)?.target_url).toBe(link2);
-      // Bounded: PaC's running (1), superseded (1); running (2), PaC's report of 1; running (2), success (2).
+      // PaC's running (1), superseded (1); running (2), success (2) at most.
       expect((await jobsOf(gitlab, sha)).filter((j) => j.name === named).length).toBeLessThanOrEqual(4);
     },
   );
 
-  it("ends on the latest attempt when a superseded attempt's cancellation is reported onto it", async () => {
+  it("keeps PaC from reporting a superseded attempt it cancelled onto the latest", async () => {
     const sha = newCommit(gitlab, { ciPipeline: true });
     const template = () =>
       resolvedTemplate("build", { annotations: { "pipelinesascode.tekton.dev/cancel-in-progress": "true" } });
     const first = createdRun((await pac.open(mr(sha), [template()]))[0]);
     await startedByTekton(first);
     await shownWhen("attempt 1 running", sha, running);
-    const posted = pac.statuses.length;
     const second = createdRun((await pac.retest(mr(sha), [template()]))[0]);
-    // tekton-lineage cancels attempt 1 (cancel-in-progress); PaC's watcher reports it on the same name.
-    await eventually("PaC's report of the cancelled attempt 1", () =>
-      pac.statuses
-        .slice(posted)
-        .some(
-          (s) => s.targetUrl === consoleLink(namespace, first.metadata.name ?? "") && s.project === projectId,
-        ),
-    );
+    // tekton-lineage cancels attempt 1 (cancel-in-progress), taking its report from PaC in the same write.
+    await reportTakenOver(first);
+    await pacReportedNothing(first);
     await startedByTekton(second);
     const link2 = consoleLink(namespace, second.metadata.name ?? "");
     await shownWhen("attempt 2 running", sha, (job) => running(job) && job.target_url === link2);

@@ -41,6 +41,16 @@ describe("GitLabModel", () => {
     expect(m.jobs).toHaveLength(1);
   });
 
+  it("keeps a job's old description and link when a post leaves them blank (attributes_for_keys)", () => {
+    const m = model();
+    post(m, { state: "pending", description: "attempt 3 queued, 2 in line", target_url: "https://c/3" });
+    expect(jobOf(post(m, { state: "running", description: "", target_url: " " }))).toMatchObject({
+      status: "running",
+      description: "attempt 3 queued, 2 in line",
+      target_url: "https://c/3",
+    });
+  });
+
   it("starts a new job after a finished one and marks the old one retried", () => {
     const m = model();
     post(m, { state: "failed", description: "failed" });

@@ -30,7 +30,8 @@ export type { Job, Pipeline, PipelineView, State } from "./jobs.ts";
  * - State machine (`apply_job_state!`): pending → enqueue! only from created; running → enqueue, run!
  *   only from created or pending; success/failed/canceled from created, pending or running; skipped from
  *   created. Anything else: 400 "Cannot transition status via :<event> from :<state>", nothing changes.
- * - ref, target_url, description: at most 255 characters (400, the message keyed by field).
+ * - ref, target_url, description: at most 255 characters (400, the message keyed by field); a blank one
+ *   is dropped (`attributes_for_keys` keeps only present? values), so the job keeps its old value.
  * - The pipeline's status is the composite of its latest jobs (composite.ts).
  */
 
@@ -93,6 +94,16 @@ export class GitLabModel {
     const branches = commits.get(sha) ?? [];
     if (!branches.includes(branch)) branches.push(branch);
     commits.set(sha, branches);
+  }
+
+  hasCommit(projectId: number, sha: string): boolean {
+    return this.commits.get(projectId)?.has(sha) === true;
+  }
+
+  /** The newest commit pushed to a branch. */
+  headOf(projectId: number, branch: string): string | undefined {
+    const shas = [...(this.commits.get(projectId) ?? [])].filter(([, branches]) => branches.includes(branch));
+    return shas.at(-1)?.[0];
   }
 
   /** Creates a pipeline for a commit, as a push or a merge request event does; returns its id. */
@@ -167,7 +178,7 @@ export class GitLabModel {
       }
     }
     if (Object.keys(tooLong).length > 0) return { status: 400, body: { message: tooLong } };
-    if (params.target_url && !/^https?:\/\/[^\s/]+/.test(params.target_url)) {
+    if (params.target_url?.trim() && !/^https?:\/\/[^\s/]+/.test(params.target_url)) {
       return {
         status: 400,
         body: { message: { target_url: ["is blocked: Only allowed schemes are http, https"] } },
@@ -187,8 +198,9 @@ export class GitLabModel {
     const job: Job = open ? { ...open } : newJob(this.nextId, pipeline, name, user, now);
     const refused = transition(job, state);
     if (refused) return { status: 400, body: { message: refused } };
-    if (params.target_url !== undefined) job.target_url = params.target_url;
-    if (params.description !== undefined) job.description = params.description;
+    // attributes_for_keys drops values that are not present?: a blank field keeps the job's old value.
+    if (params.target_url?.trim()) job.target_url = params.target_url;
+    if (params.description?.trim()) job.description = params.description;
     if (params.coverage !== undefined) job.coverage = Number(params.coverage);
     if (state === "running" && !job.started_at) job.started_at = now;
     if (finished.includes(state)) job.finished_at = now;

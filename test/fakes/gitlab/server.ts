@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GitLabModel, type StatusParams } from "./model.ts";
+import { GitLabRepositories } from "./repositories.ts";
+import { routeRepositoryApi } from "./repository-routes.ts";
 
 export interface Fault {
   status: number;
@@ -30,6 +32,8 @@ export interface RecordedRequest {
  */
 export class FakeGitLab {
   readonly model: GitLabModel;
+  /** Users, files, merge requests and members: what a real PaC reads (repository-routes.ts). */
+  readonly repositories: GitLabRepositories;
   readonly requests: RecordedRequest[] = [];
   /** Each POST holds its commit's lock this long; a POST meeting the lock gets 409, as GitLab answers. */
   processingMs: number;
@@ -45,6 +49,7 @@ export class FakeGitLab {
 
   constructor(options: { model?: GitLabModel; processingMs?: number; port?: number } = {}) {
     this.model = options.model ?? new GitLabModel();
+    this.repositories = new GitLabRepositories(this.model);
     this.processingMs = options.processingMs ?? 2;
     this.port = options.port ?? 0;
   }
@@ -69,6 +74,7 @@ export class FakeGitLab {
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
+    this.repositories.baseUrl = this.url;
     return this;
   }
 
@@ -119,14 +125,17 @@ export class FakeGitLab {
     const path = url.pathname;
     const method = req.method ?? "GET";
     const body = await readBody(req);
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}, raw?: string) => {
       if (!path.startsWith("/__fake/")) {
         const recorded = { method, path, status, at: Date.now(), body };
         this.requests.push(recorded);
         for (const listener of this.listeners) listener(recorded);
       }
-      res.writeHead(status, { "content-type": "application/json", ...headers });
-      res.end(JSON.stringify(payload));
+      res.writeHead(status, {
+        "content-type": raw === undefined ? "application/json" : "text/plain",
+        ...headers,
+      });
+      res.end(raw ?? JSON.stringify(payload));
     };
     if (path.startsWith("/__fake/")) return this.view(method, path, body, send);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
@@ -182,6 +191,14 @@ export class FakeGitLab {
       const result = this.model.addNote(token, note[1] ?? "", Number(note[2]), text.body);
       return send(result.status, result.body);
     }
+    const read = routeRepositoryApi(this.model, this.repositories, {
+      method,
+      path,
+      query: url.searchParams,
+      token,
+      body,
+    });
+    if (read) return send(read.status, read.body, read.headers, read.raw);
     return send(404, { message: "404 Not Found" });
   }
 
