@@ -16,7 +16,12 @@ export async function createRepository(
     url?: string;
     annotations?: Record<string, string>;
     concurrencyLimit?: number;
-    gitProvider?: { url?: string; type?: string; secret?: { name: string; key?: string } };
+    gitProvider?: {
+      url?: string;
+      type?: string;
+      secret?: { name: string; key?: string };
+      webhook_secret?: { name: string; key?: string };
+    };
   },
 ): Promise<void> {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);

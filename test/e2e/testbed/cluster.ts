@@ -92,7 +92,6 @@ export async function startBedCluster(options: {
         CONFIG_SPIRE: "config-spire",
         METRICS_DOMAIN: "tekton.dev/pipeline",
         PROFILING_PORT: String(await freePort()),
-        METRICS_PROMETHEUS_PORT: String(await freePort()),
       },
     );
     for (const p of processes)
@@ -150,7 +149,10 @@ async function installTekton(kubeConfig: KubeConfig, source: string): Promise<vo
       if (doc?.kind !== "ConfigMap") continue;
       const data = { ...doc.data };
       // No metrics or tracing exporters: nothing leaves this machine.
-      if (doc.metadata?.name === "config-observability") data["metrics-protocol"] = "none";
+      if (doc.metadata?.name === "config-observability") {
+        data["metrics.backend-destination"] = "none";
+        data["metrics-protocol"] = "none";
+      }
       try {
         await core.createNamespacedConfigMap({
           namespace: tektonNamespace,

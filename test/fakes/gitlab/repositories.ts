@@ -53,8 +53,10 @@ export class GitLabRepositories {
     this.files.set(`${projectId}/${sha}`, new Map(Object.entries(files)));
   }
 
+  /** The files at a ref: a commit sha, or a branch (its newest commit), as GitLab resolves `ref`. */
   filesAt(projectId: number, ref: string): Map<string, string> | undefined {
-    return this.files.get(`${projectId}/${ref}`);
+    const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : this.model.headOf(projectId, ref);
+    return sha === undefined ? undefined : this.files.get(`${projectId}/${sha}`);
   }
 
   openMergeRequest(projectId: number, record: MergeRequestRecord): void {
