@@ -30,11 +30,16 @@ const lostAnswer: CachedEvent = {
   lastTimestamp: new Date("2026-11-22T10:00:01Z"),
 };
 
-function setup(policy: OrphanPolicy, now: string) {
+function setup(
+  policy: OrphanPolicy,
+  now: string,
+  run: PipelineRun = orphan,
+  secretExists: (namespace: string, name: string) => Promise<boolean | undefined> = async () => true,
+) {
   const writer = new RecordingRunWriter();
   const events = new RecordingEvents();
   const controller = new OrphanController({
-    runs: new MemoryCache<PipelineRun>([orphan]),
+    runs: new MemoryCache<PipelineRun>([run]),
     creationFailures: new CreationFailures(new MemoryCache<CachedEvent>([lostAnswer])),
     writer,
     events,
@@ -43,6 +48,7 @@ function setup(policy: OrphanPolicy, now: string) {
     pacConfig: () => defaultPacConfig,
     policy,
     graceMs: 60_000,
+    secretExists,
     clock: () => Date.parse(now),
   });
   return { controller, writer, events };
@@ -64,6 +70,63 @@ describe("OrphanController", () => {
       },
     ]);
     expect(events.summary).toEqual(["OrphanAdopted build-abc-1"]);
+  });
+
+  const withSecret = (annotations: Record<string, string>) =>
+    pipelineRun({
+      namespace: "team-a",
+      name: "build-abc-1",
+      labels: orphan.metadata.labels,
+      annotations: { ...orphan.metadata.annotations, ...annotations },
+    });
+  it.each<[string, PipelineRun, boolean | undefined, string, string[]]>([
+    [
+      "PaC v0.45 and later: its watcher makes the git-auth Secret, so the run is adopted unseen",
+      withSecret({
+        "pipelinesascode.tekton.dev/git-auth-secret": "pac-gitauth-x",
+        "pipelinesascode.tekton.dev/secret-created": "false",
+      }),
+      false,
+      "annotateIfUnchanged",
+      [],
+    ],
+    [
+      "before v0.45, with the Secret still there (PaC's status failed after its create): adopted",
+      withSecret({ "pipelinesascode.tekton.dev/git-auth-secret": "pac-gitauth-x" }),
+      true,
+      "annotateIfUnchanged",
+      ["team-a/pac-gitauth-x"],
+    ],
+    [
+      "before v0.45, the Secret deleted with the failed create: cancelled, saying why",
+      withSecret({ "pipelinesascode.tekton.dev/git-auth-secret": "pac-gitauth-x" }),
+      false,
+      "cancel",
+      ["team-a/pac-gitauth-x"],
+    ],
+    [
+      "the Secret cannot be looked at (no right to read it): cancelled, the safe answer",
+      withSecret({ "pipelinesascode.tekton.dev/git-auth-secret": "pac-gitauth-x" }),
+      undefined,
+      "cancel",
+      ["team-a/pac-gitauth-x"],
+    ],
+  ])("%s", async (_what, run, exists, action, asked) => {
+    const looked: string[] = [];
+    const { controller, writer, events } = setup("adopt", "2026-11-22T10:02:00Z", run, async (ns, name) => {
+      looked.push(`${ns}/${name}`);
+      return exists;
+    });
+    await controller.reconcile("team-a/build-abc-1");
+    expect(looked).toEqual(asked);
+    expect(writer.actions.map((a) => a.action)).toEqual([action]);
+    expect(events.summary).toEqual([
+      action === "cancel" ? "OrphanCancelled build-abc-1" : "OrphanAdopted build-abc-1",
+    ]);
+    if (action === "cancel")
+      expect(writer.actions[0]).toMatchObject({
+        decision: expect.stringMatching(/git-auth Secret pac-gitauth-x/),
+      });
   });
 
   it("cancels it instead when told to", async () => {

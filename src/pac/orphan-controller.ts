@@ -8,7 +8,13 @@ import type { ObjectCache } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PacConfig } from "./config.ts";
 import type { CreationFailures } from "./creation-failures.ts";
-import { type OrphanPolicy, orphanDecision, pacNeverTookOver } from "./orphans.ts";
+import {
+  type OrphanPolicy,
+  orphanDecision,
+  pacNeverTookOver,
+  secretAdoptionNeeds,
+  unlessItCannotClone,
+} from "./orphans.ts";
 
 /**
  * Finds the runs PaC was told it could not create and never took over (orphans.ts) and adopts them for
@@ -26,6 +32,8 @@ export class OrphanController {
     pacConfig: () => PacConfig;
     policy: OrphanPolicy;
     graceMs: number;
+    /** Whether a Secret exists; undefined when it cannot be told (no right to read it). */
+    secretExists: (namespace: string, name: string) => Promise<boolean | undefined>;
     clock?: () => number;
   };
 
@@ -72,7 +80,7 @@ export class OrphanController {
       pipeline: a[pac.originalPrName] ?? "",
     });
     const now = (this.options.clock ?? Date.now)();
-    const decision = orphanDecision(
+    const decided = orphanDecision(
       run,
       failures,
       this.options.policy,
@@ -80,8 +88,17 @@ export class OrphanController {
       now,
       this.options.graceMs,
     );
-    if (decision.kind === "none") return {};
-    if (decision.kind === "wait") return { requeueAfterMs: decision.afterMs + 50 };
+    if (decided.kind === "none") return {};
+    if (decided.kind === "wait") return { requeueAfterMs: decided.afterMs + 50 };
+    const secret = decided.kind === "adopt" ? secretAdoptionNeeds(run) : undefined;
+    const decision =
+      decided.kind === "adopt" && secret
+        ? unlessItCannotClone(
+            decided,
+            secret,
+            await this.options.secretExists(run.metadata.namespace ?? "", secret),
+          )
+        : decided;
     const result =
       decision.kind === "adopt"
         ? await this.options.writer.annotateIfUnchanged(run, {

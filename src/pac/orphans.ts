@@ -74,3 +74,38 @@ export function orphanDecision(
     labels: { [pac.state]: state },
   };
 }
+
+/**
+ * The git-auth Secret an adopted run would need to exist already, if any: the one its clone reads
+ * (git-auth-secret), unless PaC's watcher makes it (v0.45 and later write secret-created "false" and the
+ * watcher creates the Secret for the run it takes over). Before v0.45 startPR made the Secret before its
+ * create and deleted it when the create answered an error — so the run a lost answer stored names a
+ * Secret that is gone, and adopting it would only let it fail to clone.
+ */
+export function secretAdoptionNeeds(run: PipelineRun): string | undefined {
+  const a = run.metadata.annotations ?? {};
+  const name = a[pac.gitAuthSecret];
+  return name && a[pac.secretCreated] !== "false" ? name : undefined;
+}
+
+/**
+ * An adoption turned into a cancel when the run could not run: its git-auth Secret is gone (`exists`
+ * false) or could not be looked at (undefined: no right to read Secrets there; the safe answer).
+ */
+export function unlessItCannotClone(
+  decision: Extract<OrphanDecision, { kind: "adopt" }>,
+  secret: string,
+  exists: boolean | undefined,
+): Extract<OrphanDecision, { kind: "adopt" | "cancel" }> {
+  if (exists === true) return decision;
+  // The reason first: descriptions are cut at 255 characters, and the API server's words are long.
+  const why =
+    exists === false
+      ? `could not clone (its git-auth Secret ${secret} was deleted when PaC's create failed, as PaC before v0.45 does)`
+      : `may not clone (its git-auth Secret ${secret} could not be looked at)`;
+  return {
+    kind: "cancel",
+    failure: decision.failure,
+    decision: `cancelled: ${why}; Pipelines-as-Code was told its create failed (${decision.failure.error}) and never took this run over`,
+  };
+}

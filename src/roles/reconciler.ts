@@ -14,6 +14,7 @@ import { type CachedEvent, eventSource } from "../kube/event-source.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
+import { secretExistence } from "../kube/secret-exists.ts";
 import { dropUnusedKeys } from "../kube/signing-keys.ts";
 import { attemptLeaseKind } from "../lineage/attempts.ts";
 import { signClaims } from "../lineage/claims.ts";
@@ -140,6 +141,7 @@ export function createReconciler(context: ServiceContext): Component {
     pacConfig: () => pacConfig.current(),
     policy: config.orphanedRuns,
     graceMs: config.orphanGrace,
+    secretExists: secretExistence(kubeConfig),
   });
   const gitlabMetrics = createGitLabMetrics(registry);
   const gitlab = new GitLabReporter({

@@ -6,7 +6,7 @@ import type { Explanation } from "../../src/explain/timeline.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
-import { type StartResult, serverTimeout } from "../fakes/pac/controller.ts";
+import type { StartResult } from "../fakes/pac/controller.ts";
 import { type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
 import { resolvedTemplate } from "../fakes/pac/labels.ts";
 import { tektonLineageCli } from "./support/cli.ts";
@@ -381,13 +381,13 @@ describe("PaC's watcher and older attempts, with the same GitLab user", () => {
 });
 
 describe("a run stored although PaC was told its create failed (the answer was lost)", () => {
-  it("is handed over to PaC's watcher, and the merge request ends on what really happened", async () => {
+  it("with PaC v0.45 and later (its watcher makes the git-auth Secret): handed over to PaC's watcher, and the merge request ends green", async () => {
     const sha = newCommit(gitlab, { ciPipeline: true });
-    pac.version = "v0.38";
+    pac.version = "v0.50";
     const [first] = await pac.open(mr(sha), ["build"], { answerLost: true });
     const run = first && "failed" in first ? first.run : undefined;
     if (!run) throw new Error("the emulator stored no run");
-    expect(pac.statuses.at(-1)).toMatchObject({ name: application, state: "failed", targetUrl: consoleRoot });
+    expect(pac.statuses.at(-1)).toMatchObject({ name: named, state: "failed", targetUrl: consoleRoot });
     // PaC never patched the run's state: its watcher ignores it. tekton-lineage adopts it after the grace.
     const adopted = await eventually("the run to be handed over to PaC's watcher", async () => {
       const stored = await runs.get(namespace, run.metadata.name ?? "");
@@ -400,7 +400,17 @@ describe("a run stored although PaC was told its create failed (the answer was l
       .makeApiClient(CoreV1Api)
       .listNamespacedEvent({ namespace, fieldSelector: "reason=OrphanAdopted" });
     expect(events.items.some((e) => e.involvedObject.name === run.metadata.name)).toBe(true);
-    // PaC's watcher now reports it: running, then its end.
+    // PaC's watcher now takes it over: the git-auth Secret, running, then its end.
+    const secret = run.metadata.annotations?.["pipelinesascode.tekton.dev/git-auth-secret"] ?? "";
+    await eventually("PaC's watcher to make the git-auth Secret", () =>
+      admin
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ namespace, name: secret })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     await eventually("PaC to report the adopted run running", () =>
       pac.statuses.some(
         (s) =>
@@ -410,10 +420,36 @@ describe("a run stored although PaC was told its create failed (the answer was l
       ),
     );
     await tekton.finishNow(namespace, run.metadata.name ?? "", { succeeded: true });
-    const jobs = await allGreen(sha);
-    expect(jobs.find((j) => j.name === application)?.description).toBe(
-      `attempt 1 succeeded; attempt 1 was created although PaC was told: ${serverTimeout}`,
+    await allGreen(sha);
+  });
+
+  it("before v0.45 (the git-auth Secret went with the failed create): cancelled, and the merge request says why", async () => {
+    const sha = newCommit(gitlab, { ciPipeline: true });
+    pac.version = "v0.38";
+    const [first] = await pac.open(mr(sha), ["build"], { answerLost: true });
+    const run = first && "failed" in first ? first.run : undefined;
+    if (!run) throw new Error("the emulator stored no run");
+    expect(pac.statuses.at(-1)).toMatchObject({ name: application, state: "failed", targetUrl: consoleRoot });
+    const secret = run.metadata.annotations?.["pipelinesascode.tekton.dev/git-auth-secret"] ?? "";
+    const cancelled = await eventually("the run to be cancelled", async () => {
+      const stored = await runs.get(namespace, run.metadata.name ?? "");
+      return stored.spec?.status === "Cancelled" ? stored : undefined;
+    });
+    expect(cancelled.metadata.annotations?.["tekton-lineage.io/queue-decision"]).toContain(
+      `cancelled: could not clone (its git-auth Secret ${secret} was deleted when PaC's create failed`,
     );
+    await shownWhen(
+      "the run's status cancelled, saying why",
+      sha,
+      (job) => job.status === "canceled" && job.description?.includes("could not clone") === true,
+    );
+    await shownWhen(
+      "PaC's bare failure taken over",
+      sha,
+      (job) => job.description?.startsWith("attempt 1") === true,
+      application,
+    );
+    expect((await pipelinesOf(gitlab, sha)).map((p) => p.status)).not.toContain("success");
   });
 });
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { FakeGitLab } from "../../fakes/gitlab/server.ts";
 import { GitLabWebhooks } from "../../fakes/gitlab/webhooks.ts";
 import { obtainBinaries } from "../controlplane/binaries.ts";
@@ -20,8 +20,10 @@ import {
 import { waitUntilServing } from "../support/admission.ts";
 import { e2eContext } from "../support/context.ts";
 import { type LineageProcess, startLineageProcess } from "../support/lineage-process.ts";
+import { eventually } from "../support/poll.ts";
 import { createRepository } from "../support/repositories.ts";
 import { grantRepositoryTokens } from "../support/repository-tokens.ts";
+import { ApiProxy } from "./api-proxy.ts";
 import { obtainBedBinaries } from "./binaries.ts";
 import { type BedCluster, startBedCluster } from "./cluster.ts";
 import { pacNamespace, type RealPac, startRealPac } from "./pac.ts";
@@ -42,7 +44,18 @@ export interface TestBed {
   hooks: GitLabWebhooks;
   lineage: LineageProcess;
   pac: RealPac;
+  /** PaC reaches the API server through it (to lose the answer to one of its creates). */
+  proxy: ApiProxy;
+  /** Another GitLab project and its Repository in the bed's namespace. */
+  addRepository(name: string, extra?: RepositoryExtras): Promise<{ projectId: number }>;
+  /** Lets a held run's pods end (they were labelled tl-testbed/hold through the run's template). */
+  release(runName: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RepositoryExtras {
+  annotations?: Record<string, string>;
+  concurrencyLimit?: number;
 }
 
 /**
@@ -55,7 +68,7 @@ export interface TestBed {
 export async function startTestBed(options: {
   pacVersion: string;
   log: (line: string) => void;
-  repository?: { annotations?: Record<string, string>; concurrencyLimit?: number };
+  repository?: RepositoryExtras;
   lineageArgs?: string[];
 }): Promise<TestBed> {
   const context = e2eContext();
@@ -84,8 +97,6 @@ export async function startTestBed(options: {
 
     const gitlab = await new FakeGitLab().start();
     stops.push(() => gitlab.stop());
-    gitlab.model.addProject(bedProject.id, bedProject.path);
-    gitlab.model.addToken(bedToken, bedUser, [bedProject.id]);
     gitlab.repositories.userId(developer);
 
     const namespace = "team-a";
@@ -104,17 +115,29 @@ export async function startTestBed(options: {
       "custom-console-url-pr-details": `${consoleRoot}/ns/{{ namespace }}/pipelinerun/{{ pr }}`,
       "custom-console-url-pr-tasklog": `${consoleRoot}/ns/{{ namespace }}/pipelinerun/{{ pr }}/{{ task }}`,
     };
+    const proxy = await new ApiProxy({ kubeConfig, certDir: context.certDir }).start();
+    stops.push(() => proxy.stop());
     const pac = await startRealPac({
       version: options.pacVersion,
       binDir: pacBinaries.bin,
       source: pacBinaries.source,
       kubeConfig,
-      kubeconfigPath: controlPlane.kubeconfig,
+      kubeconfigPath: proxy.writeKubeconfig(kubeConfig, join(logDir, "pac.kubeconfig")),
       logDir,
       settings: pacSettings,
     });
     stops.push(pac.stop);
-    await createBedRepository(kubeConfig, namespace, gitlab, options.repository);
+    const projects: number[] = [];
+    const addRepository = async (name: string, extra: RepositoryExtras = {}) => {
+      const projectId = bedProject.id + projects.length;
+      projects.push(projectId);
+      gitlab.model.addProject(projectId, `demo/${name}`);
+      // The Repository's token may write to every project of the bed (one bot, as an install has).
+      gitlab.model.addToken(bedToken, bedUser, projects);
+      await createBedRepository(kubeConfig, namespace, gitlab, name, extra);
+      return { projectId };
+    };
+    await addRepository("demo-repo", options.repository);
 
     // tekton-lineage as released (namespace, ServiceAccount, RBAC, ConfigMap), its reconciler as that account.
     applyManifests(
@@ -153,7 +176,20 @@ export async function startTestBed(options: {
     await waitUntilServing(kubeConfig, namespace, lineage);
     const hooks = new GitLabWebhooks(gitlab, { url: pac.webhookUrl, secret: webhookSecret });
     options.log(`test bed ready: PaC ${options.pacVersion}, logs in ${logDir}`);
-    return { pacVersion: options.pacVersion, kubeConfig, namespace, gitlab, hooks, lineage, pac, stop };
+    const release = (runName: string) => releaseRun(kubeConfig, namespace, runName);
+    return {
+      pacVersion: options.pacVersion,
+      kubeConfig,
+      namespace,
+      gitlab,
+      hooks,
+      lineage,
+      pac,
+      proxy,
+      addRepository,
+      release,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -165,12 +201,13 @@ async function createBedRepository(
   kubeConfig: KubeConfig,
   namespace: string,
   gitlab: FakeGitLab,
-  extra: { annotations?: Record<string, string>; concurrencyLimit?: number } = {},
+  name: string,
+  extra: RepositoryExtras,
 ): Promise<void> {
   await createRepository(kubeConfig, {
     namespace,
-    name: "demo-repo",
-    url: `${gitlab.url}/${bedProject.path}`,
+    name,
+    url: `${gitlab.url}/demo/${name}`,
     annotations: extra.annotations,
     concurrencyLimit: extra.concurrencyLimit,
     gitProvider: {
@@ -180,4 +217,25 @@ async function createBedRepository(
       webhook_secret: { name: "gitlab", key: "webhook.secret" },
     },
   });
+}
+
+/** Takes the hold label off the pods of a run's TaskRuns, so kwok ends them (kwok-stages.yaml). */
+async function releaseRun(kubeConfig: KubeConfig, namespace: string, runName: string): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const pods = await eventually(`the pods of ${runName}`, async () => {
+    const list = await core.listNamespacedPod({
+      namespace,
+      labelSelector: `tekton.dev/pipelineRun=${runName}`,
+    });
+    return list.items.length > 0 ? list.items : undefined;
+  });
+  for (const pod of pods)
+    await core.patchNamespacedPod(
+      {
+        namespace,
+        name: pod.metadata?.name ?? "",
+        body: [{ op: "remove", path: "/metadata/labels/tl-testbed~1hold" }],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
 }
