@@ -80,9 +80,12 @@ export function orphanDecision(
  * (git-auth-secret), unless PaC's watcher makes it (v0.45 and later write secret-created "false" and the
  * watcher creates the Secret for the run it takes over). Before v0.45 startPR made the Secret before its
  * create and deleted it when the create answered an error — so the run a lost answer stored names a
- * Secret that is gone, and adopting it would only let it fail to clone.
+ * Secret that is gone, and adopting it would only let it fail to clone. A run that already ended needs
+ * nothing.
  */
 export function secretAdoptionNeeds(run: PipelineRun): string | undefined {
+  // A run that already ended cloned (or failed to) long ago: handed over, PaC just reports it.
+  if (isDone(run)) return undefined;
   const a = run.metadata.annotations ?? {};
   const name = a[pac.gitAuthSecret];
   return name && a[pac.secretCreated] !== "false" ? name : undefined;

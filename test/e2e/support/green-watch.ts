@@ -140,17 +140,31 @@ export class GreenWatch {
  * tekton-lineage wrote that status: each one a merge-request note on PaC before v0.41, which tekton-lineage
  * would have caused. A post is tekton-lineage's when its words are ("attempt N …"); the last successful
  * post of the same name before the refused one tells who left the status in the state PaC could not follow.
+ * A post GitLab refuses whatever it showed (a state it does not know: PaC v0.37's "cancelled") is not
+ * a refused transition.
  */
+const gitlabStates = ["pending", "running", "success", "failed", "canceled", "skipped"];
+
 export function refusedAfterTektonLineage(gitlab: FakeGitLab, sha: string): RecordedRequest[] {
   const lastWriter = new Map<string, "tekton-lineage" | "other">();
   const blamed: RecordedRequest[] = [];
   for (const request of gitlab.requests) {
     if (request.method !== "POST" || !request.path.endsWith(`/statuses/${sha}`)) continue;
-    const body = (request.body ?? {}) as { name?: string; context?: string; description?: string };
+    const body = (request.body ?? {}) as {
+      name?: string;
+      context?: string;
+      description?: string;
+      state?: string;
+    };
     const name = body.name ?? body.context ?? "default";
     const writer = /^attempt \d+/.test(body.description ?? "") ? "tekton-lineage" : "other";
     if (request.status === 201) lastWriter.set(name, writer);
-    else if (request.status === 400 && writer === "other" && lastWriter.get(name) === "tekton-lineage")
+    else if (
+      request.status === 400 &&
+      gitlabStates.includes(body.state ?? "") &&
+      writer === "other" &&
+      lastWriter.get(name) === "tekton-lineage"
+    )
       blamed.push(request);
   }
   return blamed;

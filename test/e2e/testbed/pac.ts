@@ -37,8 +37,8 @@ function deploymentEnv(file: string): Record<string, string> {
  * Pipelines-as-Code's own controller and watcher, built from its module (testbed/binaries.sh), installed
  * as its release installs them — its Repository CRD and ConfigMaps from its config/ folder, the env of its
  * Deployments — and run as processes with the admin's kubeconfig. `settings` go into PaC's ConfigMap.
- * Nothing is exported and nothing reaches beyond this machine: metrics, tracing, remote tasks and the
- * reading of container logs are off.
+ * Nothing is exported and nothing reaches beyond this machine: metrics, tracing and the reading of
+ * container logs are off, and the templates name no remote task.
  */
 export async function startRealPac(options: {
   version: string;
@@ -53,8 +53,9 @@ export async function startRealPac(options: {
   await installCrds(kubeConfig, [join(source, "config/300-repositories.yaml")]);
   await ensureNamespace(kubeConfig, pacNamespace);
   const overrides: Record<string, Record<string, string | null>> = {
+    // remote-tasks stays on (PaC's default): only its resolve turns `name` into generateName; with no
+    // task annotation on the templates it fetches nothing.
     "pipelines-as-code": {
-      "remote-tasks": "false",
       "error-detection-from-container-logs": "false",
       "error-log-snippet": "false",
       "secret-auto-create": "true",
@@ -86,7 +87,6 @@ export async function startRealPac(options: {
     KUBECONFIG: options.kubeconfigPath,
     PAC_DISABLE_HEALTH_PROBE: "true",
     PAC_DISABLE_HA: "true",
-    PROFILING_PORT: String(await freePort()),
     K_METRICS_CONFIG: "",
     K_TRACING_CONFIG: "",
   };
@@ -102,11 +102,13 @@ export async function startRealPac(options: {
       ...deploymentEnv(join(source, "config/500-watcher.yaml")),
       ...common,
       PAC_WATCHER_PORT: String(await freePort()),
+      PROFILING_PORT: String(await freePort()),
     });
     start("controller", "pipelines-as-code-controller", [], {
       ...deploymentEnv(join(source, "config/400-controller.yaml")),
       ...common,
       PAC_CONTROLLER_PORT: String(controllerPort),
+      PROFILING_PORT: String(await freePort()),
       TLS_SECRET_NAME: "",
     });
     const webhookUrl = `http://127.0.0.1:${controllerPort}`;

@@ -47,25 +47,50 @@ let nextIid = 1;
 export function openMergeRequest(
   gitlab: FakeGitLab,
   pipelines: PipelineFile[],
+  projectId = bedProject.id,
 ): { sha: string; iid: number } {
-  const sha = randomBytes(20).toString("hex");
   const iid = nextIid++;
   const branch = `feature/${iid}`;
-  gitlab.repositories.pushFiles(
-    bedProject.id,
-    sha,
-    branch,
-    Object.fromEntries(pipelines.map((p) => [`.tekton/${p.name}.yaml`, pipelineFile(p)])),
-  );
-  gitlab.repositories.openMergeRequest(bedProject.id, {
+  const sha = pushCommit(gitlab, projectId, branch, pipelines);
+  gitlab.repositories.openMergeRequest(projectId, {
     iid,
     title: `change ${iid}`,
-    sourceProjectId: bedProject.id,
-    targetProjectId: bedProject.id,
+    sourceProjectId: projectId,
+    targetProjectId: projectId,
     sourceBranch: branch,
     targetBranch: "main",
     sha,
     author: developer,
   });
   return { sha, iid };
+}
+
+/** A new commit pushed to a merge request's branch (GitLab then sends an "update" merge request hook). */
+export function pushToMergeRequest(
+  gitlab: FakeGitLab,
+  iid: number,
+  pipelines: PipelineFile[],
+  projectId = bedProject.id,
+): string {
+  const record = gitlab.repositories.mergeRequest(projectId, iid);
+  if (!record) throw new Error(`no merge request !${iid}`);
+  const sha = pushCommit(gitlab, projectId, record.sourceBranch, pipelines);
+  gitlab.repositories.openMergeRequest(projectId, { ...record, sha });
+  return sha;
+}
+
+function pushCommit(
+  gitlab: FakeGitLab,
+  projectId: number,
+  branch: string,
+  pipelines: PipelineFile[],
+): string {
+  const sha = randomBytes(20).toString("hex");
+  gitlab.repositories.pushFiles(
+    projectId,
+    sha,
+    branch,
+    Object.fromEntries(pipelines.map((p) => [`.tekton/${p.name}.yaml`, pipelineFile(p)])),
+  );
+  return sha;
 }

@@ -21,13 +21,21 @@ export class GitLabWebhooks {
     this.target = target;
   }
 
-  /** A merge request opened (or updated by a push: `update`). */
-  mergeRequest(projectId: number, iid: number, action: "open" | "update" | "reopen" = "open") {
+  /**
+   * A merge request opened, or updated by a push to its branch (`update`, with `oldrev`: the head before
+   * the push — GitLab sends it only for a push, and PaC ignores an update without it as metadata only).
+   */
+  mergeRequest(projectId: number, iid: number, update?: { oldrev: string }) {
+    const action = update ? "update" : "open";
     return this.deliver("Merge Request Hook", {
       object_kind: "merge_request",
       event_type: "merge_request",
       ...this.common(projectId, iid),
-      object_attributes: { ...this.mergeRequestAttributes(projectId, iid), action },
+      object_attributes: {
+        ...this.mergeRequestAttributes(projectId, iid),
+        action,
+        ...(update ? { oldrev: update.oldrev } : {}),
+      },
       labels: [],
       changes: {},
     });
