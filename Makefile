@@ -33,11 +33,13 @@ lint: $(STAMP) ## biome lint and format check; imports of src/ point down its la
 	biome check .
 	node test/lint/layers.ts
 
-binaries: ## build (or reuse) kube-apiserver, etcd and kubectl for the local control plane
+binaries: ## build (or reuse) the control plane's binaries and the test bed's (PaC, Tekton, kwok, kube-scheduler)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
+	bash test/e2e/testbed/binaries.sh >/dev/null
 
-test: $(STAMP) ## everything: typecheck, lint, unit and e2e tests (starts its own control plane)
+test: $(STAMP) ## everything: typecheck, lint, unit and e2e tests (starts its own control plane and test bed)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
+	bash test/e2e/testbed/binaries.sh >/dev/null
 	npm test $(if $(VITEST_JSON),-- --reporter=default --reporter=json --outputFile.json=$(VITEST_JSON))
 
 unit: $(STAMP) ## unit tests only
@@ -45,6 +47,7 @@ unit: $(STAMP) ## unit tests only
 
 e2e: $(STAMP) build ## e2e tests only (KUBECONFIG=<file> on the command line uses that cluster)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
+	bash test/e2e/testbed/binaries.sh >/dev/null
 	vitest run --project e2e
 
 bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios

@@ -131,3 +131,43 @@ function durationOr(text: string | undefined, fallback: number): number {
     return fallback;
   }
 }
+
+/** A Repository's git provider as PaC uses it, and where its token Secret lives. */
+export interface EffectiveGitProvider {
+  url?: string;
+  type?: string;
+  secret?: { namespace: string; name: string; key?: string };
+  /** The token is the global Repository's (its namespace, PaC's): it may go only where that one points. */
+  inheritedFrom?: { namespace: string; url?: string };
+}
+
+/**
+ * PaC's RepositorySpec.Merge of git_provider with the global Repository's (GitProvider.Merge, the same in
+ * v0.37.0 and v0.50.0): only when both have a git_provider, and only of the same type, the global one fills
+ * what the Repository leaves empty — URL, type, token Secret. A token Secret so inherited is read in the
+ * global Repository's namespace (reconciler.go, secretNS; secrets.SecretFromRepository).
+ */
+export function effectiveGitProvider(
+  repository: Repository | undefined,
+  global: Repository | undefined,
+): EffectiveGitProvider {
+  const own = repository?.spec?.git_provider;
+  const namespace = repository?.metadata.namespace ?? "";
+  const ownSecret = own?.secret?.name ? { namespace, name: own.secret.name, key: own.secret.key } : undefined;
+  const base: EffectiveGitProvider = { url: own?.url, type: own?.type, secret: ownSecret };
+  const theirs = global?.spec?.git_provider;
+  if (!own || !theirs || (own.type && theirs.type && own.type !== theirs.type)) return base;
+  const inherited = !ownSecret && theirs.secret?.name !== undefined;
+  return {
+    url: own.url || theirs.url,
+    type: own.type || theirs.type,
+    secret: inherited
+      ? {
+          namespace: global?.metadata.namespace ?? "",
+          name: theirs.secret?.name ?? "",
+          key: theirs.secret?.key,
+        }
+      : ownSecret,
+    inheritedFrom: inherited ? { namespace: global?.metadata.namespace ?? "", url: theirs.url } : undefined,
+  };
+}

@@ -129,6 +129,7 @@ interface StatusJob {
   description?: string | null;
   pipeline_id?: number;
   created_at?: string;
+  finished_at?: string | null;
   author?: { username?: string } | null;
   retried?: boolean;
 }
@@ -141,6 +142,7 @@ export function actualOf(job: StatusJob): ActualStatus {
     description: job.description ?? "",
     pipelineId: job.pipeline_id,
     createdAt: job.created_at,
+    finishedAt: job.finished_at ?? undefined,
     author: job.author?.username ?? undefined,
     ...(job.retried ? { retried: true } : {}),
   };

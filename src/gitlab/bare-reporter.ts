@@ -123,19 +123,24 @@ export class PacFailureCorrector {
     this.memory.set(commit, memory);
     try {
       const api = await this.options.clients.get(target.host, target.secret);
-      const { project, result } = await onFirstProject(target.projects, memory.project, async (project) => {
-        const jobs = await api.statuses(project, target.sha, { name: target.application, all: true });
-        const tied = bareStatusesToCorrect(
-          entries.map((e) => e.part),
-          jobs,
-          target.application,
-        );
-        for (const correction of tied) {
-          if (correction.writes.length === 0) continue;
-          if (!(await this.write(api, project, first, correction))) return "again" as const;
-        }
-        return tied.length > 0 ? ("done" as const) : ("none" as const);
-      });
+      const { project, result } = await onFirstProject(
+        target.projects,
+        memory.project,
+        async (project) => {
+          const jobs = await api.statuses(project, target.sha, { name: target.application, all: true });
+          const tied = bareStatusesToCorrect(
+            entries.map((e) => e.part),
+            jobs,
+            target.application,
+          );
+          for (const correction of tied) {
+            if (correction.writes.length === 0) continue;
+            if (!(await this.write(api, project, first, correction))) return "again" as const;
+          }
+          return tied.length > 0 ? ("done" as const) : ("none" as const);
+        },
+        (found) => found === "none",
+      );
       memory.project = project;
       memory.failures = 0;
       memory.reported = undefined;

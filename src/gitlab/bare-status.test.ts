@@ -212,6 +212,12 @@ describe("planCorrections", () => {
       jobs: [job(1, { createdAt: "2026-11-22T09:00:00Z" })],
       corrected: [],
     },
+    {
+      what: "PaC's failure posted onto an open job made long before (/ok-to-test's 'Pending approval')",
+      parts: [built],
+      jobs: [job(1, { createdAt: "2026-11-22T09:00:00Z", finishedAt: "2026-11-22T10:00:02Z" })],
+      corrected: [1],
+    },
     { what: "nothing where PaC posted nothing", parts: [built], jobs: [], corrected: [] },
     {
       what: "tekton-lineage's own correction, when it is out of date",

@@ -46,9 +46,14 @@ export function writtenByUs(actual: ActualStatus): boolean {
   return /^(?:\S+: )?attempt \d+ /.test(actual.description);
 }
 
-/** Whether a job GitLab made at `createdAt` (its clock) could be PaC's report of a failure at `at`. */
-export function nearFailure(createdAt: string | undefined, at: number): boolean {
-  const made = Date.parse(createdAt ?? "");
+/** When a job became what it shows (GitLab's clock): when it finished, else when it was made. */
+export function postedAt(job: Pick<ActualStatus, "createdAt" | "finishedAt">): string | undefined {
+  return job.finishedAt ?? job.createdAt;
+}
+
+/** Whether a job that became failed at `postedAt` (its clock) could be PaC's report of a failure at `at`. */
+export function nearFailure(posted: string | undefined, at: number): boolean {
+  const made = Date.parse(posted ?? "");
   return Number.isFinite(made) && Math.abs(made - at) <= pacWriteWindowMs;
 }
 
@@ -188,14 +193,14 @@ export function bareStatusesToCorrect(
   // A failure of a create tekton-lineage never admitted names no commit: it counts only when PaC's failure
   // status of this commit was posted at that time — nearer to it than to any other failure known here.
   const allTimes = parts.flatMap(failureTimes);
-  const nearest = (createdAt: string | undefined) => {
-    const made = Date.parse(createdAt ?? "");
+  const nearest = (posted: string | undefined) => {
+    const made = Date.parse(posted ?? "");
     return allTimes.reduce((best, at) => (Math.abs(at - made) < Math.abs(best - made) ? at : best));
   };
   const postedFor = new Set(
     pacFailures
-      .filter((j) => allTimes.some((at) => nearFailure(j.createdAt, at)))
-      .map((j) => nearest(j.createdAt)),
+      .filter((j) => allTimes.some((at) => nearFailure(postedAt(j), at)))
+      .map((j) => nearest(postedAt(j))),
   );
   const tied = parts
     .map((p) => ({
@@ -215,7 +220,7 @@ export function bareStatusesToCorrect(
   return [...newest.values()]
     .filter(
       (job) =>
-        writtenByUs(job) || (job.status === "failed" && times.some((at) => nearFailure(job.createdAt, at))),
+        writtenByUs(job) || (job.status === "failed" && times.some((at) => nearFailure(postedAt(job), at))),
     )
     .map((job) => ({ job, desired, writes: planBareWrites(job, desired), takeover: !writtenByUs(job) }));
 }

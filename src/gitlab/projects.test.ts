@@ -36,6 +36,34 @@ describe("onFirstProject", () => {
     expect(calls).toEqual(tried);
   });
 
+  it.each<[string, Record<string, string>, { project: string; result: string }, string[]]>([
+    [
+      "the target project when the fork answers an empty list",
+      { source: "none", target: "done" },
+      { project: "target", result: "done" },
+      ["source", "target"],
+    ],
+    [
+      "the first empty answer when no project has anything",
+      { source: "none", target: "none" },
+      { project: "source", result: "none" },
+      ["source", "target"],
+    ],
+  ])("moves on to %s", async (_what, answers, expected, tried) => {
+    const calls: string[] = [];
+    const found = await onFirstProject(
+      ["source", "target"],
+      undefined,
+      async (p) => {
+        calls.push(p);
+        return answers[p] ?? "";
+      },
+      (result) => result === "none",
+    );
+    expect(found).toEqual(expected);
+    expect(calls).toEqual(tried);
+  });
+
   it("throws the last refusal, and any other error at once", async () => {
     const refuse = async () => {
       throw new GitLabError(404, "404 Project Not Found");

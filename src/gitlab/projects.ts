@@ -12,23 +12,30 @@ export function projectRefused(error: unknown): boolean {
 /**
  * Runs `attempt` on the projects in order — the one that worked last first, then the merge request's
  * source project, then its target project, as PaC does (pkg/provider/gitlab/gitlab.go, CreateStatus) —
- * moving on only when a project is refused. The last refusal is thrown.
+ * moving on when a project is refused, or when `nothingThere` says the answer found nothing (a fork the
+ * token may read, whose commit has none of the statuses PaC wrote to the target project). The last
+ * answer is returned, or the last refusal thrown.
  */
 export async function onFirstProject<T>(
   projects: readonly string[],
   worked: string | undefined,
   attempt: (project: string) => Promise<T>,
+  nothingThere: (result: T) => boolean = () => false,
 ): Promise<{ project: string; result: T }> {
   const order =
     worked && projects.includes(worked) ? [worked, ...projects.filter((p) => p !== worked)] : projects;
   let refusal: unknown = new Error("no GitLab project to report to");
+  let empty: { project: string; result: T } | undefined;
   for (const project of order) {
     try {
-      return { project, result: await attempt(project) };
+      const result = await attempt(project);
+      if (!nothingThere(result)) return { project, result };
+      empty ??= { project, result };
     } catch (error) {
       if (!projectRefused(error)) throw error;
       refusal = error;
     }
   }
+  if (empty) return empty;
   throw refusal;
 }

@@ -41,6 +41,8 @@ export interface GitLabReporterOptions {
   creationFailures: Pick<CreationFailures, "find" | "of" | "onFailure" | "synced" | "whenSynced">;
   countersNamespace: string;
   repositories: ObjectCache<Repository>;
+  /** PaC's global Repository, whose git provider a Repository inherits where it sets none (as PaC merges). */
+  globalRepository?: () => Repository | undefined;
   clients: ClientSource;
   failingTasks: Pick<FailingTasks, "of">;
   writer: RunWriter;
@@ -160,7 +162,12 @@ export class GitLabReporter {
     const settings = { ...this.options.settings, application: this.application() };
     const repositoryName = latest.reportFrom.metadata.annotations?.[pac.repository] ?? "";
     const repository = this.options.repositories.get(view.namespace, repositoryName);
-    const target = reportTarget(latest.run ?? latest.reportFrom, repository, settings);
+    const target = reportTarget(
+      latest.run ?? latest.reportFrom,
+      repository,
+      settings,
+      this.options.globalRepository?.(),
+    );
     if ("refused" in target) {
       this.trouble.refusedHost(memory, key, view.namespace, repository?.metadata.name, target.refused);
       return { requeueAfterMs: lookAgainMs };

@@ -35,6 +35,47 @@ const pacAnnotations = {
   "pipelinesascode.tekton.dev/gitlab-pipeline-id": "77",
 };
 
+describe("reportTarget with PaC's global Repository (RepositorySpec.Merge)", () => {
+  const global: Repository = {
+    metadata: { name: "pipelines-as-code", namespace: "pipelines-as-code" },
+    spec: {
+      git_provider: { url: "https://gitlab.example", type: "gitlab", secret: { name: "bot", key: "token" } },
+    },
+  };
+  const own = (gitProvider?: NonNullable<Repository["spec"]>["git_provider"]): Repository => ({
+    metadata: { name: "repo", namespace: "team-a" },
+    spec: { url: "https://gitlab.example/demo/app", git_provider: gitProvider },
+  });
+  it.each<[string, Repository, object]>([
+    [
+      "inherits the token Secret, read in the global Repository's namespace, as PaC reads it",
+      own({ type: "gitlab" }),
+      {
+        host: "https://gitlab.example",
+        secret: { namespace: "pipelines-as-code", name: "bot", key: "token" },
+      },
+    ],
+    [
+      "keeps the Repository's own token, and its own host, when it names them",
+      own({ url: "https://gitlab.example", secret: { name: "mine" } }),
+      { secret: { namespace: "team-a", name: "mine", key: "provider.token" } },
+    ],
+    [
+      "merges nothing into a Repository without a git_provider (PaC does not either)",
+      own(undefined),
+      { skip: "no token Secret (Repository spec.git_provider.secret or --gitlab-token-secret)" },
+    ],
+    [
+      "never sends the global Repository's token to a host the tenant chose",
+      own({ url: "https://other.example", type: "gitlab" }),
+      { refused: "the token of PaC's global Repository goes only to gitlab.example, not other.example" },
+    ],
+  ])("%s", (_what, repository, expected) => {
+    const wide = { ...settings, allowedHosts: ["gitlab.example", "other.example"] };
+    expect(reportTarget(run(pacAnnotations), repository, wide, global)).toMatchObject(expected);
+  });
+});
+
 describe("reportTarget", () => {
   it("reads projects (source, then target), sha, pipeline and context as PaC does, and the token from the Repository", () => {
     expect(reportTarget(run(pacAnnotations), repository, settings)).toEqual({

@@ -1,5 +1,5 @@
 import { defaultSecretKey, type SecretRef } from "../config/parsers.ts";
-import type { Repository } from "../core/repository.ts";
+import { effectiveGitProvider, type Repository } from "../core/repository.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { pac, reconcilerKeys } from "../core/vocabulary.ts";
 
@@ -49,27 +49,31 @@ function allowedHost(entry: string): string {
 
 /**
  * Reads where to report from the run (PaC's annotations: project ids, sha, source branch, the MR pipeline
- * id) and its Repository (GitLab URL and token Secret), falling back to the configured defaults.
+ * id) and its Repository (GitLab URL and token Secret) merged with PaC's global Repository as PaC merges
+ * them — so tekton-lineage writes as the same GitLab user, to the same host, as PaC — falling back to the
+ * configured defaults. The Repository's host wins over --gitlab-url, as in PaC.
  *
  * A token goes only where an administrator allowed: the Repository's host (chosen by a tenant) must be
- * --gitlab-url's or listed in --gitlab-hosts, and the global token only ever goes to --gitlab-url's host.
+ * --gitlab-url's or listed in --gitlab-hosts; a token inherited from the global Repository goes only to
+ * the global Repository's own host, and the global token (--gitlab-token-secret) only to --gitlab-url's.
  * A host out of bounds is refused, never contacted.
  */
 export function reportTarget(
   run: PipelineRun,
   repository: Repository | undefined,
   settings: ReportSettings,
+  globalRepository?: Repository,
 ): ReportTarget | { skip: string } | { refused: string } {
   const a = run.metadata.annotations ?? {};
   const l = run.metadata.labels ?? {};
   const read = (key: string) => a[key] ?? l[key];
-  const provider = read(pac.gitProvider) ?? repository?.spec?.git_provider?.type;
+  const gitProvider = effectiveGitProvider(repository, globalRepository);
+  const provider = read(pac.gitProvider) ?? gitProvider.type;
   if (provider && provider !== "gitlab") return { skip: `git provider is ${provider}` };
   const sha = read(pac.sha);
   if (!sha) return { skip: "no commit sha on the run" };
   const repoUrl = repository?.spec?.url ?? read(pac.repoUrl);
-  const host =
-    trimSlash(repository?.spec?.git_provider?.url ?? settings.gitlabUrl ?? "") || originOf(repoUrl);
+  const host = trimSlash(gitProvider.url || settings.gitlabUrl || "") || originOf(repoUrl);
   if (!host) return { skip: "no GitLab URL (Repository spec.git_provider.url or --gitlab-url)" };
   const globalHost = hostOf(settings.gitlabUrl);
   const allowed = new Set([...settings.allowedHosts.map(allowedHost), globalHost].filter(Boolean));
@@ -78,15 +82,14 @@ export function reportTarget(
       refused: `GitLab host ${hostOf(host) || host} is not allowed: only ${[...allowed].join(", ") || "(none)"} (--gitlab-url, --gitlab-hosts)`,
     };
   }
-  const namespace = run.metadata.namespace ?? "";
-  const fromRepository = repository?.spec?.git_provider?.secret?.name;
   let secret: SecretRef | undefined;
-  if (fromRepository) {
-    secret = {
-      namespace,
-      name: fromRepository,
-      key: repository?.spec?.git_provider?.secret?.key ?? defaultSecretKey,
+  const inherited = gitProvider.inheritedFrom;
+  if (inherited && hostOf(host) !== hostOf(inherited.url) && hostOf(host) !== globalHost)
+    return {
+      refused: `the token of PaC's global Repository goes only to ${hostOf(inherited.url) || globalHost || "its own host"}, not ${hostOf(host)}`,
     };
+  if (gitProvider.secret) {
+    secret = { ...gitProvider.secret, key: gitProvider.secret.key || defaultSecretKey };
   } else if (settings.tokenSecret) {
     if (hostOf(host) !== globalHost)
       return {

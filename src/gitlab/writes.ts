@@ -14,6 +14,11 @@ export interface ActualStatus {
   pipelineId?: number;
   /** When GitLab made the job (its clock), and by whom. */
   createdAt?: string;
+  /**
+   * When it last became finished (its clock): GitLab updates an open job in place and keeps its
+   * created_at, so a failure posted onto an open job (an /ok-to-test "Pending approval", say) shows here.
+   */
+  finishedAt?: string;
   author?: string;
   /** GitLab retried it (a newer job of the name exists in its pipeline); only read with `all`. */
   retried?: boolean;

@@ -150,6 +150,8 @@ export function createReconciler(context: ServiceContext): Component {
     countersNamespace: namespace,
     creationFailures,
     repositories,
+    globalRepository: () =>
+      context.shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository),
     clients: new GitLabClients({
       tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
       timeoutMs: config.gitlabTimeout,
