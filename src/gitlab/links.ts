@@ -1,7 +1,7 @@
 import type { PipelineRun } from "../core/tekton.ts";
 import { admissionKeys, labelKeys, pac } from "../core/vocabulary.ts";
 import { namesNoRun, type PacConfig, pacDetailUrl } from "../pac/config.ts";
-import { fillTemplate } from "./text.ts";
+import { fillTemplate, fitLink } from "./text.ts";
 
 /** What a status links to. */
 export interface Links {
@@ -56,15 +56,21 @@ export function runLinks(templates: LinkTemplates, pacConfig: () => PacConfig): 
     return found.filter((url) => url !== "" && !namesNoRun(config, url));
   };
   return {
-    run: (run) => candidates(run)[0] ?? "",
+    // A link within GitLab's 255 characters, else the first one shortened to a page above the run's.
+    run: (run) => {
+      const found = candidates(run);
+      return found.find((url) => fitLink(url) === url) ?? fitLink(found[0] ?? "");
+    },
     missing: (attempt) =>
       templates.error
-        ? fill(templates.error, {
-            namespace: attempt.namespace,
-            name: attempt.name,
-            lineage: attempt.lineageId,
-            attempt: String(attempt.attempt),
-          })
+        ? fitLink(
+            fill(templates.error, {
+              namespace: attempt.namespace,
+              name: attempt.name,
+              lineage: attempt.lineageId,
+              attempt: String(attempt.attempt),
+            }),
+          )
         : "",
     namesOf: (run) => [...new Set(candidates(run))],
   };

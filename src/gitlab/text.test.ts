@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutText, fillTemplate } from "./text.ts";
+import { cutText, fillTemplate, fitLink } from "./text.ts";
 
 describe("cutText", () => {
   it("leaves short text alone and cuts long text to 255 code points with an ellipsis", () => {
@@ -47,4 +47,19 @@ describe("fillTemplate", () => {
     ).toBe("https://c/a%20b/x?q=l%2F1");
     expect(fillTemplate("https://c/{{ unknown }}", {})).toBe("https://c/{{ unknown }}");
   });
+});
+
+describe("fitLink", () => {
+  const base = "https://console.example/ns/team-a/pipelinerun";
+  const name = `build-${"x".repeat(220)}-3`;
+  it.each<[string, string, string]>([
+    ["keeps a link that fits", `${base}/build-abc-3`, `${base}/build-abc-3`],
+    [
+      "drops the query and fragment first",
+      `${base}/build-abc-3?tab=logs&x=${"y".repeat(240)}#step`,
+      `${base}/build-abc-3`,
+    ],
+    ["goes up to the parent page, not a cut URL", `${base}/${name}`, base],
+    ["gives nothing for what is not a URL", `not a url ${"z".repeat(260)}`, ""],
+  ])("%s", (_what, url, expected) => expect(fitLink(url)).toBe(expected));
 });

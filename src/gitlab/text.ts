@@ -22,6 +22,29 @@ export function cutText(text: string, limit = gitlabFieldLimit): string {
   return `${out.trimEnd()}…`;
 }
 
+/**
+ * A link GitLab takes (at most 255 characters): as it is when it fits; else without its query and
+ * fragment; else its parent pages, one path segment less at a time (a console's page for the namespace's
+ * runs instead of the run's), never a cut URL that leads nowhere. "" when not even the origin fits.
+ */
+export function fitLink(url: string, limit = gitlabFieldLimit): string {
+  if ([...url].length <= limit) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "";
+  }
+  let candidate = `${parsed.origin}${parsed.pathname}`;
+  while ([...candidate].length > limit) {
+    const parent = candidate.replace(/\/+[^/]*\/*$/, "");
+    if (parent === candidate || parent.length <= parsed.origin.length)
+      return [...parsed.origin].length <= limit ? `${parsed.origin}/` : "";
+    candidate = parent;
+  }
+  return candidate;
+}
+
 /** Fills {{ name }} and {name} placeholders (PaC writes the first form) from `values`. */
 export function fillTemplate(template: string, values: Record<string, string>): string {
   return template.replace(

@@ -41,17 +41,28 @@ describe("readCreationFailure", () => {
     });
   });
 
-  it("reads a run PaC created but could not report, and gave up on", () => {
+  it.each([
+    [
+      "its in_progress status could not be posted",
+      "cannot use the API on the provider platform to create a in_progress status: POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
+      "POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
+    ],
+    [
+      "the git-auth Secret's owner reference could not be set (before v0.45)",
+      'cannot update pipelinerun build- with ownerRef: secrets "pac-gitauth-x" not found',
+      'secrets "pac-gitauth-x" not found',
+    ],
+    [
+      "its state could not be patched (v0.37)",
+      'cannot patch pipelinerun build-: Operation cannot be fulfilled on pipelineruns.tekton.dev "build-x-1"',
+      'Operation cannot be fulfilled on pipelineruns.tekton.dev "build-x-1"',
+    ],
+  ])("reads a run PaC created and then gave up on: %s", (_why, tail, error) => {
     const event = {
       ...pacEvent("e3", "build-", "2026-11-22T10:00:05Z", collision),
-      message:
-        "There was an error starting the PipelineRun build-, cannot use the API on the provider platform to create a in_progress status: POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
+      message: `There was an error starting the PipelineRun build-, ${tail}`,
     };
-    expect(readCreationFailure(event)).toMatchObject({
-      kind: "status",
-      generateName: "build-",
-      error: "POST https://gitlab.example/api/v4/projects/1/statuses/abc: 503",
-    });
+    expect(readCreationFailure(event)).toMatchObject({ kind: "status", generateName: "build-", error });
   });
 
   it("ignores PaC's other RepositoryPipelineRun messages and other Events", () => {

@@ -33,9 +33,15 @@ export interface CreationFailure {
 
 const failureMessage =
   /^There was an error starting the PipelineRun (\S+), creating pipelinerun \S+ in namespace \S+ has failed\.\s*Tekton Controller has reported this error: ```([\s\S]*?)```/;
-/** startPR's error when the run was created but its in_progress status could not be posted. */
+/**
+ * startPR's errors after a create that succeeded, when PaC gave up on the run it made: its in_progress
+ * status could not be posted; or, before v0.45, the git-auth Secret's owner reference could not be set
+ * ("cannot update pipelinerun <generateName> with ownerRef: …") or the state patch failed ("cannot patch
+ * pipelinerun <generateName>: …") — v0.37.0 returns the created run with these errors; v0.50.0 only logs
+ * a failed patch.
+ */
 const statusMessage =
-  /^There was an error starting the PipelineRun (\S+), cannot use the API on the provider platform to create a in_progress status: ([\s\S]*)$/;
+  /^There was an error starting the PipelineRun (\S+), (?:cannot use the API on the provider platform to create a in_progress status|cannot update pipelinerun \S+ with ownerRef|cannot patch pipelinerun \S+): ([\s\S]*)$/;
 
 /** The failure a PaC Event records, or undefined for any other Event. */
 export function readCreationFailure(event: CachedEvent): CreationFailure | undefined {
