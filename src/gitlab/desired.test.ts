@@ -44,6 +44,7 @@ describe("desiredStatus", () => {
       targetUrl: "https://console.example/ns/team-a/pipelinerun/build-abc-2",
       attempt: 2,
       name: "build-abc-2",
+      lineageId: "abcdefghij",
     });
   });
 
@@ -143,6 +144,7 @@ describe("desiredStatus", () => {
       targetUrl: "https://errors.example/team-a/abcdefghij",
       attempt: 2,
       name: "build-abc-2",
+      lineageId: "abcdefghij",
     });
     expect(
       desiredStatus(

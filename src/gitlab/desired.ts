@@ -30,6 +30,8 @@ export interface ReportedAttempt {
 
 export interface DesiredStatus {
   state: GitLabState;
+  /** The lineage: a status whose link names another lineage's run speaks of another lineage's attempts. */
+  lineageId?: string;
   description: string;
   /** "" when there is nothing honest to link to (GitLab clears the old link). */
   targetUrl: string;
@@ -48,7 +50,7 @@ export interface DesiredStatus {
  * description that says which attempt it is and what went wrong.
  */
 export function desiredStatus(latest: ReportedAttempt, links: Links): DesiredStatus {
-  const base = { attempt: latest.attempt, name: latest.name };
+  const base = { attempt: latest.attempt, name: latest.name, lineageId: latest.lineageId };
   const run = latest.run;
   const prefix = `attempt ${latest.attempt}`;
   if (!run) {

@@ -20,6 +20,8 @@ export interface LatestAttempt {
 export interface NewerAttempt {
   attempt: number;
   name: string;
+  /** When it was admitted (ms since the epoch), if the counter kept it. */
+  admittedAt?: number;
   reportFrom: PipelineRun;
   /** PaC's record of a failed create of this pipeline right after this admission, if any. */
   failure?: { error: string; at: number };
@@ -95,6 +97,7 @@ export function lineageAttempts(
     newer: {
       attempt: record.last,
       name: record.lastName,
+      admittedAt: Number.isFinite(admittedAt) ? admittedAt : undefined,
       reportFrom: run ?? fromRecord(record, record.lastName),
       failure: Number.isFinite(admittedAt) ? corroborate(record, admittedAt) : undefined,
     },

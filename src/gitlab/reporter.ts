@@ -1,4 +1,5 @@
 import { Controller, type ReconcileResult, sooner } from "../core/controller.ts";
+import { pacWillReport } from "../core/pac-report.ts";
 import type { Repository } from "../core/repository.ts";
 import type { RunWriter } from "../core/run-actions.ts";
 import type { PipelineRun } from "../core/tekton.ts";
@@ -30,6 +31,7 @@ import type { GitLabMetrics } from "./metrics.ts";
 import { reportsToTakeOver } from "./pac-reports.ts";
 import { onFirstProject } from "./projects.ts";
 import { RepairBudget } from "./repairs.ts";
+import { statusOwner } from "./status-owner.ts";
 import { type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
 import { ReportTrouble } from "./trouble.ts";
 
@@ -146,6 +148,17 @@ export class GitLabReporter {
   async reconcile(key: string): Promise<ReconcileResult> {
     const view = this.views.read(key);
     await this.takeOverStaleReports(view);
+    const owner = this.statusOwnerOf(view);
+    if (owner !== key) {
+      // Another lineage of this pipeline and commit owns the shared status: PaC's reports of this one
+      // would land on it, so they are taken too; its own status is the owner's to write.
+      for (const run of view.runs.filter(pacWillReport)) {
+        const why = `another lineage (${owner}) owns the status of this pipeline and commit`;
+        if ((await this.options.writer.takeOverReport(run, why)) === "done")
+          this.options.metrics.reportsTakenOver.inc();
+      }
+      return { requeueAfterMs: this.options.resyncMs };
+    }
     const memory = this.memoryOf(key);
     const now = this.clock();
     // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
@@ -241,6 +254,17 @@ export class GitLabReporter {
       const result = await this.options.writer.takeOverReport(run, why);
       if (result === "done") this.options.metrics.reportsTakenOver.inc();
     }
+  }
+
+  /** The lineage that owns the status this lineage shares with others of its pipeline and commit. */
+  private statusOwnerOf(view: LineageView): string {
+    if (!view.commit || !view.pipeline) return view.key;
+    const rivals = this.views
+      .keysOfCommit(view.commit)
+      .filter((k) => k !== view.key)
+      .map((k) => this.views.read(k))
+      .filter((rival) => rival.pipeline === view.pipeline);
+    return statusOwner(view, rivals);
   }
 
   /** The application name statuses start with: --gitlab-application, else PaC's own. */

@@ -146,6 +146,19 @@ describe("planWrites", () => {
     expect(planWrites(shownNow, wanted).map((w) => `${w.state} ${w.description}`)).toEqual(writes);
   });
 
+  it("never reads another lineage's attempt numbers as this lineage's (a push and a merge request share a status)", () => {
+    const pushLink = "https://console.example/ns/team-a/pipelinerun/build-pushlineag-3";
+    const mine = desired("running", {
+      lineageId: "x",
+      targetUrl: "https://console.example/ns/team-a/pipelinerun/build-x-2",
+    });
+    // The other lineage's attempt 3 is not newer than this lineage's attempt 2: GitLab must move on.
+    expect(converged(actual("running", "attempt 3 running", pushLink), mine)).toBe(false);
+    expect(
+      planWrites(actual("running", "attempt 3 running", pushLink), mine).map((w) => w.description),
+    ).toEqual(["an earlier attempt superseded by attempt 2 (build-x-2)", "attempt 2 running"]);
+  });
+
   it("knows convergence needs state, link and attempt to agree", () => {
     expect(converged(actual("running", "attempt 1 running", link2), desired("running"))).toBe(false);
     expect(converged(actual("running", "attempt 2 running", link1), desired("running"))).toBe(false);

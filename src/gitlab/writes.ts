@@ -37,15 +37,29 @@ export function attemptWritten(actual: ActualStatus): number | undefined {
 }
 
 /**
- * The attempt a status speaks of: from tekton-lineage's words, else from its link, when that names a run
- * of the lineage (PaC writes in its own words — "successfully validated your commit", "failed" — but
- * links the run it speaks of).
+ * The attempt of this lineage a status speaks of: from tekton-lineage's words, else from its link, when
+ * that names a run of the lineage (PaC writes in its own words — "successfully validated your commit",
+ * "failed" — but links the run it speaks of). A status whose link names a run of another lineage (one that
+ * shares the status name: a push and a merge request of one commit) speaks of none of this lineage's.
  */
 export function attemptShown(
   actual: ActualStatus,
-  desired: Pick<DesiredStatus, "attemptLinks">,
+  desired: Pick<DesiredStatus, "attemptLinks" | "lineageId">,
 ): number | undefined {
-  return attemptWritten(actual) ?? desired.attemptLinks?.get(actual.targetUrl);
+  return ownAttemptWritten(actual, desired) ?? desired.attemptLinks?.get(actual.targetUrl);
+}
+
+/** tekton-lineage's "attempt N" words, when the status's link does not name another lineage's run. */
+function ownAttemptWritten(
+  actual: ActualStatus,
+  desired: Pick<DesiredStatus, "attemptLinks" | "lineageId">,
+): number | undefined {
+  const foreign =
+    desired.lineageId !== undefined &&
+    actual.targetUrl !== "" &&
+    !new RegExp(`\\b${desired.lineageId}\\b`).test(actual.targetUrl) &&
+    !desired.attemptLinks?.has(actual.targetUrl);
+  return foreign ? undefined : attemptWritten(actual);
 }
 
 const open = (status: string) => status === "pending" || status === "running";
@@ -59,7 +73,7 @@ const open = (status: string) => status === "pending" || status === "running";
  * in_progress over tekton-lineage's "queued" status), and a finished status keeps "cancelling".
  */
 export function converged(actual: ActualStatus, desired: DesiredStatus): boolean {
-  const written = attemptWritten(actual);
+  const written = ownAttemptWritten(actual, desired);
   // GitLab already shows a newer attempt (its run was pruned since): an older one never takes it back.
   if (written !== undefined && written > desired.attempt) return true;
   // PaC shows a queued run as running (CreateStatus: pending → running), and GitLab cannot go back.

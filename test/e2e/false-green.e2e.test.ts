@@ -210,6 +210,42 @@ describe.each(versions)("with Pipelines-as-Code %s", (version) => {
     expect(causedNotes(sha, [first])).toEqual({ pacReportsOfCancelled: [], refused: [] });
   });
 
+  it("a push and a merge request of one commit share one status: the one admitted last owns it, the other never writes it", async () => {
+    pac.version = version;
+    const sha = newCommit(gitlab, { ciPipeline: true });
+    const green = watch(sha);
+    const request = mr(sha, "demo-repo");
+    const pushed = createdRun((await pac.push(request, ["build"]))[0]);
+    await shownWhen("the push's run on GitLab", sha, (job) => job.target_url === linkOf(pushed));
+    const merged = createdRun((await pac.open(request, ["build"]))[0]);
+    expect(merged.metadata.labels?.["tekton-lineage.io/lineage-id"]).not.toBe(
+      pushed.metadata.labels?.["tekton-lineage.io/lineage-id"],
+    );
+    // The merge request's run, admitted last, owns "<app> / build": the push's report is taken from PaC.
+    await eventually(
+      "the push run's report taken from PaC",
+      async () => (await fresh(pushed)).metadata.annotations?.["tekton-lineage.io/pac-report-taken-over"],
+    );
+    await shownWhen("the merge request's run on GitLab", sha, (job) => job.target_url === linkOf(merged));
+    const ownerSince = Date.now();
+    await tekton.finishNow(namespace, pushed.metadata.name ?? "", { succeeded: true });
+    await pacSawEnd(pushed);
+    await tekton.finishNow(namespace, merged.metadata.name ?? "", { succeeded: true });
+    await eventually("the merge request green", async () =>
+      (await pipelinesOf(gitlab, sha)).every((p) => p.status === "success"),
+    );
+    await eventually("the watch to sample the green", () => green.greens > 0);
+    await green.stop();
+    expect(green.falseGreens).toEqual([]);
+    // No flapping: once the merge request's run owned the status, nothing wrote the push's run onto it.
+    const written = gitlab.requests.filter(
+      (r) =>
+        r.method === "POST" && r.path.endsWith(`/statuses/${sha}`) && r.at > ownerSince && r.status === 201,
+    );
+    expect(written.map((r) => (r.body as { target_url?: string }).target_url)).not.toContain(linkOf(pushed));
+    expect(causedNotes(sha, [pushed])).toEqual({ pacReportsOfCancelled: [], refused: [] });
+  });
+
   it.each([
     ["waited longer than the Repository's max-queue-wait", "timeout-repo"],
     ["waited in a queue that was cleared", "cleared-repo"],

@@ -37,6 +37,8 @@ const pipelineKey = "pipelinesascode.tekton.dev/original-prname";
 const shaKey = "pipelinesascode.tekton.dev/sha";
 
 const attemptOf = (run: PipelineRun) => Number(run.metadata.annotations?.[attemptKey] ?? 0);
+const admittedAt = (run: PipelineRun) =>
+  Date.parse(run.metadata.annotations?.["tekton-lineage.io/admitted-at"] ?? "") || 0;
 const succeeded = (run: PipelineRun | undefined) =>
   run !== undefined && isDone(run) && succeededCondition(run)?.status === "True";
 
@@ -108,8 +110,10 @@ export class GreenWatch {
     const names = new Set([...before.keys(), ...failedBefore.map((f) => f.pipeline)]);
     for (const pipeline of names) {
       const runs = before.get(pipeline) ?? [];
+      // The latest attempt of a pipeline is the one admitted last (lineages of one commit — a push and a
+      // merge request — share its status), unless an attempt whose create failed came after every run.
       const newestRun = runs.reduce<PipelineRun | undefined>(
-        (best, r) => (!best || attemptOf(r) > attemptOf(best) ? r : best),
+        (best, r) => (!best || admittedAt(r) > admittedAt(best) ? r : best),
         undefined,
       );
       const newestFailed = Math.max(
@@ -118,10 +122,17 @@ export class GreenWatch {
       );
       const latestAttempt = Math.max(newestRun ? attemptOf(newestRun) : 0, newestFailed);
       const later = after.get(pipeline) ?? [];
-      const latestNow = later.find((r) => attemptOf(r) === latestAttempt);
+      const latestNow = later.find(
+        (r) => r.metadata.name === newestRun?.metadata.name && attemptOf(r) === latestAttempt,
+      );
       const latestSucceeded =
         newestFailed < latestAttempt || newestFailed === 0 ? succeeded(latestNow) : false;
-      const newerSucceeded = later.some((r) => attemptOf(r) > latestAttempt && succeeded(r));
+      const seen = new Set(runs.map((r) => r.metadata.name));
+      const newerSucceeded = later.some(
+        (r) =>
+          succeeded(r) &&
+          (!seen.has(r.metadata.name) || (newestRun !== undefined && admittedAt(r) > admittedAt(newestRun))),
+      );
       if (latestSucceeded || newerSucceeded) continue;
       this.falseGreens.push({
         at,

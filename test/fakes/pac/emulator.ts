@@ -110,6 +110,15 @@ export class PacEmulator {
     return this.event(mr, "Merge Request", pipelines, options);
   }
 
+  /**
+   * A push of the merge request's commit to its branch (event type "push"): no merge request number, so
+   * its runs are a lineage of their own — sharing the status name `<app> / <pipeline>` with the merge
+   * request's runs of the same commit.
+   */
+  push(mr: MergeRequest, pipelines: readonly (string | RunTemplate)[]): Promise<StartResult[]> {
+    return this.event({ ...mr, number: 0 }, "push", pipelines);
+  }
+
   /** A `/retest` comment on the merge request (opscomments: retest-all-comment). */
   retest(mr: MergeRequest, pipelines: readonly (string | RunTemplate)[]): Promise<StartResult[]> {
     return this.event(mr, "retest-all-comment", pipelines);
