@@ -197,6 +197,24 @@ describe.each(["v0.37.0", "v0.50.0"])("Pipelines-as-Code %s, the real binaries",
       await Promise.all(requests.map((r) => bed.hooks.mergeRequest(projectId, r.iid)));
       for (const r of requests) await green(r.sha, projectId);
       expect(runs.mostAtOnce.get(name)).toBe(1);
+      // How long PaC's watcher takes from a run's end to its final status (the emulator's reportDelayMs).
+      const delays = requests.flatMap((r) =>
+        runs.runsOf(r.sha).flatMap((run) => {
+          const ended = runs.doneAt.get(run.metadata.name ?? "");
+          const posted = bed.gitlab.requests.find((q) => {
+            const body = q.body as { target_url?: string; description?: string };
+            return (
+              q.method === "POST" &&
+              body.target_url === linkOf(run) &&
+              body.description === "successfully validated your commit"
+            );
+          });
+          return ended !== undefined && posted ? [posted.at - ended] : [];
+        }),
+      );
+      log(
+        `PaC ${version}'s watcher posted final statuses ${delays.sort((a, b) => a - b).join(", ")} ms after the runs ended (${name})`,
+      );
       await noFalseGreen(...gs);
     },
   );

@@ -18,6 +18,8 @@ export class RunObserver {
   private readonly running = new Map<string, Set<string>>();
   /** The most runs of a repository seen running at once. */
   readonly mostAtOnce = new Map<string, number>();
+  /** When (own clock) each run was first seen done, by name. */
+  readonly doneAt = new Map<string, number>();
 
   constructor(kubeConfig: KubeConfig, namespace: string) {
     this.informer = new Informer<PipelineRun>({
@@ -37,6 +39,7 @@ export class RunObserver {
       const started = run.status?.startTime !== undefined && run.spec?.status !== "PipelineRunPending";
       if (event !== "deleted" && started && !isDone(run)) now.add(name);
       else now.delete(name);
+      if (isDone(run) && !this.doneAt.has(name)) this.doneAt.set(name, Date.now());
       this.mostAtOnce.set(repository, Math.max(this.mostAtOnce.get(repository) ?? 0, now.size));
     });
   }

@@ -70,7 +70,10 @@ export async function runEvent(
   const results = await Promise.all(
     templates.map(async (template) => {
       const started = await startPR(context, event, template);
-      if ("created" in started) return started;
+      if ("created" in started) {
+        await cancelInProgress(context, event, started.created);
+        return started;
+      }
       const generateName = template.metadata.generateName ?? "";
       await emitMessage(
         context.kubeConfig,
@@ -97,6 +100,51 @@ export async function runEvent(
   );
   await patchExecutionOrder(context, results);
   return results;
+}
+
+/**
+ * cancel_pipelineruns.go, cancelInProgressMatchingPipelineRun: with the template's cancel-in-progress
+ * (and no concurrency limit), the runs of the same pipeline of the same merge request (or push) and
+ * branch that are neither done nor already cancelled are cancelled gracefully — CancelledRunFinally,
+ * which PaC's watcher does not report until Tekton ends the run.
+ */
+async function cancelInProgress(context: RunContext, event: PacEvent, created: PipelineRun): Promise<void> {
+  const a = created.metadata.annotations ?? {};
+  if (a["pipelinesascode.tekton.dev/cancel-in-progress"] !== "true" || context.repo.concurrencyLimit) return;
+  const labels = created.metadata.labels ?? {};
+  const selector = [
+    `pipelinesascode.tekton.dev/url-repository=${labels["pipelinesascode.tekton.dev/url-repository"]}`,
+    `pipelinesascode.tekton.dev/original-prname=${labels["pipelinesascode.tekton.dev/original-prname"]}`,
+    ...(event.pullRequestNumber > 0
+      ? [`pipelinesascode.tekton.dev/pull-request=${event.pullRequestNumber}`]
+      : []),
+  ].join(",");
+  const api = context.kubeConfig.makeApiClient(CustomObjectsApi);
+  const listed = (await api.listNamespacedCustomObject({
+    ...pipelineRunResource,
+    namespace: context.repo.namespace,
+    labelSelector: selector,
+  })) as { items: PipelineRun[] };
+  for (const run of listed.items) {
+    const other = run.metadata.annotations ?? {};
+    const done = run.status?.conditions?.some((c) => c.type === "Succeeded" && c.status !== "Unknown");
+    if (run.metadata.name === created.metadata.name || done || run.spec?.status?.startsWith("Cancelled"))
+      continue;
+    if (run.spec?.status === "StoppedRunFinally") continue;
+    if ((other["pipelinesascode.tekton.dev/source-branch"] ?? event.headBranch) !== event.headBranch)
+      continue;
+    await api
+      .patchNamespacedCustomObject(
+        {
+          ...pipelineRunResource,
+          namespace: context.repo.namespace,
+          name: run.metadata.name ?? "",
+          body: { spec: { status: "CancelledRunFinally" } },
+        },
+        merge,
+      )
+      .catch(() => undefined);
+  }
 }
 
 /**

@@ -11,6 +11,36 @@ import { PacWatcher } from "./watcher.ts";
 
 export type { PacVersion } from "./versions.ts";
 
+/*
+ * Where the real binaries disagreed with this emulator (test/e2e/pac-real.e2e.test.ts, PaC v0.37.0 and
+ * v0.50.0 built from their modules, Tekton v1.6.0 on kwok), and what the emulator does now:
+ *
+ * 1. v0.37.0 posts a status to the merge request's source project only, and writes a merge-request note
+ *    for every status of a merge-request event whatever GitLab answered; from v0.38.0 (49df439b4) the
+ *    target project is tried next and a note is written only when neither took the status. The emulator
+ *    played v0.50's provider in every mode; now each version's (versions.ts, provider.ts).
+ * 2. Both cancel the older runs of the same pipeline, merge request and branch when a template says
+ *    cancel-in-progress — on a /retest and on a push (cancel_pipelineruns.go, CancelledRunFinally, which
+ *    the watcher does not report until Tekton ends the run). The emulator did not; now it does
+ *    (controller.ts, cancelInProgress).
+ * 3. v0.37.0 sends the "cancelled" conclusion of such a run as is: GitLab answers 400, PaC records a
+ *    FailedToSetCommitStatus Event (and its note). Emulated since versions.ts; tekton-lineage now takes
+ *    the report of any run someone else cancelled (gitlab/pac-reports.ts).
+ * 4. Before v0.45 startPR makes the run's git-auth Secret before its create and deletes it when the create
+ *    answers an error (even a lost answer); from v0.45 the watcher makes it (secret-created "false") and
+ *    deletes it again when the run is done (kubeinteraction/cleanups.go, not emulated). Emulated since.
+ * 5. A template's `name` becomes `generateName` only in PaC's remote-tasks resolve (resolve/remote.go,
+ *    ropt.GenerateName; ConfigMap remote-tasks, on by default): with remote-tasks off PaC creates the name
+ *    as written and the second run of a pipeline is refused "already exists". The emulator always uses
+ *    generateName: PaC's default.
+ * 6. A merge-request "update" hook without `oldrev` is ignored as a metadata change (provider/gitlab/
+ *    detect.go); GitLab sends `oldrev` on a push. v0.37.0 reads .tekton/ at the merge request's head
+ *    branch, v0.50.0 at the commit. (The fake GitLab's webhooks and files follow; the emulator takes
+ *    templates directly.)
+ * 7. The watcher posts a run's final status 24–128 ms after the run is seen done (measured in the bed,
+ *    from this process's watch to the POST): `reportDelayMs` plays that time.
+ */
+
 export interface PacEmulatorOptions {
   kubeConfig: KubeConfig;
   /** Namespaces PaC's watcher watches. */
