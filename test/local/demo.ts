@@ -6,8 +6,9 @@
  * PaC (emulated from its source, test/fakes/pac; v0.38, as SRVKP-9044 saw it) creates the run with
  * generateName and meets a name already taken: it records the failure on the Repository and posts a bare
  * `failed` status linked to the console's root. A /retest runs attempt 2; another /retest (cancel-in-
- * progress) supersedes it with attempt 3, and PaC's watcher reports the cancelled attempt 2 on the same
- * status name. tekton-lineage keeps everything on the latest attempt, to the end: all green.
+ * progress) supersedes it with attempt 3: tekton-lineage cancels attempt 2 and, in the same write, takes
+ * its report from PaC's watcher, which would post it onto the latest attempt's status (a success while
+ * Tekton still calls it Unknown). tekton-lineage keeps everything on the latest attempt, to the end.
  */
 import { randomBytes } from "node:crypto";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
@@ -196,7 +197,7 @@ async function main() {
       `        created ${third.metadata.name} (attempt ${third.metadata.annotations?.["tekton-lineage.io/attempt"]}, supersedes ${third.metadata.annotations?.["tekton-lineage.io/supersedes"]})`,
     );
     say(
-      "        PaC's watcher reports the cancelled attempt 2 on the same status name; tekton-lineage restores attempt 3.",
+      "        tekton-lineage cancels attempt 2 and takes its report from PaC's watcher: GitLab stays on attempt 3.",
     );
     await eventually("every pipeline of the commit to be green", allGreen, { timeoutMs: 60_000 });
     step("Done: every pipeline of the commit is green; no job failed; no link to the console's root.");
