@@ -31,6 +31,15 @@ export const gitlabSettings = {
       "Token Secret when the Repository names none, as namespace/name:key (key defaults to provider.token).",
     parse: parseSecretSetting,
   }),
+  gitlabTokenNamespaces: setting({
+    flag: "gitlab-token-namespaces",
+    env: "TEKTON_LINEAGE_GITLAB_TOKEN_NAMESPACES",
+    default: "",
+    defaultText: "none",
+    description:
+      "Namespaces (comma-separated) whose runs may be reported with the --gitlab-token-secret token when their Repository names no token of its own. In any other namespace such runs are not reported: a tenant never gets the shared token used for it by default.",
+    parse: parseList,
+  }),
   gitlabHosts: setting({
     flag: "gitlab-hosts",
     env: "TEKTON_LINEAGE_GITLAB_HOSTS",

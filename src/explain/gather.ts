@@ -148,6 +148,7 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     gitlabUrl: config.gitlabUrl,
     allowedHosts: config.gitlabHosts,
     tokenSecret: config.gitlabTokenSecret,
+    tokenNamespaces: config.gitlabTokenNamespaces,
     contextTemplate: config.gitlabContext,
   };
 

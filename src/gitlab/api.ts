@@ -1,5 +1,5 @@
 import { createRequesterFn } from "@gitbeaker/requester-utils";
-import { Commits } from "@gitbeaker/rest";
+import { Commits, MergeRequests, Projects } from "@gitbeaker/rest";
 import type { HostGate } from "./host-gate.ts";
 import type { ActualStatus } from "./writes.ts";
 
@@ -176,6 +176,10 @@ export interface StatusApi {
   postStatus(project: string, sha: string, write: StatusPost): Promise<ActualStatus>;
   /** The jobs of this name (in this pipeline, if given) that GitLab has not retried (unless `all`), oldest first. */
   statuses(project: string, sha: string, query: StatusQuery): Promise<ActualStatus[]>;
+  /** A project's id, by its path ("group/project"): GET /projects/:id. */
+  projectId(path: string): Promise<number>;
+  /** The source project of a merge request, as GitLab records it: GET /projects/:id/merge_requests/:iid. */
+  mergeRequestSource(project: string, iid: number): Promise<number>;
 }
 
 /** The newest of a commit's statuses, or undefined. */
@@ -186,6 +190,8 @@ export function newestStatus(statuses: readonly ActualStatus[]): ActualStatus | 
 /** The commit status endpoints of one GitLab, for one token, through @gitbeaker/rest. */
 export class GitLabApi implements StatusApi {
   private readonly commits: InstanceType<typeof Commits>;
+  private readonly projects: InstanceType<typeof Projects>;
+  private readonly mergeRequests: InstanceType<typeof MergeRequests>;
 
   constructor(options: {
     host: string;
@@ -194,14 +200,26 @@ export class GitLabApi implements StatusApi {
     timeoutMs: number;
     observe?: RequestObserver;
   }) {
-    this.commits = new Commits({
+    const common = {
       host: options.host,
       token: options.token,
       requesterFn: createRequesterFn(
         (_serviceOptions, requestOptions) => Promise.resolve(requestOptions),
         singleAttempt(options.host, options.gate, options.timeoutMs, options.observe ?? (() => {})) as never,
       ),
-    });
+    };
+    this.commits = new Commits(common);
+    this.projects = new Projects(common);
+    this.mergeRequests = new MergeRequests(common);
+  }
+
+  async projectId(path: string): Promise<number> {
+    return ((await this.projects.show(path)) as unknown as { id: number }).id;
+  }
+
+  async mergeRequestSource(project: string, iid: number): Promise<number> {
+    const mr = (await this.mergeRequests.show(project, iid)) as unknown as { source_project_id: number };
+    return mr.source_project_id;
   }
 
   async postStatus(project: string, sha: string, write: StatusPost): Promise<ActualStatus> {

@@ -359,18 +359,58 @@ describe("GitLabReporter.reconcile", () => {
     expect(model.jobs.map((j) => [j.status, j.target_url])).toEqual([["running", pacLink(1)]]);
   });
 
+  const fork = (extra: Record<string, string> = {}) =>
+    attempt(1, "running", {
+      "pipelinesascode.tekton.dev/target-project-id": "1000",
+      "pipelinesascode.tekton.dev/pull-request": "7",
+      ...extra,
+    });
+  const upstream: Repository = {
+    ...repository,
+    spec: { ...repository.spec, url: "https://gitlab.example/upstream/app" },
+  };
+
   it("reports to the target project when the token may not write to the source project (a fork)", async () => {
-    const { reporter, model } = setup(
-      [attempt(1, "running", { "pipelinesascode.tekton.dev/target-project-id": "1000" })],
-      {
-        writable: [1000],
-      },
-    );
+    const { reporter, model, clients } = setup([fork()], {
+      writable: [1000],
+      overrides: { repositories: new MemoryCache<Repository>([upstream]) },
+    });
+    clients.mergeRequests.set("1000/7", 1001);
     await reporter.reconcile(key);
     expect(model.jobs.map((j) => [j.project_id, j.ref, j.status])).toEqual([
       [1000, "refs/merge-requests/7/head", "running"],
     ]);
   });
+
+  it.each<[string, Record<string, string>, number | undefined, string]>([
+    [
+      "a target project that is not its Repository's (another team's merge request)",
+      { "pipelinesascode.tekton.dev/target-project-id": "4242" },
+      1001,
+      "the run names project 4242, but its Repository's project is 1000",
+    ],
+    [
+      "a source project the merge request does not come from",
+      { "pipelinesascode.tekton.dev/source-project-id": "3003" },
+      1001,
+      "merge request !7 of project 1000 comes from project 1001, not 3003",
+    ],
+    ["a merge request GitLab does not know", {}, undefined, "merge request !7 of project 1000 was not found"],
+  ])(
+    "writes nothing for a run whose annotations name %s, and says so on the run",
+    async (_what, extra, source, why) => {
+      const { reporter, model, clients, events, metric } = setup([fork(extra)], {
+        overrides: { repositories: new MemoryCache<Repository>([upstream]) },
+      });
+      if (source !== undefined) clients.mergeRequests.set("1000/7", source);
+      await reporter.reconcile(key);
+      expect(model.jobs).toEqual([]);
+      expect(events.events.map((e) => [e.reason, e.message])).toEqual([
+        ["GitLabTargetRefused", `tekton-lineage writes no status for this run: ${why}`],
+      ]);
+      expect(await metric("tekton_lineage_gitlab_problems_total")).toBe(1);
+    },
+  );
 
   it("takes over PaC's bare failure status once a retest succeeded, in the API server's words", async () => {
     const collision = `pipelineruns.tekton.dev "build-${lineage}-1" already exists`;

@@ -29,6 +29,7 @@ import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
 import type { GitLabMetrics } from "./metrics.ts";
 import { reportsToTakeOver } from "./pac-reports.ts";
+import { ProjectCheck } from "./project-check.ts";
 import { onFirstProject } from "./projects.ts";
 import { RepairBudget } from "./repairs.ts";
 import { statusOwner } from "./status-owner.ts";
@@ -87,6 +88,8 @@ export class GitLabReporter {
   private readonly repairs: RepairBudget;
   private readonly olderAttemptRepairs: RepairBudget;
   private readonly trouble: ReportTrouble;
+  /** Where a token may write, as the Repository and GitLab say (never the run's annotations alone). */
+  private readonly projectCheck: ProjectCheck;
   private readonly clock: () => number;
   private readonly random: () => number;
   readonly controller: Controller;
@@ -97,6 +100,7 @@ export class GitLabReporter {
     this.clock = options.clock ?? (() => performance.now());
     this.random = options.random ?? Math.random;
     this.repairs = new RepairBudget(options.maxRepairs, options.repairWindowMs);
+    this.projectCheck = new ProjectCheck(options.wallClock);
     this.olderAttemptRepairs = new RepairBudget(olderAttemptRepairs, options.repairWindowMs);
     this.views = new LineageViews({
       runs: options.runs,
@@ -195,13 +199,21 @@ export class GitLabReporter {
     const newerUnresolved = view.attempts.newer && lookAgainMs !== undefined;
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
-    this.corrector.update(view.commit, key, bareEntryOf(view, latest, desired, target, repositoryName));
     noticeEndedRuns(memory, view.runs, now);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {
       const api = await this.options.clients.get(target.host, target.secret);
-      const { project, result } = await onFirstProject(target.projects, memory.project, (project) =>
+      const subject = latest.run ?? latest.reportFrom;
+      const verdict = await this.projectCheck.check(api, target.host, repository, subject);
+      if ("refused" in verdict) {
+        this.corrector.update(view.commit, key, undefined);
+        this.trouble.refusedTarget(memory, key, view.namespace, subject.metadata.name ?? "", verdict.refused);
+        return { requeueAfterMs: lookAgainMs };
+      }
+      const checked = { ...target, projects: verdict.projects };
+      this.corrector.update(view.commit, key, bareEntryOf(view, latest, desired, checked, repositoryName));
+      const { project, result } = await onFirstProject(checked.projects, memory.project, (project) =>
         converge({
           api,
           address: {

@@ -100,6 +100,7 @@ describe("reportTarget", () => {
         ...settings,
         gitlabUrl: "https://gitlab.example",
         tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" },
+        tokenNamespaces: ["team-a"],
       },
     );
     expect(target).toMatchObject({
@@ -135,7 +136,25 @@ describe("reportTarget", () => {
       ...settings,
       gitlabUrl: "https://gitlab.example",
       tokenSecret: { namespace: "tekton-lineage", name: "gitlab", key: "token" },
+      tokenNamespaces: ["team-a", "team-b"],
     };
+
+    it("uses the global token only for the namespaces an administrator listed, never as a silent fallback", () => {
+      const bare: Repository = {
+        metadata: { name: "r", namespace: "team-a" },
+        spec: { url: "https://gitlab.example/a/b" },
+      };
+      expect(reportTarget(run(pacAnnotations), bare, global)).toMatchObject({ secret: { name: "gitlab" } });
+      const elsewhere = {
+        ...run(pacAnnotations),
+        metadata: { ...run(pacAnnotations).metadata, namespace: "team-c" },
+      };
+      expect(
+        reportTarget(elsewhere, { ...bare, metadata: { name: "r", namespace: "team-c" } }, global),
+      ).toEqual({
+        skip: expect.stringMatching(/not granted to namespace team-c \(--gitlab-token-namespaces\)/),
+      });
+    });
 
     it.each([
       ["a tenant's host with the tenant's Secret", evil({ name: "any-secret", key: "token" }), global],

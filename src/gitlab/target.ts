@@ -8,6 +8,8 @@ export interface ReportSettings {
   gitlabUrl: string;
   /** Token when the Repository names none; it only ever goes to gitlabUrl's host. */
   tokenSecret?: SecretRef;
+  /** The namespaces whose runs that token may report (--gitlab-token-namespaces); none by default. */
+  tokenNamespaces?: readonly string[];
   /** Hosts (host or host:port) any token may be sent to, besides gitlabUrl's (--gitlab-hosts). */
   allowedHosts: readonly string[];
   /** The first part of PaC's status name (--gitlab-application, else PaC's application-name). */
@@ -91,6 +93,11 @@ export function reportTarget(
   if (gitProvider.secret) {
     secret = { ...gitProvider.secret, key: gitProvider.secret.key || defaultSecretKey };
   } else if (settings.tokenSecret) {
+    const namespace = run.metadata.namespace ?? "";
+    if (!settings.tokenNamespaces?.includes(namespace))
+      return {
+        skip: `the global token (--gitlab-token-secret) is not granted to namespace ${namespace} (--gitlab-token-namespaces), and its Repository names no token`,
+      };
     if (hostOf(host) !== globalHost)
       return {
         refused: `the global token (--gitlab-token-secret) goes only to ${globalHost || "--gitlab-url"}, not ${hostOf(host)}`,

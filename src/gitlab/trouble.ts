@@ -61,6 +61,24 @@ export class ReportTrouble {
     });
   }
 
+  /**
+   * A run whose annotations name a project its Repository does not own (or a fork the merge request does
+   * not come from): nothing is written; said once, on the run.
+   */
+  refusedTarget(memory: LineageMemory, key: string, namespace: string, run: string, why: string): void {
+    if (memory.reported === why) return;
+    memory.reported = why;
+    this.options.metrics.problems.inc({ kind: "target-refused" });
+    this.options.logger.warn({ lineage: key, run }, `not reporting to GitLab: ${why}`);
+    this.options.events.record({
+      namespace,
+      objectName: run,
+      reason: "GitLabTargetRefused",
+      message: `tekton-lineage writes no status for this run: ${why}`,
+      type: "Warning",
+    });
+  }
+
   /** Another writer keeps changing the status: say so once per window, and come back after it. */
   contested(memory: LineageMemory, key: string, what: string, until: number): number {
     const now = this.options.clock();

@@ -166,6 +166,7 @@ export function createReconciler(context: ServiceContext): Component {
       gitlabUrl: config.gitlabUrl,
       allowedHosts: config.gitlabHosts,
       tokenSecret: config.gitlabTokenSecret,
+      tokenNamespaces: config.gitlabTokenNamespaces,
       application: config.gitlabApplication || undefined,
       contextTemplate: config.gitlabContext,
     },

@@ -8,7 +8,16 @@ import { resolvedTemplate } from "../fakes/pac/labels.ts";
 import type { PacVersion } from "../fakes/pac/versions.ts";
 import { tektonLineageCli } from "./support/cli.ts";
 import { adminKubeConfig } from "./support/context.ts";
-import { type Job, newCommit, pipelinesOf, projectId, shown, startFakeGitLab } from "./support/gitlab.ts";
+import {
+  gitlabToken,
+  gitlabUser,
+  type Job,
+  jobsOf,
+  newCommit,
+  pipelinesOf,
+  projectId,
+  startFakeGitLab,
+} from "./support/gitlab.ts";
 import { GreenWatch, refusedAfterTektonLineage } from "./support/green-watch.ts";
 import { pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -52,14 +61,27 @@ let pac: PacEmulator;
 
 const versions: PacVersion[] = ["v0.37", "v0.50"];
 let nextMergeRequest = 100;
+/** Each Repository's own GitLab project: statuses go only there (the Repository decides, not the run). */
+const projects: Record<string, number> = {
+  "demo-repo": projectId,
+  "timeout-repo": 1101,
+  "cleared-repo": 1102,
+};
 const mr = (sha: string, repository: string): MergeRequest => ({
   namespace,
   repository,
   sha,
   number: nextMergeRequest++,
-  sourceProjectId: projectId,
-  targetProjectId: projectId,
+  sourceProjectId: projects[repository] ?? projectId,
+  targetProjectId: projects[repository] ?? projectId,
 });
+/** A new commit of a Repository's project, with the merge request pipeline GitLab CI made for it. */
+const commitIn = (repository: string) => {
+  const sha = newCommit(gitlab, { ciPipeline: true });
+  const project = projects[repository] ?? projectId;
+  if (project !== projectId) gitlab.model.addPipeline(project, sha, `refs/merge-requests/42/head`);
+  return sha;
+};
 const createdRun = (result: StartResult | undefined): PipelineRun => {
   if (!result || !("created" in result))
     throw new Error(`PaC did not create the run: ${JSON.stringify(result)}`);
@@ -78,11 +100,16 @@ const pacSawEnd = (run: PipelineRun) =>
   });
 
 /** Waits until the status GitLab shows for the build pipeline of `sha` matches; says what it showed if not. */
-async function shownWhen(what: string, sha: string, matches: (job: Job) => boolean): Promise<Job> {
+async function shownWhen(
+  what: string,
+  sha: string,
+  matches: (job: Job) => boolean,
+  project = projectId,
+): Promise<Job> {
   let last: Job | undefined;
   try {
     return await eventually(what, async () => {
-      last = await shown(gitlab, sha, named);
+      last = (await jobsOf(gitlab, sha, project)).filter((j) => j.name === named && !j.retried).at(-1);
       return last && matches(last) ? last : undefined;
     });
   } catch (error) {
@@ -90,8 +117,8 @@ async function shownWhen(what: string, sha: string, matches: (job: Job) => boole
   }
 }
 
-function watch(sha: string): GreenWatch {
-  return new GreenWatch({ gitlab, kubeConfig: admin, namespace, projectId, sha }).start();
+function watch(sha: string, project = projectId): GreenWatch {
+  return new GreenWatch({ gitlab, kubeConfig: admin, namespace, projectId: project, sha }).start();
 }
 
 /** The notes tekton-lineage would cause: PaC's final reports of runs it cancelled, PaC posts its writes refused. */
@@ -106,6 +133,9 @@ function causedNotes(sha: string, cancelled: readonly PipelineRun[]) {
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
   gitlab = await startFakeGitLab(namespace);
+  for (const [name, id] of Object.entries(projects))
+    if (id !== projectId) gitlab.model.addProject(id, `demo/${name}`);
+  gitlab.model.addToken(gitlabToken, gitlabUser, Object.values(projects));
   const gitProvider = { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } };
   await createRepository(admin, { namespace, name: "demo-repo", gitProvider });
   // Opted in to tekton-lineage's queue: PaC sets no limit, so PaC creates its runs as they come.
@@ -251,8 +281,9 @@ describe.each(versions)("with Pipelines-as-Code %s", (version) => {
     ["waited in a queue that was cleared", "cleared-repo"],
   ])("a run cancelled because it %s is never reported a success", async (_why, repository) => {
     pac.version = version;
-    const [shaA, shaB] = [newCommit(gitlab, { ciPipeline: true }), newCommit(gitlab, { ciPipeline: true })];
-    const greenB = watch(shaB);
+    const project = projects[repository] ?? projectId;
+    const [shaA, shaB] = [commitIn(repository), commitIn(repository)];
+    const greenB = watch(shaB, project);
     const holder = createdRun((await pac.open(mr(shaA, repository), ["build"]))[0]);
     const waiting = createdRun((await pac.open(mr(shaB, repository), ["build"]))[0]);
     expect(waiting.spec?.status).toBe("PipelineRunPending");
@@ -277,10 +308,11 @@ describe.each(versions)("with Pipelines-as-Code %s", (version) => {
       "GitLab to show the waiting run cancelled, with why",
       shaB,
       (job) => job.status === "canceled" && /^attempt 1 cancelled/.test(job.description ?? ""),
+      project,
     );
     await tekton.finishNow(namespace, holder.metadata.name ?? "", { succeeded: true });
     await eventually("merge request A green", async () =>
-      (await pipelinesOf(gitlab, shaA)).every((p) => p.status === "success"),
+      (await pipelinesOf(gitlab, shaA, project)).every((p) => p.status === "success"),
     );
     await greenB.stop();
     expect(greenB.falseGreens).toEqual([]);

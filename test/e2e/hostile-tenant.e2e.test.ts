@@ -11,6 +11,7 @@ import { createReview, httpsPost } from "./support/https-post.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
+import { grantRepositoryTokens } from "./support/repository-tokens.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
@@ -94,8 +95,16 @@ beforeAll(async () => {
   tenant = await tenantAccount(tenantNamespace);
   tenantRuns = pipelineRuns(tenant);
   const { webhookClientCa } = e2eContext();
+  // One bot account for every team (the global token), granted to the victim's namespace only.
+  await admin.makeApiClient(CoreV1Api).createNamespacedSecret({
+    namespace: "tekton-lineage",
+    body: { metadata: { name: `gitlab-bot-${suite.id}` }, stringData: { token: "glpat-e2e-0123456789" } },
+  });
   const common = [
     `--watch-namespaces=${victim},${tenantNamespace}`,
+    `--gitlab-url=${gitlab.url}`,
+    `--gitlab-token-secret=tekton-lineage/gitlab-bot-${suite.id}:token`,
+    `--gitlab-token-namespaces=${victim}`,
     `--gitlab-hosts=${new URL(gitlab.url).host}`,
     "--console-url=https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}",
     "--creation-grace=1500ms",
@@ -279,5 +288,56 @@ describe("a tenant's Repository", () => {
     expect(
       await lineage.metric("tekton_lineage_gitlab_problems_total", { kind: "host-refused" }),
     ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("a tenant's run annotated with another team's project", () => {
+  it("never makes tekton-lineage write into the victim's merge request, with any token", async () => {
+    const commit = sha();
+    await victimRun(commit);
+    await eventually(
+      "the victim's status on GitLab",
+      async () => (await shown(gitlab, commit, context)) !== undefined,
+    );
+    const before = (await jobsOf(gitlab, commit)).length;
+    // The tenant's own project, and a token that could write anywhere (one bot for every team), which
+    // the administrator lets tekton-lineage read in the tenant's namespace: its annotations stay untrusted.
+    await grantRepositoryTokens(admin, tenantNamespace);
+    gitlab.model.addProject(3001, "tenant/app");
+    gitlab.model.addToken("glpat-someone-elses", "ci-bot", "*");
+    await createRepository(tenant, {
+      namespace: tenantNamespace,
+      name: "own-repo",
+      url: `${gitlab.url}/tenant/app`,
+      gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "ci-token", key: "token" } },
+    });
+    // No token of its own: the global token (--gitlab-token-secret) is not granted to this namespace.
+    await createRepository(tenant, {
+      namespace: tenantNamespace,
+      name: "no-token-repo",
+      url: `${gitlab.url}/tenant/app`,
+      gitProvider: { url: gitlab.url, type: "gitlab" },
+    });
+    const forged = await tenantRuns.create(
+      pacPipelineRun({ namespace: tenantNamespace, sha: commit, repository: "own-repo" }),
+    );
+    await tenantRuns.create(
+      pacPipelineRun({ namespace: tenantNamespace, sha: commit, repository: "no-token-repo" }),
+    );
+    const refused = await eventually("the refusal recorded on the tenant's run", async () => {
+      const events = await admin
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: tenantNamespace, fieldSelector: "reason=GitLabTargetRefused" });
+      return events.items.find((e) => e.involvedObject.name === forged.metadata.name);
+    });
+    expect(refused.message).toBe(
+      "tekton-lineage writes no status for this run: the run names project 1001, but its Repository's project is 3001",
+    );
+    expect(
+      await lineage.metric("tekton_lineage_gitlab_problems_total", { kind: "target-refused" }),
+    ).toBeGreaterThanOrEqual(1);
+    // Nothing new on the victim's commit, in any project.
+    expect((await jobsOf(gitlab, commit)).length).toBe(before);
+    expect(await jobsOf(gitlab, commit, 3001)).toEqual([]);
   });
 });

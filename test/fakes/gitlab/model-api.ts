@@ -17,6 +17,9 @@ export class ModelClients implements ClientSource {
   private readonly model: GitLabModel;
   private readonly tokens: Map<string, string>;
 
+  /** Merge requests GitLab knows, by "project/iid": their source project (for a fork's). */
+  readonly mergeRequests = new Map<string, number>();
+
   constructor(model: GitLabModel, tokens: Record<string, string>) {
     this.model = model;
     this.tokens = new Map(Object.entries(tokens));
@@ -61,6 +64,17 @@ export class ModelClients implements ClientSource {
           }),
         ) as Job[];
         return jobs.map(actualOf).sort((a, b) => a.id - b.id);
+      },
+      // Lookups of what a project and a merge request are: answered, not counted in `calls`.
+      projectId: async (path) => {
+        const project = this.model.project(path);
+        if (!project) throw new GitLabError(404, "404 Project Not Found");
+        return project.id;
+      },
+      mergeRequestSource: async (project, iid) => {
+        const source = this.mergeRequests.get(`${this.model.project(project)?.id}/${iid}`);
+        if (source === undefined) throw new GitLabError(404, "404 Not found");
+        return source;
       },
     };
   }
