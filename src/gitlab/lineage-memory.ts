@@ -31,6 +31,8 @@ export interface LineageMemory {
   doneRuns?: Set<string>;
   /** Reading GitLab again after a run ended: since when (own clock) and how many reads are done. */
   afterRunEnded?: { since: number; reads: number };
+  /** The creation failure (when PaC recorded it) whose status PaC may still be posting. */
+  failureSeen?: number;
 }
 
 export function newMemory(): LineageMemory {
@@ -44,6 +46,21 @@ export function newMemory(): LineageMemory {
 export function noticeEndedRuns(memory: LineageMemory, runs: readonly PipelineRun[], now: number): void {
   if (dueAfterRunEnded(memory, runs, now) && memory.known)
     memory.known = { ...memory.known, at: Number.NEGATIVE_INFINITY };
+}
+
+/**
+ * PaC posts its failure status for a create that failed right after recording its Event — which may reach
+ * tekton-lineage first, so tekton-lineage's own report of the failure can be written before PaC's, which
+ * then replaces it. A newly seen failure starts the same reads as a run that ended.
+ */
+export function noticeCreationFailure(
+  memory: LineageMemory,
+  failedAt: number | undefined,
+  now: number,
+): void {
+  if (failedAt === undefined || memory.failureSeen === failedAt) return;
+  memory.failureSeen = failedAt;
+  memory.afterRunEnded = { since: now, reads: 0 };
 }
 
 function dueAfterRunEnded(memory: LineageMemory, runs: readonly PipelineRun[], now: number): boolean {

@@ -251,6 +251,28 @@ describe("GitLabReporter.reconcile", () => {
     expect(events.summary).toEqual([]);
   });
 
+  it("reads GitLab again soon after PaC recorded a failed create: PaC's status of it may land after ours", async () => {
+    const clock = { now: 0 };
+    const collision = `pipelineruns.tekton.dev "build-${lineage}-2" already exists`;
+    const { reporter, shown, pacPosts } = setup([attempt(1, "succeeded")], {
+      counter: 2,
+      clock: () => clock.now,
+      events: [pacFailure("2026-11-22T10:00:02Z", collision)],
+    });
+    const first = await reporter.reconcile(key);
+    expect(shown()?.description).toBe(`attempt 2 could not be created: ${collision}`);
+    // PaC posts its own failure after its Event: a new job that replaces tekton-lineage's.
+    pacPosts({ state: "failed", description: "failed", target_url: "https://console.example/" });
+    expect(shown()?.description).toBe("failed");
+    expect(first.requeueAfterMs).toBeLessThanOrEqual(1010);
+    clock.now = 1010;
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({
+      status: "failed",
+      description: `attempt 2 could not be created: ${collision}`,
+    });
+  });
+
   it("leaves GitLab alone when every run of the lineage was pruned", async () => {
     const { reporter, model } = setup([], { counter: 3 });
     await reporter.reconcile(key);

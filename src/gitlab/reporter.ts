@@ -22,6 +22,7 @@ import {
   newMemory,
   nextReadAfterRunEnded,
   nextResync,
+  noticeCreationFailure,
   noticeEndedRuns,
 } from "./lineage-memory.ts";
 import { lineageDesiredStatus } from "./lineage-status.ts";
@@ -199,6 +200,7 @@ export class GitLabReporter {
     const newerUnresolved = view.attempts.newer && lookAgainMs !== undefined;
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
+    if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
     noticeEndedRuns(memory, view.runs, now);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
