@@ -9,6 +9,7 @@ import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { registerWebhooksByUrl } from "./controlplane/register-webhooks.ts";
 import { configMapSettings } from "./controlplane/release.ts";
 import { waitUntilServing } from "./support/admission.ts";
+import { holdClusterLock } from "./support/cluster-lock.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { kubectlApply, renderOverlay } from "./support/manifests.ts";
@@ -36,7 +37,11 @@ let lineage: LineageProcess;
 let unregister: () => Promise<void>;
 let tekton: TektonSimulator;
 
+let releaseLock: (() => void) | undefined;
+
 beforeAll(async () => {
+  // This file registers the release's own webhook configurations ("tekton-lineage"): cluster-wide, one name.
+  releaseLock = await holdClusterLock("webhook-configurations");
   namespace = await suite.namespace("runs");
   // The global setup applied everything of the local overlay but the webhook configurations, for real;
   // those are registered by URL below, scoped to this suite's namespaces, so other suites running
@@ -92,6 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   tekton?.stop();
   await unregister?.();
+  releaseLock?.();
   await lineage?.stop();
   await gitlab?.stop();
   await suite.cleanup();

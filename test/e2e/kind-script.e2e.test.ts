@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadAllYaml, loadYaml } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { holdClusterLock } from "./support/cluster-lock.ts";
 import { e2eContext } from "./support/context.ts";
 
 /**
@@ -13,14 +14,20 @@ import { e2eContext } from "./support/context.ts";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 let output: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   const { kubeconfig, kubectl } = e2eContext();
-  output = execFileSync("bash", ["test/e2e/kind/run.sh"], {
-    cwd: root,
-    encoding: "utf8",
-    env: { ...process.env, E2E_KIND_DRY_RUN: "1", KUBECONFIG: kubeconfig, KUBECTL: kubectl },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The release's webhook configurations are install.e2e's while it runs: a dry run would merge into them.
+  const release = await holdClusterLock("webhook-configurations");
+  try {
+    output = execFileSync("bash", ["test/e2e/kind/run.sh"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, E2E_KIND_DRY_RUN: "1", KUBECONFIG: kubeconfig, KUBECTL: kubectl },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } finally {
+    release();
+  }
 });
 
 /** The YAML printed after "--- manifest: <name>", up to the script's next line of its own. */

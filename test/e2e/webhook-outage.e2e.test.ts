@@ -91,4 +91,21 @@ describe("while tekton-lineage is down", () => {
     const created = await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "repo" }));
     expect(created.metadata.annotations?.["tekton-lineage.io/attempt"]).toBeUndefined();
   });
+
+  it("lets runs carrying the user's own keys (the opt-out label, cancel-in-progress) be created and updated", async () => {
+    const created = await runs.create(
+      pacPipelineRun({
+        namespace,
+        sha: sha(),
+        repository: "repo",
+        extraLabels: { "tekton-lineage.io/webhook": "disabled" },
+        extraAnnotations: { "tekton-lineage.io/cancel-in-progress": "true" },
+      }),
+    );
+    expect(created.metadata.labels?.["tekton-lineage.io/webhook"]).toBe("disabled");
+    const updated = await runs.patchMetadata(namespace, created.metadata.name ?? "", {
+      annotations: { "tekton-lineage.io/cancel-in-progress": "false" },
+    });
+    expect(updated.metadata.annotations?.["tekton-lineage.io/cancel-in-progress"]).toBe("false");
+  });
 });
