@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeGitLab } from "../../test/fakes/gitlab/server.ts";
 import { GitLabApi, GitLabError, parseRetryAfter } from "./api.ts";
@@ -29,6 +31,24 @@ const write = {
 };
 
 describe("GitLabApi", () => {
+  it("never follows a redirect with the token: the redirect is GitLab's answer", async () => {
+    const elsewhere = await new FakeGitLab().start();
+    const redirector = createServer((req, res) => {
+      res.writeHead(302, { location: `${elsewhere.url}${req.url}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const host = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+      const redirected = new GitLabApi({ host, token: "glpat-secret-value", gate, timeoutMs: 2000 });
+      await expect(redirected.postStatus("1001", sha, write)).rejects.toMatchObject({ status: 302 });
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      redirector.close();
+      await elsewhere.stop();
+    }
+  });
+
   it("posts and reads a commit status through gitbeaker", async () => {
     const posted = await api.postStatus("1001", sha, write);
     expect(posted).toMatchObject({

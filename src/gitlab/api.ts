@@ -85,6 +85,8 @@ function singleAttempt(host: string, gate: HostGate, timeoutMs: number, observe:
         method: options.method,
         headers: options.headers,
         body: options.body,
+        // A redirect is GitLab's answer, never followed: the token would go wherever it points.
+        redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {

@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +63,52 @@ beforeAll(() => {
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("slow and hostile clients", () => {
+  const closedWithin = (socket: import("node:net").Socket, ms: number) =>
+    new Promise<number>((resolve, reject) => {
+      const started = Date.now();
+      const deadline = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
+      socket.on("close", () => {
+        clearTimeout(deadline);
+        resolve(Date.now() - started);
+      });
+      socket.on("error", () => {});
+    });
+
+  it.each([
+    ["one that never starts its TLS handshake", false],
+    ["one that never finishes its headers", true],
+  ])("cuts off %s", async (_what, handshake) => {
+    const out = join(dir, `slow-${handshake}`);
+    certs(out);
+    const source = await fileTlsSource({
+      certFile: join(out, "tls.crt"),
+      keyFile: join(out, "tls.key"),
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    const running = await startHttpsServer((_req, res) => res.end("ok"), {
+      listen: { host: "127.0.0.1", port: 0 },
+      initial: source.initial,
+      timeouts: { handshakeMs: 500, headersMs: 500, requestMs: 1_000 },
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    try {
+      const socket = handshake
+        ? tlsConnect({ host: "127.0.0.1", port: running.port, rejectUnauthorized: false }, () =>
+            socket.write("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: appl"),
+          )
+        : netConnect({ host: "127.0.0.1", port: running.port });
+      // Cut off well within the 30 s Node would otherwise wait before it even looks.
+      await closedWithin(socket, 5_000);
+    } finally {
+      source.stop?.();
+      await running.close();
+    }
+  });
 });
 
 describe("HTTPS with certificates from files", () => {

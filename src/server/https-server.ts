@@ -13,9 +13,13 @@ export interface HttpsServerOptions {
   /** PEM of the CA whose client certificates are verified (requested, not required: probes have none). */
   clientCa?: string;
   maxConnections?: number;
+  /** How long a client may take: its TLS handshake, its headers, its whole request (ms; 10 s, 5 s, 10 s). */
+  timeouts?: { handshakeMs: number; headersMs: number; requestMs: number };
   logger: Logger;
   registry: Registry;
 }
+
+const defaultTimeouts = { handshakeMs: 10_000, headersMs: 5_000, requestMs: 10_000 };
 
 export interface RunningHttpsServer {
   server: Server;
@@ -46,12 +50,24 @@ export async function startHttpsServer(
   const clientAuth = options.clientCa
     ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false }
     : {};
-  const server = createServer({ cert: options.initial.cert, key: options.initial.key, ...clientAuth }, app);
-  // The API server keeps connections open between reviews; a client that dawdles is cut off: headers
-  // within 5 s, a whole request within 10 s (the admission deadline is 3 s).
+  const timeouts = options.timeouts ?? defaultTimeouts;
+  // The API server keeps connections open between reviews; a client that dawdles is cut off: its TLS
+  // handshake within 10 s, its headers within 5 s, a whole request within 10 s (the admission deadline is
+  // 3 s). Node checks the last two only every connectionsCheckingInterval (30 s by default), so a client
+  // that never finishes its headers would hold its connection for half a minute: checked every second.
+  const server = createServer(
+    {
+      cert: options.initial.cert,
+      key: options.initial.key,
+      ...clientAuth,
+      handshakeTimeout: timeouts.handshakeMs,
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    },
+    app,
+  );
   server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 5_000;
-  server.requestTimeout = 10_000;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
   if (options.maxConnections) server.maxConnections = options.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
