@@ -1,6 +1,7 @@
 import type { Counter } from "prom-client";
 import { Controller } from "../core/controller.ts";
 import type { RunWriter } from "../core/run-actions.ts";
+import { recordRunEvent } from "../core/run-events.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { reconcilerKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
@@ -53,25 +54,14 @@ export class SupersedeController {
       // "later": PaC has not yet patched its state on; its patch is a change that brings us back here.
       if ((await this.options.writer.cancel(run, decision)) !== "done") continue;
       this.options.cancellations.inc({ reason: "superseded" });
-      this.record(run, "CancelledInQueue", decision, "Normal");
+      recordRunEvent(this.options.events, run, "CancelledInQueue", decision, "Normal");
     }
     for (const run of keep) {
       const decision = `not cancelled: superseded by ${newer}, but Pipelines-as-Code's own queue holds it (its concurrency_limit); PaC frees its slot only when the run ends`;
       if (run.metadata.annotations?.[reconcilerKeys.queueDecision] === decision) continue;
       await this.options.writer.annotate(run, { [reconcilerKeys.queueDecision]: decision });
-      this.record(run, "SupersedeRefused", decision, "Warning");
+      recordRunEvent(this.options.events, run, "SupersedeRefused", decision, "Warning");
     }
     return undefined;
-  }
-
-  private record(run: PipelineRun, reason: string, message: string, type: "Normal" | "Warning"): void {
-    this.options.events.record({
-      namespace: run.metadata.namespace ?? "",
-      objectName: run.metadata.name ?? "",
-      objectUid: run.metadata.uid,
-      reason,
-      message,
-      type,
-    });
   }
 }

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from "prom-client";
 import { Controller, type ReconcileResult } from "../core/controller.ts";
 import type { RunWriter } from "../core/run-actions.ts";
+import { recordRunEvent } from "../core/run-events.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
@@ -113,14 +114,13 @@ export class OrphanController {
         ? `Pipelines-as-Code was told its create failed (${decision.failure.error}) although the run was stored; handed over to its watcher (state ${decision.annotations[pac.state]})`
         : decision.decision;
     this.options.logger.warn({ run: key }, message);
-    this.options.events.record({
-      namespace: run.metadata.namespace ?? "",
-      objectName: run.metadata.name ?? "",
-      objectUid: run.metadata.uid,
-      reason: decision.kind === "adopt" ? "OrphanAdopted" : "OrphanCancelled",
+    recordRunEvent(
+      this.options.events,
+      run,
+      decision.kind === "adopt" ? "OrphanAdopted" : "OrphanCancelled",
       message,
-      type: "Warning",
-    });
+      "Warning",
+    );
     return {};
   }
 }

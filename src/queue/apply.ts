@@ -1,4 +1,5 @@
 import { decisionAnnotations, type RunWriter } from "../core/run-actions.ts";
+import { recordRunEvent } from "../core/run-events.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { admissionKeys, reconcilerKeys } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
@@ -48,7 +49,7 @@ export async function applyQueuePlan(
     if ((await writer.start(run, slot.fence, decision)) !== "done") continue;
     metrics.promotions.inc();
     if (waited !== undefined) metrics.waitSeconds.observe(waited);
-    recordEvent(deps.events, run, "Promoted", decision);
+    recordRunEvent(deps.events, run, "Promoted", decision);
   }
   for (const slot of plan.adopted) {
     const run = runs.get(slot.run);
@@ -91,24 +92,7 @@ export async function applyQueuePlan(
     if (!run) continue;
     if ((await writer.cancel(run, `cancelled: ${why}`)) !== "done") continue;
     metrics.cancellations.inc({ reason: "max-wait" });
-    recordEvent(deps.events, run, "CancelledInQueue", `cancelled: ${why}`, "Warning");
+    recordRunEvent(deps.events, run, "CancelledInQueue", `cancelled: ${why}`, "Warning");
   }
   return settled;
-}
-
-export function recordEvent(
-  events: EventSink,
-  run: PipelineRun,
-  reason: string,
-  message: string,
-  type: "Normal" | "Warning" = "Normal",
-): void {
-  events.record({
-    namespace: run.metadata.namespace ?? "",
-    objectName: run.metadata.name ?? "",
-    objectUid: run.metadata.uid,
-    reason,
-    message,
-    type,
-  });
 }

@@ -1,5 +1,6 @@
 import { Controller } from "../core/controller.ts";
 import { decisionAnnotations, type RunWriter } from "../core/run-actions.ts";
+import { recordRunEvent } from "../core/run-events.ts";
 import type { PipelineRun } from "../core/tekton.ts";
 import { isPending } from "../core/tekton.ts";
 import { reconcilerKeys } from "../core/vocabulary.ts";
@@ -7,7 +8,6 @@ import type { EventSink } from "../kube/event-recorder.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease, LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
-import { recordEvent } from "./apply.ts";
 import { queueLeaseName, readableQueueState } from "./state.ts";
 
 /** Places beyond this are written as "<n>+": exact positions far back in a long line cost a write per start. */
@@ -73,7 +73,7 @@ export class PositionWriter {
         ...decisionAnnotations("waiting", decision),
       });
       if (first && written === "done") {
-        recordEvent(
+        recordRunEvent(
           this.options.events,
           run,
           "Queued",

@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { scriptValues } from "../controlplane/binaries.ts";
 
 /** The real test bed's binaries and the module sources their manifests come from (binaries.sh). */
 export interface BedBinaries {
@@ -18,16 +17,7 @@ const script = fileURLToPath(new URL("./binaries.sh", import.meta.url));
 
 /** Builds what is missing (minutes, once per machine) and finds the rest in the cache. */
 export async function obtainBedBinaries(): Promise<BedBinaries> {
-  const { stdout } = await promisify(execFile)("bash", [script], {
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 60 * 60_000,
-  });
-  const values = Object.fromEntries(
-    stdout
-      .split("\n")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  ) as Record<string, string>;
+  const { values, stdout } = await scriptValues(script);
   const need = (key: string) => {
     const value = values[key];
     if (!value) throw new Error(`testbed/binaries.sh printed no ${key}:\n${stdout}`);
