@@ -35,13 +35,19 @@ export function pacWillReport(run: PipelineRun): boolean {
   return state !== undefined && !finalStates.includes(state);
 }
 
+/** How long startPR may take between its create and its patch of the state annotation (it is immediate). */
+export const pacTakeoverWindowMs = 60_000;
+
 /**
  * PaC made the run (the state *label*, put on at creation) but has not yet patched its state annotation:
- * startPR is between its create and its patch (or never got there: an orphan). A state written now would
- * be overwritten by that patch, so nothing may be taken over from PaC yet.
+ * startPR is between its create and its patch. A state written now would be overwritten by that patch,
+ * so nothing may be taken over from PaC yet. Past a minute PaC is not coming (an orphan, or a patch that
+ * failed and that v0.50 only logs): its watcher will never see the run.
  */
-export function pacTakeoverPending(run: PipelineRun): boolean {
-  return run.metadata.labels?.[pac.state] !== undefined && pacState(run) === undefined;
+export function pacTakeoverPending(run: PipelineRun, now: number = Date.now()): boolean {
+  if (run.metadata.labels?.[pac.state] === undefined || pacState(run) !== undefined) return false;
+  const created = Date.parse(run.metadata.creationTimestamp ?? "");
+  return !Number.isFinite(created) || now - created < pacTakeoverWindowMs;
 }
 
 /**
