@@ -49,7 +49,7 @@ describe("lineageAttempts", () => {
       [run(1)],
       counter(2),
       denied,
-      { newest: { attempt: 1 }, newer: { attempt: 2, failure: denied(counter(2), 0) } },
+      { newest: { attempt: 1 }, newer: { attempt: 2, failure: denied(counter(2), 0, "") } },
     ],
     [
       "a newer attempt nobody says failed",

@@ -55,6 +55,8 @@ export interface LineageAttempts {
 export type Corroboration = (
   record: CounterRecord,
   admittedAt: number,
+  /** The run name the attempt was admitted with: a failure that names another run is not its. */
+  name: string,
 ) => { error: string; at: number } | undefined;
 
 /**
@@ -80,7 +82,7 @@ export function lineageAttempts(
     const admittedAt = Date.parse(earlier.admittedAt ?? "");
     const created = runs.some((r) => attemptOf(r) === earlier.attempt);
     if (created || record.fallenBack?.includes(earlier.attempt) || !Number.isFinite(admittedAt)) return [];
-    const failure = corroborate(record, admittedAt);
+    const failure = corroborate(record, admittedAt, earlier.name);
     // Only PaC's record naming this attempt's own run is proof: the run may have been pruned since.
     return failure?.error.includes(earlier.name)
       ? [{ attempt: earlier.attempt, name: earlier.name, error: failure.error, at: failure.at }]
@@ -99,7 +101,7 @@ export function lineageAttempts(
       name: record.lastName,
       admittedAt: Number.isFinite(admittedAt) ? admittedAt : undefined,
       reportFrom: run ?? fromRecord(record, record.lastName),
-      failure: Number.isFinite(admittedAt) ? corroborate(record, admittedAt) : undefined,
+      failure: Number.isFinite(admittedAt) ? corroborate(record, admittedAt, record.lastName) : undefined,
     },
     failedEarlier,
   };

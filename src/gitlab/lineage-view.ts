@@ -116,7 +116,7 @@ export class LineageViews {
     const counter = this.counters.get(this.countersNamespace, attemptLeaseName(lineageId));
     const counted = counter?.metadata.labels?.[leaseLabels.runNamespace] === namespace;
     const record = counter && counted ? readRecord(counter) : undefined;
-    const attempts = lineageAttempts(runs, record, (r, at) => this.corroborate(r, at));
+    const attempts = lineageAttempts(runs, record, (r, at, name) => this.corroborate(r, at, name));
     const from = attempts.newer?.reportFrom ?? attempts.newest?.reportFrom;
     const annotations = from?.metadata.annotations;
     const pipeline = annotations?.[pac.originalPrName];
@@ -135,12 +135,16 @@ export class LineageViews {
   }
 
   /** PaC's record that the lineage's pipeline could not be created right after an admission at `admittedAt`. */
-  private corroborate(record: CounterRecord, admittedAt: number): { error: string; at: number } | undefined {
+  private corroborate(
+    record: CounterRecord,
+    admittedAt: number,
+    name: string,
+  ): { error: string; at: number } | undefined {
     const subject = record.lastSubject;
     const repository = subject?.annotations[pac.repository];
     const pipeline = subject?.annotations[pac.originalPrName];
     if (!subject || !repository || !pipeline) return undefined;
-    return this.failures.find({ namespace: subject.namespace, repository, pipeline, admittedAt });
+    return this.failures.find({ namespace: subject.namespace, repository, pipeline, admittedAt, name });
   }
 
   private createdDespite(

@@ -101,6 +101,33 @@ describe("CreationFailures", () => {
     );
   });
 
+  it("never takes a failure that names another run for this attempt's, however close in time", () => {
+    const cache = new MemoryCache<CachedEvent>([
+      pacEvent(
+        "mine",
+        "build-",
+        "2026-11-22T10:00:05Z",
+        'pipelineruns.tekton.dev "build-aaaaaaaaaa-1" already exists',
+      ),
+      pacEvent(
+        "theirs",
+        "build-",
+        "2026-11-22T10:00:05Z",
+        'pipelineruns.tekton.dev "build-bbbbbbbbbb-1" already exists',
+      ),
+    ]);
+    const failures = new CreationFailures(cache);
+    const query = {
+      namespace: "team-a",
+      repository: "repo",
+      pipeline: "build",
+      admittedAt: Date.parse("2026-11-22T10:00:05Z"),
+    };
+    expect(failures.find({ ...query, name: "build-aaaaaaaaaa-1" })?.error).toContain("build-aaaaaaaaaa-1");
+    expect(failures.find({ ...query, name: "build-bbbbbbbbbb-1" })?.error).toContain("build-bbbbbbbbbb-1");
+    expect(failures.find({ ...query, name: "build-cccccccccc-1" })).toBeUndefined();
+  });
+
   it("knows the generateName PaC gives a template, named or generate-named", () => {
     expect(pacGenerateName("build")).toBe("build-");
     expect(pacGenerateName("build-")).toBe("build-");

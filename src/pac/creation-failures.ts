@@ -101,6 +101,13 @@ export interface FailureQuery {
   pipeline: string;
   /** When the attempt was admitted (ms): PaC's failure follows the admission closely. */
   admittedAt: number;
+  /** The name the attempt was admitted with, when known: a failure naming another run is another's. */
+  name?: string;
+}
+
+/** The PipelineRun an API server's refusal names (`pipelineruns.tekton.dev "<name>" …`), if it names one. */
+export function runNamedIn(error: string): string | undefined {
+  return /pipelineruns(?:\.tekton\.dev)? "([a-z0-9]([-a-z0-9.]*[a-z0-9])?)"/.exec(error)?.[1];
 }
 
 /**
@@ -131,11 +138,17 @@ export class CreationFailures {
     });
   }
 
-  /** PaC's failure to create this pipeline's run right after this admission, the latest if several. */
+  /**
+   * PaC's failure to create this pipeline's run right after this admission: one that names this attempt's
+   * run first, else the latest — never one that names another run (the create of another commit's attempt,
+   * close in time: PaC's Events name no commit, and carry whole seconds).
+   */
   find(query: FailureQuery): CreationFailure | undefined {
+    const named = (f: CreationFailure) => runNamedIn(f.error);
     return this.of(query)
       .filter((f) => f.kind === "create" && answers(f, query.admittedAt))
-      .sort((a, b) => b.at - a.at)[0];
+      .filter((f) => !query.name || named(f) === undefined || named(f) === query.name)
+      .sort((a, b) => Number(named(b) === query.name) - Number(named(a) === query.name) || b.at - a.at)[0];
   }
 
   /** Every failure PaC recorded of this pipeline of this repository (as long as its Events live). */

@@ -108,6 +108,15 @@ describe.each(["v0.37.0", "v0.50.0"])("Pipelines-as-Code %s, the real binaries",
     };
   };
   const noteTimes = new Map<number, number>();
+  /** Every status post of a commit, in order: what a failure to explain needs. */
+  const postsOf = (sha: string) =>
+    bed.gitlab.requests
+      .filter((r) => r.method === "POST" && r.path.endsWith(`/statuses/${sha}`))
+      .map((r) => {
+        const b = r.body as { state?: string; description?: string; target_url?: string };
+        return `${r.at} ${r.status} ${b.state} "${b.description}" ${b.target_url?.split("/").at(-1)}`;
+      })
+      .join("\n");
   const noFalseGreen = async (...greens: Watch[]) => {
     for (const g of greens) {
       await g.stop();
@@ -176,7 +185,12 @@ describe.each(["v0.37.0", "v0.50.0"])("Pipelines-as-Code %s, the real binaries",
       (await reasonOf(second))?.startsWith("Cancelled"),
     );
     // Attempt 1, superseded by attempt 2: its report is tekton-lineage's, and PaC wrote nothing about it.
-    expect(caused(sha, [first], secondSeen)).toEqual({ finalReports: [], notes: [], refused: [] });
+    log(`posts of ${sha.slice(0, 8)}:\n${postsOf(sha)}`);
+    expect(caused(sha, [first], secondSeen), postsOf(sha)).toEqual({
+      finalReports: [],
+      notes: [],
+      refused: [],
+    });
     await noFalseGreen(g1, g2);
     expect(pipelinesOf(sha).map((p) => p.status)).not.toContain("success");
   });
