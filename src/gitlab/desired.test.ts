@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, PipelineRun } from "../core/tekton.ts";
 import { defaultPacConfig } from "../pac/config.ts";
-import { desiredStatus, type ReportedAttempt, supersededDescription } from "./desired.ts";
+import { desiredStatus, type ReportedAttempt, supersededDescription, untilPacHasSpoken } from "./desired.ts";
 import { runLinks } from "./links.ts";
 
 const links = runLinks(
@@ -159,4 +159,35 @@ describe("desiredStatus", () => {
       "attempt 1 superseded by attempt 2 (build-abc-2)",
     );
   });
+});
+
+describe("untilPacHasSpoken", () => {
+  const created = "2026-11-22T10:00:00Z";
+  const at = (ms: number) => Date.parse(created) + ms;
+  const made = (
+    annotations: Record<string, string>,
+    labels: Record<string, string> = { "pipelinesascode.tekton.dev/state": "started" },
+  ) => {
+    const r = run({ conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }], annotations });
+    r.metadata.labels = labels;
+    r.metadata.creationTimestamp = created;
+    return r;
+  };
+  it.each<[string, PipelineRun, number, number | undefined]>([
+    ["waits for PaC's first status of a run it just created", made({}), 1_000, 4_000],
+    ["waits no more after a few seconds (PaC is not posting)", made({}), 6_000, undefined],
+    [
+      "writes once PaC reported the start",
+      made({ "pipelinesascode.tekton.dev/scm-reporting-plr-started": "true" }),
+      1_000,
+      undefined,
+    ],
+    [
+      "writes for a run PaC reported queued",
+      made({ "pipelinesascode.tekton.dev/state": "queued" }),
+      1_000,
+      undefined,
+    ],
+    ["writes for a run PaC did not make", made({}, {}), 1_000, undefined],
+  ])("%s", (_what, r, now, wait) => expect(untilPacHasSpoken(r, at(now))).toBe(wait));
 });

@@ -1,4 +1,4 @@
-import { pacMade, pacStartReported, reportTakenOver } from "../core/pac-report.ts";
+import { pacMade, pacStartReported, pacState, reportTakenOver } from "../core/pac-report.ts";
 import {
   cancelledReasons,
   isCancelRequested,
@@ -119,6 +119,23 @@ export function desiredStatus(latest: ReportedAttempt, links: Links): DesiredSta
  */
 function pacWillReportStart(run: PipelineRun): boolean {
   return pacMade(run) && !pacStartReported(run) && !reportTakenOver(run);
+}
+
+/** How long after a create PaC is given to post its own first status before tekton-lineage writes. */
+export const pacFirstWordMs = 5_000;
+
+/**
+ * How long to wait (ms) before writing anything for a run PaC has just created and not yet reported:
+ * GitLab takes one write per commit at a time and answers the other 409 — PaC's startPR does not retry,
+ * so a status of tekton-lineage's posted at that moment makes PaC's own fail (before v0.38 an Event and
+ * a note, from v0.38 a note when both projects refuse). PaC writes first; undefined when nothing to wait.
+ */
+export function untilPacHasSpoken(run: PipelineRun | undefined, now: number): number | undefined {
+  if (!run || isDone(run) || !pacWillReportStart(run) || pacState(run) === "queued") return undefined;
+  const created = Date.parse(run.metadata.creationTimestamp ?? "");
+  if (!Number.isFinite(created)) return undefined;
+  const left = created + pacFirstWordMs - now;
+  return left > 0 ? left : undefined;
 }
 
 /** Words for a run PaC made and has yet to report started: true while pending, and once running. */

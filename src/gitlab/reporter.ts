@@ -14,7 +14,7 @@ import type { CreationFailures } from "../pac/creation-failures.ts";
 import { bareEntryOf, PacFailureCorrector } from "./bare-reporter.ts";
 import type { ClientSource } from "./clients.ts";
 import { converge, type RepairKind } from "./converge.ts";
-import type { DesiredStatus } from "./desired.ts";
+import { type DesiredStatus, untilPacHasSpoken } from "./desired.ts";
 import type { FailingTasks } from "./failing-task.ts";
 import { type LatestAttempt, latestToReport } from "./latest.ts";
 import {
@@ -194,6 +194,10 @@ export class GitLabReporter {
       this.options.logger.debug({ lineage: key, why: target.skip }, "not reporting to GitLab");
       return { requeueAfterMs: lookAgainMs };
     }
+    // PaC posts its own first status right after its create: tekton-lineage's would take GitLab's lock
+    // from it (409), and PaC does not retry. Its state patch, which follows, brings this lineage back.
+    const wait = untilPacHasSpoken(latest.run, (this.options.wallClock ?? Date.now)());
+    if (wait !== undefined) return { requeueAfterMs: sooner(wait, lookAgainMs) };
     const desired = await this.desired(view, latest);
     // A newer attempt was admitted and, within the grace, has neither appeared nor been proven never
     // created: the latest attempt is not known to have succeeded, so no success is written meanwhile.
