@@ -100,6 +100,11 @@ export class LineageViews {
       .flatMap((lease) => this.keyOfCounter(lease) ?? []);
   }
 
+  /** The runs of one commit (namespace/repository/sha), of every lineage. */
+  runsOfCommit(commit: string): PipelineRun[] {
+    return this.runs.byIndex(commitIndex, commit);
+  }
+
   /** The lineages of one commit (namespace/repository/sha): by their runs, and by their counters. */
   keysOfCommit(commit: string): string[] {
     const fromRuns = this.runs.byIndex(commitIndex, commit).flatMap((run) => lineageIndexValue(run) ?? []);

@@ -194,10 +194,13 @@ export class GitLabReporter {
       this.options.logger.debug({ lineage: key, why: target.skip }, "not reporting to GitLab");
       return { requeueAfterMs: lookAgainMs };
     }
-    // PaC posts its own first status right after its create: tekton-lineage's would take GitLab's lock
-    // from it (409), and PaC does not retry. Its state patch, which follows, brings this lineage back.
-    const wait = untilPacHasSpoken(latest.run, (this.options.wallClock ?? Date.now)());
-    if (wait !== undefined) return { requeueAfterMs: sooner(wait, lookAgainMs) };
+    // PaC posts its own first status of each run it creates right after the create: a write of
+    // tekton-lineage's to the same commit meanwhile would take GitLab's per-commit lock from it (409), and
+    // PaC does not retry. This lineage comes back when its own run is patched, or when the wait is over.
+    const wallNow = (this.options.wallClock ?? Date.now)();
+    const commitRuns = view.commit ? this.views.runsOfCommit(view.commit) : view.runs;
+    const waits = commitRuns.map((run) => untilPacHasSpoken(run, wallNow)).filter((w) => w !== undefined);
+    if (waits.length > 0) return { requeueAfterMs: sooner(Math.max(...waits), lookAgainMs) };
     const desired = await this.desired(view, latest);
     // A newer attempt was admitted and, within the grace, has neither appeared nor been proven never
     // created: the latest attempt is not known to have succeeded, so no success is written meanwhile.
