@@ -12,10 +12,10 @@ import {
   gitlabToken,
   gitlabUser,
   type Job,
-  jobsOf,
   newCommit,
   pipelinesOf,
   projectId,
+  shownWhen as shownWhenIn,
   startFakeGitLab,
 } from "./support/gitlab.ts";
 import { GreenWatch, refusedAfterTektonLineage } from "./support/green-watch.ts";
@@ -100,22 +100,8 @@ const pacSawEnd = (run: PipelineRun) =>
   });
 
 /** Waits until the status GitLab shows for the build pipeline of `sha` matches; says what it showed if not. */
-async function shownWhen(
-  what: string,
-  sha: string,
-  matches: (job: Job) => boolean,
-  project = projectId,
-): Promise<Job> {
-  let last: Job | undefined;
-  try {
-    return await eventually(what, async () => {
-      last = (await jobsOf(gitlab, sha, project)).filter((j) => j.name === named && !j.retried).at(-1);
-      return last && matches(last) ? last : undefined;
-    });
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; GitLab shows ${JSON.stringify(last)}`);
-  }
-}
+const shownWhen = (what: string, sha: string, matches: (job: Job) => boolean, project = projectId) =>
+  shownWhenIn(gitlab, what, sha, matches, { context: named, project });
 
 function watch(sha: string, project = projectId): GreenWatch {
   return new GreenWatch({ gitlab, kubeConfig: admin, namespace, projectId: project, sha }).start();

@@ -23,6 +23,7 @@ import {
   pipelinesOf,
   projectId,
   shown,
+  shownWhen as shownWhenIn,
   startFakeGitLab,
 } from "./support/gitlab.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
@@ -69,33 +70,13 @@ const errorLink = (sha: string) =>
   `https://errors.example/${namespace}/lineage/${lineageIdOf(`pac/${namespace}/demo-repo/pull_request/${mergeRequest}/${sha}/build`)}`;
 
 /** Waits until the job GitLab shows for `context` on `sha` matches, and returns it; says what it showed if not. */
-const shownWhen = async (
+const shownWhen = (
   what: string,
   sha: string,
   matches: (job: Job) => boolean,
   context = named,
   timeoutMs = 30_000,
-) => {
-  let last: Job | undefined;
-  try {
-    return await eventually(
-      `${what} (GitLab shows: ${context})`,
-      async () => {
-        last = await shown(gitlab, sha, context);
-        return last && matches(last) ? last : undefined;
-      },
-      { timeoutMs },
-    );
-  } catch (error) {
-    const history = (await jobsOf(gitlab, sha)).map(
-      (j) =>
-        `${j.id} ${j.name} ${j.status} "${j.description}" ${j.target_url}${j.retried ? " (retried)" : ""}`,
-    );
-    throw new Error(
-      `${(error as Error).message}; shows ${JSON.stringify(last)}; history:\n${history.join("\n")}`,
-    );
-  }
-};
+) => shownWhenIn(gitlab, what, sha, matches, { context, timeoutMs });
 const running = (job: Job) => job.status === "running";
 
 /**

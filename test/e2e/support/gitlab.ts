@@ -3,6 +3,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import type { Job, PipelineView } from "../../fakes/gitlab/model.ts";
 import { FakeGitLab } from "../../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./context.ts";
+import { eventually } from "./poll.ts";
 import { grantRepositoryTokens } from "./repository-tokens.ts";
 
 export type { Job, PipelineView } from "../../fakes/gitlab/model.ts";
@@ -74,8 +75,13 @@ export async function pipelinesOf(
 }
 
 /** The job GitLab shows now for a context (newest not retried). */
-export async function shown(gitlab: FakeGitLab, sha: string, context: string): Promise<Job | undefined> {
-  return (await jobsOf(gitlab, sha))
+export async function shown(
+  gitlab: FakeGitLab,
+  sha: string,
+  context: string,
+  project = projectId,
+): Promise<Job | undefined> {
+  return (await jobsOf(gitlab, sha, project))
     .filter((j) => j.name === context && !j.retried)
     .sort((a, b) => b.id - a.id)[0];
 }
@@ -92,4 +98,37 @@ export async function mergeRequestView(gitlab: FakeGitLab, sha: string): Promise
         .map((j) => `[${j.name}] ${j.status} "${j.description ?? ""}" → ${j.target_url || "(no link)"}`)
         .join("; ")}`,
   );
+}
+
+/**
+ * Waits until the job GitLab shows for `context` on `sha` matches, and returns it; when it never does,
+ * says what GitLab showed and the commit's whole history of jobs.
+ */
+export async function shownWhen(
+  gitlab: FakeGitLab,
+  what: string,
+  sha: string,
+  matches: (job: Job) => boolean,
+  options: { context: string; project?: number; timeoutMs?: number },
+): Promise<Job> {
+  const project = options.project ?? projectId;
+  let last: Job | undefined;
+  try {
+    return await eventually(
+      `${what} (GitLab shows: ${options.context})`,
+      async () => {
+        last = await shown(gitlab, sha, options.context, project);
+        return last && matches(last) ? last : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 30_000 },
+    );
+  } catch (error) {
+    const history = (await jobsOf(gitlab, sha, project)).map(
+      (j) =>
+        `${j.id} ${j.name} ${j.status} "${j.description}" ${j.target_url}${j.retried ? " (retried)" : ""}`,
+    );
+    throw new Error(
+      `${(error as Error).message}; shows ${JSON.stringify(last)}; history:\n${history.join("\n")}`,
+    );
+  }
 }
