@@ -1,8 +1,10 @@
+import { request as httpRequest } from "node:http";
 import express from "express";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { InFlight } from "../server/in-flight.ts";
+import { LoadBudget } from "../server/load-budget.ts";
 import { fixture, fixtureText } from "../testing/fixtures.ts";
 import { send, serve, type TestServer } from "../testing/http.ts";
 import { type AdmissionRoute, admissionHandler } from "./handler.ts";
@@ -245,5 +247,67 @@ describe("rejected requests", () => {
     await post(createReview, { "content-type": "text/plain" });
     expect((await post(createReview)).status).toBe(200);
     expect(inFlight.size).toBe(0);
+  });
+});
+
+describe("the load budget", () => {
+  let budgeted: TestServer;
+  let budget: LoadBudget;
+  const inFlightReaches = (n: number) => vi.waitFor(() => expect(inFlight.size).toBe(n));
+  beforeEach(async () => {
+    budget = new LoadBudget(10, 64 * 1024);
+    const app = express();
+    app.post(
+      "/mutate",
+      admissionHandler(route(), {
+        deadlineMs: 200,
+        maxBodyBytes: 64 * 1024,
+        metrics,
+        logger: silentLogger(),
+        inFlight,
+        budget,
+      }),
+    );
+    budgeted = await serve(app);
+  });
+  afterEach(async () => {
+    await budgeted.close();
+  });
+
+  /** An upload that declares `declared` bytes, sends `sent` of them and waits; its answer, if any. */
+  function stalledUpload(declared: number, sent: number) {
+    const url = new URL(`${budgeted.url}/mutate`);
+    const req = httpRequest(url, {
+      method: "POST",
+      headers: { ...json, "content-length": String(declared) },
+    });
+    const answer = new Promise<number>((resolve) => {
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", () => resolve(-1));
+    });
+    req.write(Buffer.alloc(sent, 0x20));
+    return { answer, abort: () => req.destroy() };
+  }
+
+  it("counts what slow uploads sent, not what they declared: a review still gets through", async () => {
+    // Declared, they would fill the budget (2 × 32 KiB); sent, they hold 2 KiB.
+    const slow = [stalledUpload(32 * 1024, 1024), stalledUpload(32 * 1024, 1024)];
+    await vi.waitFor(() => expect(budget.held()).toBe(2048));
+    expect((await send(`${budgeted.url}/mutate`, { body: createReview, headers: json })).status).toBe(200);
+    for (const s of slow) s.abort();
+  });
+
+  it("sheds the largest body when bodies do not fit, and the review gets through", async () => {
+    const big = stalledUpload(64 * 1024, 64 * 1024 - 100);
+    // Its bytes have arrived (held), so the review's arrival is what tips the budget.
+    await vi.waitFor(() => expect(budget.held()).toBe(64 * 1024 - 100));
+    expect((await send(`${budgeted.url}/mutate`, { body: createReview, headers: json })).status).toBe(200);
+    expect([429, -1]).toContain(await big.answer);
+    const shed = await registry.getSingleMetric("tekton_lineage_admission_shed_total")?.get();
+    expect(shed?.values.find((v) => v.labels.path === "/mutate")?.value).toBe(1);
+    await inFlightReaches(0);
   });
 });

@@ -2,7 +2,7 @@ import type { TLSSocket } from "node:tls";
 import type { Request, RequestHandler, Response } from "express";
 import type { Logger } from "../observability/logger.ts";
 import type { InFlight } from "../server/in-flight.ts";
-import type { LoadBudget } from "../server/load-budget.ts";
+import type { BudgetTicket, LoadBudget } from "../server/load-budget.ts";
 import { jsonBodyReader } from "./body.ts";
 import type { AdmissionMetrics } from "./metrics.ts";
 import { buildResponse, outcomeOf, parseAdmissionReview } from "./review.ts";
@@ -35,7 +35,10 @@ export interface EnvelopeOptions {
   metrics: AdmissionMetrics;
   logger: Logger;
   inFlight: InFlight;
-  /** Room for reviews in progress; a review that finds none is answered 429 before its body is read. */
+  /**
+   * Room for reviews in progress: one that finds no place is answered 429 before its body is read; bodies
+   * that outgrow the bytes while they arrive are shed, the largest first.
+   */
   budget?: LoadBudget;
   /** Only clients presenting a certificate the server verified (the API server) may send reviews. */
   requireClientCertificate?: boolean;
@@ -57,15 +60,36 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       metrics.duration.observe({ path: route.path, outcome: "rejected" }, seconds());
       logger.warn({ path: route.path, status, durationMs: Math.round(seconds() * 1000) }, message);
       const unread = status === 413 || status === 429;
-      // The body was not read (413, 429): once the answer is out, cut the connection rather than read
-      // (and buffer) the rest of the body just to keep it.
-      if (unread) res.once("finish", () => req.socket.destroy());
       res
         .status(status)
         .set("Connection", unread ? "close" : "keep-alive")
         .json({ message });
+      // The body was not read (413, 429), or not all of it: once the answer is flushed, cut the connection
+      // rather than read (and buffer) the rest of the body just to keep it.
+      if (unread) req.socket.destroySoon();
     };
-    let release: (() => void) | undefined;
+    let ticket: BudgetTicket | undefined;
+    let count: ((chunk: Buffer) => void) | undefined;
+    // Shed while its body was arriving: answered (when it still can be) and cut; nothing more to do.
+    let shed = false;
+    let cut = () => {};
+    // The body reader may never settle once its socket is cut: the handler stops waiting for it here.
+    const whenCut = new Promise<undefined>((resolve) => {
+      cut = () => resolve(undefined);
+    });
+    const shedNow = () => {
+      if (shed) return;
+      shed = true;
+      cut();
+      // Read no more of it: what still arrives would be buffered for nothing.
+      req.pause();
+      metrics.shed.inc({ path: route.path });
+      if (res.headersSent) req.socket.destroy();
+      else {
+        res.set("Retry-After", "1");
+        reject(429, "too many admission review bytes in progress; retry");
+      }
+    };
     try {
       if (options.requireClientCertificate && !(req.socket as TLSSocket).authorized) {
         reject(
@@ -74,9 +98,8 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
         );
         return;
       }
-      const declared = Number(req.get("content-length"));
-      release = options.budget?.take(Number.isFinite(declared) ? declared : options.maxBodyBytes);
-      if (options.budget && !release) {
+      ticket = options.budget?.take(shedNow);
+      if (options.budget && !ticket) {
         metrics.shed.inc({ path: route.path });
         res.set("Retry-After", "1");
         reject(429, "too many admission reviews in progress; retry");
@@ -86,7 +109,18 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
         reject(415, `Content-Type must be application/json, got ${req.get("content-type") ?? "none"}`);
         return;
       }
-      const body = await readBody(req, res);
+      const reading = readBody(req, res);
+      // Counted as it arrives (after the reader listens, so no chunk flows past it).
+      if (ticket) {
+        const held = ticket;
+        count = (chunk: Buffer) => {
+          if (!held.grow(chunk.length)) shedNow();
+        };
+        req.on("data", count);
+      }
+      const body = await Promise.race([reading, whenCut]);
+      if (shed || !body) return;
+      ticket?.settle();
       if (!body.ok) {
         reject(body.status, body.message);
         return;
@@ -130,7 +164,11 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       // Written as is: no ETag (express would hash every answer) and no second serialisation.
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(review));
     } finally {
-      release?.();
+      ticket?.release();
+      // The connection outlives the review (keep-alive, or a client slow to close): nothing it keeps may
+      // hold the body, or released bodies would still fill the memory the budget bounds.
+      if (count) req.off("data", count);
+      (req as { body?: unknown }).body = undefined;
       done();
     }
   };

@@ -17,7 +17,7 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
     }),
     shed: new Counter({
       name: "tekton_lineage_admission_shed_total",
-      help: "AdmissionReviews refused with 429 before their body was read, because too many were in progress.",
+      help: "AdmissionReviews shed: refused with 429 before their body was read (too many in progress), or cut while it arrived (the largest body when bodies did not fit --max-in-flight-bytes).",
       labelNames: ["path"],
       registers: [registry],
     }),

@@ -155,7 +155,7 @@ export const serverSettings = {
     env: "TEKTON_LINEAGE_MAX_IN_FLIGHT_BYTES",
     default: "16Mi",
     description:
-      "Request bodies held at once (declared length, or --max-body when unknown); beyond it reviews get 429 before their body is read, so memory stays bounded under a flood.",
+      "Request bodies held at once, counted as their bytes arrive (a slow upload holds what it sent, not what it declared). When a body does not fit, the largest one still arriving is shed (429, connection closed), so memory stays bounded under a flood and a few large uploads cannot keep small reviews out.",
     parse: parseBytes,
   }),
   maxConnections: setting({

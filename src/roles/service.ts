@@ -12,7 +12,7 @@ import { createApp } from "../server/app.ts";
 import { drain } from "../server/drain.ts";
 import { startHttpsServer } from "../server/https-server.ts";
 import { InFlight } from "../server/in-flight.ts";
-import { LoadBudget } from "../server/load-budget.ts";
+import { exposeLoadBudget, LoadBudget } from "../server/load-budget.ts";
 import { Readiness } from "../server/readiness.ts";
 import { fileTlsSource, secretTlsSource } from "../server/tls-source.ts";
 import type { Component } from "./component.ts";
@@ -53,13 +53,15 @@ export async function runService(role: Role, config: Config, factories: Record<R
     for (const [name, check] of Object.entries(component.readiness ?? {}))
       readiness.add(name, check, { gating });
   }
+  const budget = new LoadBudget(config.maxInFlightReviews, config.maxInFlightBytes);
+  exposeLoadBudget(budget, registry);
   const envelope = {
     inFlight,
     logger,
     metrics: createAdmissionMetrics(registry),
     deadlineMs: config.admissionDeadline,
     maxBodyBytes: config.maxBodyBytes,
-    budget: new LoadBudget(config.maxInFlightReviews, config.maxInFlightBytes),
+    budget,
     requireClientCertificate: config.clientCa !== "",
   };
   const app = createApp({
