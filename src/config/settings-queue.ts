@@ -16,9 +16,9 @@ export const queueSettings = {
   queueTtl: setting({
     flag: "queue-ttl",
     env: "TEKTON_LINEAGE_QUEUE_TTL",
-    default: "60s",
+    default: "10s",
     description:
-      "A slot or place in line held for a PipelineRun that does not exist (never created, or gone unseen) is taken back after this long, judged on the reconciler's own clock.",
+      "A slot or place in line held for a PipelineRun that does not exist (never created, or gone unseen) is taken back after this long, judged on the reconciler's own clock, once a read from the API server confirms the run is absent. A create reaches the API server's storage within a second of its admission unless later webhooks are slow; one that comes later still gets its place back by its ticket (a run that started at once then counts against the limit).",
     parse: parseDuration,
   }),
   maxQueueWait: setting({

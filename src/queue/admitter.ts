@@ -9,6 +9,7 @@ import { queuedRunOf } from "./queued-run.ts";
 import { rebuildQueueState } from "./rebuild.ts";
 import {
   emptyQueue,
+  maxQueueStateBytes,
   type QueueState,
   queueLease,
   queueLeaseKind,
@@ -45,6 +46,7 @@ export class QueueAdmitter {
   constructor(options: {
     store: LeaseAccess;
     instance: string;
+    /** Most runs in line in one queue; its bytes are bounded by maxQueueStateBytes. */
     maxWaiting: number;
     conflicts: Counter<"kind">;
     /** The genuine runs that carry this queue's id (for a rebuild). */
@@ -63,7 +65,7 @@ export class QueueAdmitter {
         const { state, results } = admitToQueue(
           { ...stored, limit: first.choice.limit, source: first.choice.source },
           requests.map((r) => ({ run: r.run, now: r.now })),
-          options.maxWaiting,
+          { maxWaiting: options.maxWaiting, maxStateBytes: maxQueueStateBytes },
         );
         return { lease: queueLease(current, state, options.instance, first.now), results };
       },
@@ -86,7 +88,10 @@ export class QueueAdmitter {
     if (result.outcome !== "rebuild") return result;
     const rebuilt = await this.rebuild(choice);
     return (
-      admitToQueue(rebuilt, [{ run, now: new Date() }], Number.POSITIVE_INFINITY).results[0] ?? {
+      admitToQueue(rebuilt, [{ run, now: new Date() }], {
+        maxWaiting: Number.POSITIVE_INFINITY,
+        maxStateBytes: Number.POSITIVE_INFINITY,
+      }).results[0] ?? {
         outcome: "full",
         waiting: 0,
         limit: choice.limit,

@@ -2,6 +2,7 @@ import { Counter, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { Repository } from "../core/repository.ts";
 import type { PipelineRun } from "../core/tekton.ts";
+import type { Existence } from "../kube/existence.ts";
 import type { CachedLease } from "../kube/leases.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { MemoryCache } from "../testing/memory-cache.ts";
@@ -95,13 +96,13 @@ function describeAction(a: RecordedAction): string {
   return `${a.action} ${a.run} ${a.annotations["tekton-lineage.io/queue-outcome"] ?? ""}`.trim();
 }
 
-async function reconcileOnce(c: Case) {
+async function setUp(c: Case, more: { clock?: () => number; exists?: Existence } = {}) {
   const runs = new MemoryCache<PipelineRun>(c.runs);
   const leases = new MemoryCache<CachedLease>();
   const store = new MemoryLeases();
   if (c.lease) {
     const lease = queueLease(undefined, c.lease, "t", new Date(wallNow));
-    lease.metadata = { ...lease.metadata, name: queueLeaseName(id) };
+    lease.metadata = { ...lease.metadata, name: queueLeaseName(id), namespace: store.namespace };
     leases.set((await store.create(lease)) as CachedLease);
   }
   const repositories = new MemoryCache<Repository>([
@@ -138,9 +139,15 @@ async function reconcileOnce(c: Case) {
     ttlMs: 60_000,
     positionDelayMs: 100,
     watchedNamespaces: c.watched ?? [],
-    clock: () => 1_000_000,
+    clock: more.clock ?? (() => 1_000_000),
     wallClock: () => wallNow,
+    exists: more.exists,
   });
+  return { controller, store, writer, events, metrics };
+}
+
+async function reconcileOnce(c: Case) {
+  const { controller, store, writer, events, metrics } = await setUp(c);
   const result = await controller.reconcile(id);
   const written = readQueueState(await store.get(queueLeaseName(id)));
   return {
@@ -247,5 +254,40 @@ describe("QueueController.reconcile", () => {
     else if (c.want.requeueAfterMs !== undefined)
       expect(got.result.requeueAfterMs).toBe(c.want.requeueAfterMs);
     if (c.want.promotions !== undefined) expect(got.promotions).toBe(c.want.promotions);
+  });
+});
+
+describe("taking back the place of a run that never appeared", () => {
+  it.each([
+    { name: "the API server has it (the cache lags): it keeps its slot", found: true, freed: false },
+    { name: "the API server cannot tell (forbidden): it keeps its slot", found: undefined, freed: false },
+    { name: "the API server has none: its slot goes to the head of the line", found: false, freed: true },
+  ])("after the TTL, asks the API server first — $name", async ({ found, freed }) => {
+    let now = 1_000_000;
+    const asked: string[] = [];
+    const { controller, store, writer } = await setUp(
+      {
+        name: "",
+        runs: [queued("b", 2)],
+        lease: state(1, [["ghost", 1]], [["b", 2]]),
+        limit: 1,
+        want: { actions: [] },
+      },
+      {
+        clock: () => now,
+        exists: async (namespace, name) => {
+          asked.push(`${namespace}/${name}`);
+          return found;
+        },
+      },
+    );
+    await controller.reconcile(id); // notices the run missing
+    expect(asked).toEqual([]);
+    now += 60_000;
+    await controller.reconcile(id);
+    expect(asked).toEqual(["ns/ghost"]);
+    const written = readQueueState(await store.get(queueLeaseName(id)));
+    expect(written?.slots.map((s) => s.run)).toEqual(freed ? ["ns/b"] : ["ns/ghost"]);
+    expect(writer.actions.map(describeAction)).toEqual(freed ? ["start ns/b fence 2"] : []);
   });
 });

@@ -4,6 +4,7 @@ import type { RunWriter } from "../core/run-actions.ts";
 import { isDone, type PipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
+import type { Existence } from "../kube/existence.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import { type CachedLease, compareAndSwap, type LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -25,6 +26,8 @@ import {
 } from "./state.ts";
 
 const queueIndex = "queue-id";
+/** Reads of the API server one look at a queue may make to confirm that runs are gone. */
+const maxReadsPerReconcile = 32;
 
 export interface QueueControllerOptions {
   runs: ObjectCache<PipelineRun>;
@@ -37,6 +40,11 @@ export interface QueueControllerOptions {
   logger: Logger;
   instance: string;
   ttlMs: number;
+  /**
+   * Reads whether a run exists from the API server. Before a place is taken back from a run the cache
+   * lacks, the API server is asked: a cache that lags must never free a slot a run still holds.
+   */
+  exists?: Existence;
   /** Waiting runs' positions are written at most this often per queue (they change with every start). */
   positionDelayMs: number;
   /** Namespaces this reconciler watches (empty: all). A queue with runs elsewhere is not its to move. */
@@ -134,6 +142,7 @@ export class QueueController {
     let plan: QueuePlan | undefined;
     let runs = new Map<string, PipelineRun>();
     let maxWaitMs = 0;
+    const present = await this.presentDespiteCache(id);
     await compareAndSwap(
       this.options.store,
       name,
@@ -157,6 +166,7 @@ export class QueueController {
           wallNow: new Date(this.wallClock()),
           absentSince: this.memory.absentSince(id),
           seen: this.memory.seen(id),
+          present,
           ttlMs: this.options.ttlMs,
           maxWaitMs,
         });
@@ -182,6 +192,37 @@ export class QueueController {
     this.memory.update(id, plan.absentSince, settled);
     this.positions.schedule(id);
     return { requeueAfterMs: this.nextLook(plan, maxWaitMs) };
+  }
+
+  /**
+   * The runs whose places are due to be taken back (missing from the cache for the TTL, never seen) that
+   * the API server still has. At most maxReadsPerReconcile are read at once; the rest count as present
+   * until a later look, so a flood of made-up admissions costs a bounded number of reads per look.
+   */
+  private async presentDespiteCache(id: string): Promise<Set<string>> {
+    const present = new Set<string>();
+    const exists = this.options.exists;
+    const lease = this.options.leases.get(this.options.store.namespace, queueLeaseName(id));
+    const state = readableQueueState(lease as V1Lease | undefined);
+    if (!exists || !state) return present;
+    const cached = this.runsOf(id);
+    const seen = this.memory.seen(id);
+    const absentSince = this.memory.absentSince(id);
+    const now = this.clock();
+    const due = [...state.slots, ...state.waiting]
+      .map((entry) => entry.run)
+      .filter((run) => !cached.has(run) && !seen.has(run))
+      .filter((run) => now - (absentSince.get(run) ?? now) >= this.options.ttlMs);
+    for (const run of due.slice(maxReadsPerReconcile)) present.add(run);
+    await Promise.all(
+      due.slice(0, maxReadsPerReconcile).map(async (run) => {
+        const [namespace = "", name = ""] = run.split("/");
+        // Unknown (forbidden, or the API server did not answer): keep the place; the TTL is not a deadline.
+        const found = await exists(namespace, name).catch(() => undefined);
+        if (found !== false) present.add(run);
+      }),
+    );
+    return present;
   }
 
   /** Nothing in the cluster changes when a TTL or a maximum wait runs out: come back by then. */

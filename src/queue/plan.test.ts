@@ -82,6 +82,35 @@ describe("planQueue", () => {
     expect(later.promote.map((s) => s.run)).toEqual(["ns/b"]);
   });
 
+  it("confirms the entries whose runs it sees; a missing one stays unconfirmed", () => {
+    const base = queue(1, ["ns/a"], ["ns/b", "ns/ghost"]);
+    const state: QueueState = {
+      ...base,
+      slots: base.slots.map((s) => ({ ...s, unconfirmed: true as const })),
+      waiting: base.waiting.map((w) => ({ ...w, unconfirmed: true as const })),
+    };
+    const plan = planQueue(input(state, [view("ns/a", { pending: false }), view("ns/b")]));
+    expect(plan.state.slots.map((s) => [s.run, s.unconfirmed])).toEqual([["ns/a", undefined]]);
+    expect(plan.state.waiting.map((w) => [w.run, w.unconfirmed])).toEqual([
+      ["ns/b", undefined],
+      ["ns/ghost", true],
+    ]);
+  });
+
+  it("never takes back a place the API server says is held by a run the cache has not caught up with", () => {
+    const state = queue(1, ["ns/a"], ["ns/b"]);
+    const first = planQueue(input(state, [view("ns/b")]));
+    const later = planQueue(
+      input(state, [view("ns/b")], {
+        absentSince: first.absentSince,
+        now: 1_000_000 + 60_000,
+        present: new Set(["ns/a"]),
+      }),
+    );
+    expect(later.freed).toEqual([]);
+    expect(later.promote).toEqual([]);
+  });
+
   it("frees at once the slot of a run it saw before and that is now gone (deleted)", () => {
     const state = queue(1, ["ns/a"], []);
     const plan = planQueue(input(state, [], { seen: new Set(["ns/a"]) }));

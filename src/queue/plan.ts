@@ -15,6 +15,8 @@ export interface PlanInput {
   absentSince: ReadonlyMap<string, number>;
   /** Runs the reconciler has seen exist; one of them missing now was deleted. */
   seen: ReadonlySet<string>;
+  /** Runs the cache lacks but a read from the API server found (the cache lags): never taken back. */
+  present?: ReadonlySet<string>;
   /** How long a slot or place in line is kept for a run that does not exist (never created, or gone). */
   ttlMs: number;
   /** Longest time in the line before a run is cancelled; 0 for no limit. */
@@ -75,6 +77,7 @@ export function planQueue(input: PlanInput): QueuePlan {
   /** What became of a run the cache does not hold: deleted (seen before), abandoned, or not yet known. */
   const missing = (run: string): "deleted" | "abandoned" | "wait" => {
     if (input.seen.has(run)) return "deleted";
+    if (input.present?.has(run)) return "wait";
     if (superseded(run) || missingFor(run) >= ttlMs) return "abandoned";
     return "wait";
   };
@@ -89,7 +92,7 @@ export function planQueue(input: PlanInput): QueuePlan {
     } else if (view.done) plan.freed.push({ slot, why: "done" });
     else if (view.deleting) plan.freed.push({ slot, why: "deleted" });
     else {
-      state.slots.push(slot);
+      state.slots.push(confirmed(slot));
       if (view.pending && view.pendingByQueue && !view.cancelled) plan.restart.push(slot);
     }
   }
@@ -132,13 +135,20 @@ export function planQueue(input: PlanInput): QueuePlan {
     } else if (state.waiting.length === 0 && state.slots.length < state.limit) {
       plan.promote.push(takeSlot(entry));
     } else {
-      state.waiting.push(entry);
+      state.waiting.push(confirmed(entry));
     }
   }
   state.waiting.forEach((entry, index) => {
     plan.positions.set(entry.run, index + 1);
   });
   return plan;
+}
+
+/** The entry once its run has been seen: no longer the first to make room in a full line. */
+function confirmed<T extends Slot | WaitingEntry>(entry: T): T {
+  if (!entry.unconfirmed) return entry;
+  const { unconfirmed: _, ...rest } = entry;
+  return rest as T;
 }
 
 /**

@@ -11,6 +11,8 @@ export interface Slot {
   /** Fencing token: grows with every slot granted in this queue; the run is started with it. */
   fence: number;
   since: string;
+  /** Admitted, its run not yet seen by the reconciler (a create on its way, or one that never comes). */
+  unconfirmed?: true;
 }
 
 /** A run waiting for a slot, in ticket order. */
@@ -18,6 +20,8 @@ export interface WaitingEntry {
   ticket: number;
   run: string;
   enqueuedAt: string;
+  /** Admitted, its run not yet seen by the reconciler (a create on its way, or one that never comes). */
+  unconfirmed?: true;
 }
 
 /** Where a queue's limit comes from, so the reconciler can follow changes to it. */
@@ -39,6 +43,13 @@ export interface QueueState {
 }
 
 export const queueLeaseKind = "queue";
+
+/**
+ * Most bytes of a queue's state that admission lets it grow to. The API server refuses an object whose
+ * annotations pass 256 KiB together; a queue Lease that could not be written would make every admission to
+ * that queue fall back. What is left is room for runs the reconciler puts back from the cluster.
+ */
+export const maxQueueStateBytes = 192 * 1024;
 
 export function queueIdOf(key: string): string {
   return lineageIdOf(`queue/${key}`);

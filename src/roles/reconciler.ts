@@ -11,10 +11,10 @@ import { createGitLabMetrics } from "../gitlab/metrics.ts";
 import { GitLabReporter } from "../gitlab/reporter.ts";
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { type CachedEvent, eventSource } from "../kube/event-source.ts";
+import { customObjectExistence, secretExistence } from "../kube/existence.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
-import { secretExistence } from "../kube/secret-exists.ts";
 import { dropUnusedKeys } from "../kube/signing-keys.ts";
 import { attemptLeaseKind } from "../lineage/attempts.ts";
 import { signClaims } from "../lineage/claims.ts";
@@ -86,6 +86,7 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     instance: config.instanceId,
     ttlMs: config.queueTtl,
+    exists: customObjectExistence(kubeConfig, pipelineRunResource),
     watchedNamespaces: config.watchNamespaces,
     positionDelayMs: config.queuePositionDelay,
   });

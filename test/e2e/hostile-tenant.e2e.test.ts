@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  RbacAuthorizationV1Api,
+} from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
+import { type QueueState, queueLeaseName, readableQueueState } from "../../src/queue/state.ts";
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { refusal } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
@@ -110,6 +116,7 @@ beforeAll(async () => {
     "--creation-grace=1500ms",
     "--gitlab-resync=1s",
     "--queue-ttl=3s",
+    "--max-queue-length=5",
   ];
   // Where the API server presents its client certificate, only it may send reviews.
   lineage = await startTektonLineage({
@@ -262,6 +269,75 @@ describe("a pod that reaches the webhook port", () => {
     );
     expect(await jobsOf(gitlab, commit)).toEqual(jobsBefore);
     expect((await shown(gitlab, commit, context))?.target_url).toContain(target.metadata.name ?? "?");
+  });
+});
+
+describe("made-up reviews through an open port", () => {
+  /** A made-up admission of a run of the victim's queued Repository; the queue claims it was given. */
+  async function madeUp(commit: string): Promise<{ status: number; queueId?: string; ticket?: string }> {
+    const answer = await httpsPost(`${openPort.url}/mutate`, {
+      ca: ca(),
+      body: createReview(pacPipelineRun({ namespace: victim, sha: commit, repository: "queued" })),
+    });
+    if (answer.status !== 200) return { status: answer.status };
+    const patch = JSON.parse(answer.body).response?.patch;
+    const ops = patch
+      ? (JSON.parse(Buffer.from(patch, "base64").toString()) as { path: string; value: unknown }[])
+      : [];
+    const meta = ops.find((op) => op.path === "/metadata")?.value as
+      | { labels?: Record<string, string>; annotations?: Record<string, string> }
+      | undefined;
+    const pick = (key: string) =>
+      ops.find((op) => op.path.endsWith(key.replace("/", "~1")))?.value as string | undefined;
+    return {
+      status: 200,
+      queueId: meta?.labels?.["tekton-lineage.io/queue-id"] ?? pick("tekton-lineage.io/queue-id"),
+      ticket: meta?.annotations?.["tekton-lineage.io/queue-ticket"] ?? pick("tekton-lineage.io/queue-ticket"),
+    };
+  }
+
+  async function queueState(queueId: string): Promise<QueueState | undefined> {
+    const lease = await admin
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ namespace: "tekton-lineage", name: queueLeaseName(queueId) })
+      .catch(() => undefined);
+    return readableQueueState(lease);
+  }
+
+  it("hold no place: the line never fills with them, and a real run starts within seconds", async () => {
+    await createRepository(admin, {
+      namespace: victim,
+      name: "queued",
+      annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
+    });
+    const first = await eventually("the open port to queue the victim's Repository", async () => {
+      const answer = await madeUp(sha());
+      return answer.queueId ? answer : undefined;
+    });
+    const queueId = first.queueId ?? "";
+    // Four times the line's length (--max-queue-length=5): with every place held, a real create would get 429.
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await madeUp(sha()));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    const flooded = await queueState(queueId);
+    expect(flooded?.waiting).toHaveLength(5);
+    expect([...(flooded?.slots ?? []), ...(flooded?.waiting ?? [])].every((e) => e.unconfirmed)).toBe(true);
+
+    const started = Date.now();
+    const real = await runs.create(pacPipelineRun({ namespace: victim, sha: sha(), repository: "queued" }));
+    const key = `${victim}/${real.metadata.name}`;
+    expect(real.spec?.status).toBe("PipelineRunPending"); // in line behind the made-up slot holder
+    await eventually("the real run to start", () => tekton.started.some((s) => s.run === key), {
+      timeoutMs: 30_000,
+    });
+    process.stdout.write(
+      `[hostile] a real run behind 21 made-up admissions started after ${Date.now() - started} ms\n`,
+    );
+    const after = await eventually("the queue to hold only the real run", async () => {
+      const state = await queueState(queueId);
+      return state?.slots.length === 1 && state.waiting.length === 0 ? state : undefined;
+    });
+    expect(after.slots.map((s) => [s.run, s.unconfirmed])).toEqual([[key, undefined]]);
   });
 });
 
