@@ -59,10 +59,25 @@ export const admissionSettings = {
     description: "How often the reconciler looks at every cached PipelineRun again, even without a change.",
     parse: parseDuration,
   }),
+  maxNewLineagesPerNamespace: setting({
+    flag: "max-new-lineages-per-namespace",
+    env: "TEKTON_LINEAGE_MAX_NEW_LINEAGES_PER_NAMESPACE",
+    default: "600",
+    description:
+      "New lineages (each an attempt counter Lease in tekton-lineage's namespace) one webhook process starts per namespace per minute; beyond it a run is admitted without lineage, with a warning. Bounds how fast anyone who can create runs grows tekton-lineage's state.",
+    parse: parsePositiveInteger,
+  }),
+  maxNewLineages: setting({
+    flag: "max-new-lineages",
+    env: "TEKTON_LINEAGE_MAX_NEW_LINEAGES",
+    default: "3000",
+    description: "New lineages one webhook process starts per minute over all namespaces together.",
+    parse: parsePositiveInteger,
+  }),
   counterGcInterval: setting({
     flag: "counter-gc-interval",
     env: "TEKTON_LINEAGE_COUNTER_GC_INTERVAL",
-    default: "10m",
+    default: "1m",
     description: "How often the leader deletes attempt counters of lineages that have no PipelineRun left.",
     parse: parseDuration,
   }),
@@ -71,6 +86,14 @@ export const admissionSettings = {
     env: "TEKTON_LINEAGE_COUNTER_GC_GRACE",
     default: "1h",
     description: "An attempt counter is kept at least this long after its last allocation.",
+    parse: parseDuration,
+  }),
+  counterGcGraceSingle: setting({
+    flag: "counter-gc-grace-single-attempt",
+    env: "TEKTON_LINEAGE_COUNTER_GC_GRACE_SINGLE_ATTEMPT",
+    default: "5m",
+    description:
+      "A counter that handed out one attempt only, whose lineage has no PipelineRun, is deleted after this long instead (a create that failed, or a review that did not come from the API server): long enough to report that attempt as never created.",
     parse: parseDuration,
   }),
 };

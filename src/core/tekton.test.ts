@@ -10,7 +10,7 @@ const raw = {
     uid: "u-1",
     resourceVersion: "42",
     labels: {
-      "pipelinesascode.tekton.dev/sha": "abc",
+      "pipelinesascode.tekton.dev/sha": "abc1234",
       "pipelinesascode.tekton.dev/repository": "repo",
       "tekton-lineage.io/attempt": "2",
       "tekton.dev/pipeline": "build",
@@ -45,7 +45,7 @@ describe("trimPipelineRun", () => {
     });
     // A PaC label is kept only where its annotation is missing; foreign labels go.
     expect(run.metadata.labels).toEqual({
-      "pipelinesascode.tekton.dev/sha": "abc",
+      "pipelinesascode.tekton.dev/sha": "abc1234",
       "tekton-lineage.io/attempt": "2",
     });
     expect(run.spec).toEqual({ status: "PipelineRunPending" });
@@ -54,6 +54,22 @@ describe("trimPipelineRun", () => {
     });
     expect(JSON.stringify(run).length).toBeLessThan(600);
     expect(isDone(run)).toBe(true);
+  });
+
+  it("keeps no value PaC or tekton-lineage could not have written: a run's author cannot grow the cache", () => {
+    const run = trimPipelineRun({
+      metadata: {
+        name: "big",
+        annotations: {
+          "pipelinesascode.tekton.dev/log-url": `https://console.example/${"x".repeat(200 * 1024)}`,
+          "pipelinesascode.tekton.dev/sha": "not hex",
+          "pipelinesascode.tekton.dev/state": "s".repeat(100),
+          "tekton-lineage.io/queue-decision": "d".repeat(200 * 1024),
+          "pipelinesascode.tekton.dev/repository": "repo",
+        },
+      },
+    });
+    expect(run.metadata.annotations).toEqual({ "pipelinesascode.tekton.dev/repository": "repo" });
   });
 
   it("treats a run without a Succeeded condition, or an Unknown one, as not done", () => {

@@ -1,5 +1,6 @@
 import type { CustomResource } from "../kube/custom-objects.ts";
 import { Interner } from "../kube/intern.ts";
+import { acceptedPacValue, maxOwnValueLength } from "./pac-values.ts";
 import { isOwnedLabel, pac, prefix } from "./vocabulary.ts";
 
 /**
@@ -67,8 +68,16 @@ function keep(
   wanted: (key: string) => boolean,
 ): Record<string, string> {
   const kept: Record<string, string> = {};
-  for (const [key, value] of Object.entries(entries ?? {}))
-    if (wanted(key)) kept[key] = interner.intern(value);
+  for (const [key, value] of Object.entries(entries ?? {})) {
+    if (!wanted(key)) continue;
+    // Only values PaC or tekton-lineage could have written: a run's author cannot grow the cache.
+    const accepted = key.startsWith(prefix)
+      ? value.length <= maxOwnValueLength
+        ? value
+        : undefined
+      : acceptedPacValue(key, value);
+    if (accepted !== undefined) kept[key] = interner.intern(accepted);
+  }
   return kept;
 }
 

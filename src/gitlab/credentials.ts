@@ -9,7 +9,15 @@ export class TokenError extends Error {
 
 const secretId = (ref: SecretRef) => `${ref.namespace}/${ref.name}:${ref.key}`;
 
-/** GitLab tokens read from Secrets, kept for a minute so a rotated token is picked up without restart. */
+/** Tokens kept at once; Repositories (anyone's) name the Secrets, so the cache must not grow with them. */
+const maxCached = 1000;
+/** GitLab tokens are a few dozen characters; a Secret holding more is not a token to send anywhere. */
+const maxTokenLength = 1024;
+
+/**
+ * GitLab tokens read from Secrets, kept for a minute so a rotated token is picked up without restart; at
+ * most maxCached of them, the oldest read going first.
+ */
 export class TokenSource {
   private readonly api: CoreV1Api;
   private readonly cache = new Map<string, { token: string; at: number }>();
@@ -39,12 +47,26 @@ export class TokenSource {
     const encoded = data?.[ref.key];
     if (!encoded) throw new TokenError(`Secret ${ref.namespace}/${ref.name} has no key ${ref.key}`);
     const token = Buffer.from(encoded, "base64").toString("utf8").trim();
+    if (token.length > maxTokenLength)
+      throw new TokenError(
+        `Secret ${ref.namespace}/${ref.name} key ${ref.key} holds ${token.length} characters, not a GitLab token`,
+      );
+    this.cache.delete(id);
     this.cache.set(id, { token, at: Date.now() });
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= maxCached) break;
+      this.cache.delete(oldest);
+    }
     return token;
   }
 
   /** Drops a token GitLab refused, so the next use reads the Secret again (it may have been rotated). */
   forget(ref: SecretRef): void {
     this.cache.delete(secretId(ref));
+  }
+
+  /** Tokens held now. */
+  get size(): number {
+    return this.cache.size;
   }
 }

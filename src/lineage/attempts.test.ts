@@ -6,6 +6,7 @@ import { MemoryLeases } from "../testing/memory-leases.ts";
 import { AttemptAllocator, attemptLeaseName, createAttemptMetrics, readRecord } from "./attempts.ts";
 import { lineageOf } from "./lineage.ts";
 import { attemptName } from "./names.ts";
+import { LineageBudgetError, NewLineageBudget } from "./new-lineage-budget.ts";
 
 const lineage = lineageOf(
   { namespace: "ci", generateName: "build-", labels: {}, annotations: {} },
@@ -14,17 +15,36 @@ const lineage = lineageOf(
 const nameFor = (n: number) => attemptName(lineage.base, lineage.id, n);
 const signal = () => new AbortController().signal;
 
-function allocator(store: MemoryLeases, instance: string) {
+function allocator(store: MemoryLeases, instance: string, newLineages?: NewLineageBudget) {
   const registry = new Registry();
   return new AttemptAllocator({
     store,
     instance,
     metrics: createAttemptMetrics(registry, createLeaseConflictCounter(registry)),
     logger: silentLogger(),
+    newLineages,
   });
 }
 
 describe("AttemptAllocator", () => {
+  it("starts new lineages only within the budget; lineages that exist go on numbering, dry runs take nothing", async () => {
+    const store = new MemoryLeases();
+    const budget = new NewLineageBudget({ perNamespacePerMinute: 1, perMinute: 100, clock: () => 0 });
+    const a = allocator(store, "a", budget);
+    const other = lineageOf(
+      { namespace: "ci", generateName: "test-", labels: {}, annotations: {} },
+      { labels: [] },
+    );
+    const otherName = (n: number) => attemptName(other.base, other.id, n);
+    expect((await a.preview(lineage, nameFor)).attempt).toBe(1);
+    expect((await a.allocate(lineage, nameFor, signal())).attempt).toBe(1);
+    const refused = a.allocate(other, otherName, signal());
+    await expect(refused).rejects.toBeInstanceOf(LineageBudgetError);
+    await expect(refused).rejects.toThrow(/namespace ci is over its budget/);
+    expect(store.leases.has(attemptLeaseName(other.id))).toBe(false);
+    expect((await a.allocate(lineage, nameFor, signal())).attempt).toBe(2);
+  });
+
   it("numbers attempts 1, 2, ... and records the last name in the Lease", async () => {
     const store = new MemoryLeases();
     const a = allocator(store, "a");

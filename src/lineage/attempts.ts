@@ -15,6 +15,7 @@ import {
   planAllocations,
 } from "./attempt-plan.ts";
 import type { Lineage } from "./lineage.ts";
+import { LineageBudgetError, type NewLineageBudget } from "./new-lineage-budget.ts";
 
 export const attemptLeaseKind = "attempts";
 
@@ -42,6 +43,8 @@ export interface AttemptMetrics {
   allocations: Counter;
   /** Allocations refused at once because too many Lease writes were in flight (overload). */
   shed: Counter;
+  /** New lineages refused because their namespace, or all together, were over budget. */
+  newRefused: Counter;
   conflicts: Counter<"kind">;
   batchSize: Histogram;
 }
@@ -57,6 +60,11 @@ export function createAttemptMetrics(registry: Registry, conflicts: Counter<"kin
     shed: new Counter({
       name: "tekton_lineage_attempts_shed_total",
       help: "Admissions that fell back at once, without waiting, because too many Lease writes were in flight (the API server could not keep up).",
+      registers: [registry],
+    }),
+    newRefused: new Counter({
+      name: "tekton_lineage_new_lineages_refused_total",
+      help: "Admissions that fell back at once because their namespace (or all namespaces together) had started as many new lineages this minute as --max-new-lineages-per-namespace (--max-new-lineages) allow.",
       registers: [registry],
     }),
     conflicts,
@@ -76,7 +84,10 @@ export function createAttemptMetrics(registry: Registry, conflicts: Counter<"kin
  * round trips, not one conflict-retry chain per create.
  */
 export class AttemptAllocator {
-  private readonly batcher: LeaseBatcher<{ lineage: Lineage; request: AttemptRequest }, Allocation>;
+  private readonly batcher: LeaseBatcher<
+    { lineage: Lineage; request: AttemptRequest; preview?: true },
+    Allocation
+  >;
   private readonly logger: Logger;
   private readonly store: LeaseAccess;
 
@@ -91,6 +102,8 @@ export class AttemptAllocator {
     maxLeasesInFlight?: number;
     /** How long the requests of one lineage may wait for its write; beyond, an admission falls back at once. */
     maxWaitMs?: number;
+    /** How many new lineages (counters created) may start; over it, an admission falls back at once. */
+    newLineages?: NewLineageBudget;
   }) {
     const { instance, metrics } = options;
     this.metrics = metrics;
@@ -99,6 +112,16 @@ export class AttemptAllocator {
       store: options.store,
       plan(current, requests) {
         const [first] = requests;
+        // A counter to create is a new Lease in tekton-lineage's namespace: only within the budget.
+        const namespace = first?.lineage.parts.namespace ?? "";
+        if (
+          !current &&
+          first &&
+          !first.preview &&
+          options.newLineages &&
+          !options.newLineages.take(namespace)
+        )
+          throw new LineageBudgetError(namespace);
         const plan = planAllocations(
           readRecord(current),
           requests.map((r) => r.request),
@@ -133,7 +156,8 @@ export class AttemptAllocator {
         signal,
       );
     } catch (error) {
-      if (error instanceof ShedError) this.metrics.shed.inc();
+      if (error instanceof LineageBudgetError) this.metrics.newRefused.inc();
+      else if (error instanceof ShedError) this.metrics.shed.inc();
       else this.logger.warn({ err: error, lineage: lineage.key }, "attempt allocation failed");
       throw error;
     }
@@ -167,6 +191,7 @@ export class AttemptAllocator {
     return this.batcher.preview(attemptLeaseName(lineage.id), {
       lineage,
       request: { lineageKey: lineage.key, nameFor },
+      preview: true,
     });
   }
 }

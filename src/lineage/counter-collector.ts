@@ -5,14 +5,14 @@ import type { ObjectCache } from "../kube/informer.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
 import { attemptLeaseKind } from "./attempts.ts";
-import { countersToCollect } from "./counter-gc-plan.ts";
+import { type CollectGrace, countersToCollect } from "./counter-gc-plan.ts";
 
 /** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
 export function createCounterCollector(options: {
   store: LeaseAccess;
   runs: ObjectCache<PipelineRun>;
   watchedNamespaces: readonly string[];
-  graceMs: number;
+  grace: CollectGrace;
   logger: Logger;
   registry: Registry;
 }) {
@@ -35,7 +35,7 @@ export function createCounterCollector(options: {
       live,
       options.watchedNamespaces,
       new Date(),
-      options.graceMs,
+      options.grace,
     )) {
       if (signal.aborted) return;
       if (await options.store.deleteIfUnchanged(lease.name, lease.resourceVersion)) {

@@ -7,9 +7,20 @@ export interface CollectableLease {
   resourceVersion: string;
 }
 
+export interface CollectGrace {
+  /** Kept at least this long after the last allocation. */
+  graceMs: number;
+  /**
+   * A counter that handed out one attempt only goes sooner: most often its run was never created (a
+   * create that failed, or a review that did not come from the API server), and many such counters are
+   * what a flood leaves behind.
+   */
+  singleAttemptGraceMs: number;
+}
+
 /**
  * Attempt counters that may go: their lineage has no PipelineRun left in a watched namespace, and
- * nothing was allocated for `graceMs` (an admitted run may still be on its way into the cluster, or
+ * nothing was allocated for the grace (an admitted run may still be on its way into the cluster, or
  * not yet seen by the informer). Counters of namespaces this reconciler does not watch are never
  * touched. Deleting one restarts that lineage at attempt 1, which cannot collide: no run of it is left.
  */
@@ -18,7 +29,7 @@ export function countersToCollect(
   liveLineageIds: ReadonlySet<string>,
   watchedNamespaces: readonly string[],
   now: Date,
-  graceMs: number,
+  grace: CollectGrace,
 ): CollectableLease[] {
   return leases.flatMap((lease) => {
     const meta = lease.metadata ?? {};
@@ -29,6 +40,8 @@ export function countersToCollect(
     if (watchedNamespaces.length > 0 && !watchedNamespaces.includes(namespace)) return [];
     if (liveLineageIds.has(lineageId)) return [];
     const lastWrite = Date.parse(String(lease.spec?.renewTime ?? meta.creationTimestamp ?? ""));
+    const single = meta.annotations?.[leaseKeys.lastAttempt] === "1";
+    const graceMs = single ? Math.min(grace.singleAttemptGraceMs, grace.graceMs) : grace.graceMs;
     if (!Number.isFinite(lastWrite) || now.getTime() - lastWrite < graceMs) return [];
     return [{ name: meta.name, resourceVersion: meta.resourceVersion }];
   });

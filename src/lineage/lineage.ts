@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { acceptedPacValue } from "../core/pac-values.ts";
 import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
 
@@ -36,7 +37,11 @@ export const lineageIdLength = 10;
  * of chosen labels.
  */
 export function lineageOf(subject: RunMeta, rule: LineageRule): Lineage {
-  const read = (key: string) => subject.annotations[key] ?? subject.labels[key];
+  // Only values PaC could have written make a PaC lineage: its key is kept on the run and in a counter.
+  const read = (key: string) => {
+    const value = subject.annotations[key] ?? subject.labels[key];
+    return value === undefined ? undefined : acceptedPacValue(key, value);
+  };
   const repository = read(pac.repository);
   const sha = read(pac.sha);
   const pipeline = read(pac.originalPrName);

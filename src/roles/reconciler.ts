@@ -197,7 +197,7 @@ export function createReconciler(context: ServiceContext): Component {
     store,
     runs,
     watchedNamespaces: config.watchNamespaces,
-    graceMs: config.counterGcGrace,
+    grace: { graceMs: config.counterGcGrace, singleAttemptGraceMs: config.counterGcGraceSingle },
     logger,
     registry,
   });

@@ -4,6 +4,7 @@ import { createMutateRoute } from "../admission/mutate.ts";
 import { createValidateRoute } from "../admission/validate.ts";
 import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
+import { NewLineageBudget } from "../lineage/new-lineage-budget.ts";
 import { QueueAdmitter } from "../queue/admitter.ts";
 import { runsOfQueueLister } from "../queue/runs-of-queue.ts";
 import type { Component } from "./component.ts";
@@ -21,6 +22,10 @@ export function createWebhook(context: ServiceContext): Component {
   } = context.shared;
   const attempts = new AttemptAllocator({
     store,
+    newLineages: new NewLineageBudget({
+      perNamespacePerMinute: config.maxNewLineagesPerNamespace,
+      perMinute: config.maxNewLineages,
+    }),
     instance: config.instanceId,
     metrics: createAttemptMetrics(registry, conflicts),
     logger,
