@@ -8,6 +8,7 @@ import { e2eContext } from "./support/context.ts";
 import { createReview } from "./support/https-post.ts";
 import { newPipelineRun } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
+import { imageEnvironment, memoryLimitBytes, peakRss } from "./support/process-memory.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 
 /**
@@ -20,28 +21,14 @@ import { type LineageProcess, startTektonLineage } from "./support/tekton-lineag
  * (384 MiB), and keep serving.
  */
 let lineage: LineageProcess;
-const imageEnvironment = {
-  NODE_OPTIONS: "--max-semi-space-size=2 --max-old-space-size=256",
-  MALLOC_ARENA_MAX: "2",
-};
-const memoryLimitBytes = 384 * 1024 * 1024;
 
 beforeAll(async () => {
-  // As the image runs it (Dockerfile: NODE_OPTIONS, MALLOC_ARENA_MAX).
   lineage = await startTektonLineage({ role: "webhook", logLevel: "info", env: imageEnvironment });
 });
 
 afterAll(async () => {
   await lineage?.stop();
 });
-
-/** Peak resident memory of a process so far (VmHWM), in bytes. */
-function peakRss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmHWM:"));
-  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) * 1024;
-}
 
 function post(agent: Agent, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
