@@ -17,7 +17,15 @@ export const serverSettings = {
     flag: "listen",
     env: "TEKTON_LINEAGE_LISTEN",
     default: "0.0.0.0:8443",
-    description: "HOST:PORT the HTTPS server listens on (admission, health, metrics, queue view).",
+    description: "HOST:PORT the HTTPS server listens on: admission reviews (/mutate, /validate) only.",
+    parse: parseHostPort,
+  }),
+  metricsListen: setting({
+    flag: "metrics-listen",
+    env: "TEKTON_LINEAGE_METRICS_LISTEN",
+    default: "0.0.0.0:9095",
+    description:
+      "HOST:PORT of the plain-HTTP operations server: /healthz, /readyz and /metrics, for the kubelet and Prometheus. A client allowed here never reaches admission.",
     parse: parseHostPort,
   }),
   tlsCert: setting({

@@ -1,7 +1,4 @@
 import type { V1Lease } from "@kubernetes/client-node";
-import type { RequestHandler } from "express";
-import type { Informer } from "../kube/informer.ts";
-import type { CachedLease } from "../kube/leases.ts";
 import { readQueueState } from "./state.ts";
 
 export interface QueueSummary {
@@ -57,15 +54,4 @@ export function formatQueues(queues: readonly QueueSummary[]): string {
     })
     .join("\n\n")
     .concat("\n");
-}
-
-/** GET /queues: the same view as JSON, from the reconciler's cache. */
-export function queueViewHandler(leases: Informer<CachedLease>): RequestHandler {
-  return (_req, res) => {
-    if (!leases.synced) {
-      res.status(503).json({ message: "queue cache not synced yet" });
-      return;
-    }
-    res.json({ queues: summarizeQueues(leases.list()) });
-  };
 }

@@ -1,11 +1,9 @@
-import type { RequestHandler } from "express";
 import type { AdmissionRoute } from "../admission/handler.ts";
 
 /** A part of the process (the webhook, the reconciler): what it serves, when it is ready, how it starts and stops. */
 export interface Component {
   name: string;
   routes?: AdmissionRoute[];
-  views?: Record<string, RequestHandler>;
   /** Named readiness checks; the process is ready when all of them pass. */
   readiness?: Record<string, () => boolean>;
   start(): Promise<void> | void;

@@ -28,7 +28,6 @@ import { QueueController } from "../queue/controller.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
 import { OptInCheck } from "../queue/opt-in-check.ts";
 import { queueLeaseKind } from "../queue/state.ts";
-import { queueViewHandler } from "../queue/view.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
 
@@ -260,7 +259,6 @@ export function createReconciler(context: ServiceContext): Component {
 
   return {
     name: "reconciler",
-    views: { "/queues": queueViewHandler(queueLeases) },
     readiness: {
       "pipelineruns-synced": () => informedRuns.synced,
       "queue-leases-synced": () => queueLeases.synced,

@@ -8,7 +8,7 @@ import { countApiRequests } from "../kube/api-metrics.ts";
 import { loadKubeConfig, ownNamespace } from "../kube/kubeconfig.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createRegistry } from "../observability/metrics.ts";
-import { createApp } from "../server/app.ts";
+import { createAdmissionApp, createOpsApp, startOpsServer } from "../server/app.ts";
 import { drain } from "../server/drain.ts";
 import { startHttpsServer } from "../server/https-server.ts";
 import { InFlight } from "../server/in-flight.ts";
@@ -64,16 +64,15 @@ export async function runService(role: Role, config: Config, factories: Record<R
     budget,
     requireClientCertificate: config.clientCa !== "",
   };
-  const app = createApp({
-    posts: Object.fromEntries(
+  const app = createAdmissionApp(
+    Object.fromEntries(
       components
         .flatMap((c) => c.routes ?? [])
         .map((route) => [route.path, admissionHandler(route, envelope)]),
     ),
-    views: Object.assign({}, ...components.map((c) => c.views ?? {})),
-    readiness,
-    registry,
-  });
+  );
+  // Up first and down last: probes see the process come up, and see it not ready while it drains.
+  const ops = await startOpsServer(createOpsApp({ readiness, registry }), config.metricsListen, logger);
   const tls = config.tlsSecret
     ? await secretTlsSource({
         kubeConfig,
@@ -119,11 +118,12 @@ export async function runService(role: Role, config: Config, factories: Record<R
       }
     }
     await stopShared(shared);
+    await ops.close();
     logger.info("stopped");
     logger.flush();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
-  return { port: server.port };
+  return { port: server.port, metricsPort: ops.port };
 }

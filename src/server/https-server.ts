@@ -77,7 +77,7 @@ export async function startHttpsServer(
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: options.listen.host, port }, "listening");
+  logger.info({ host: options.listen.host, port, server: "admission" }, "listening");
   return {
     server,
     port,

@@ -12,7 +12,7 @@ import { waitUntilServing } from "./support/admission.ts";
 import { holdClusterLock } from "./support/cluster-lock.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
-import { kubectlApply, renderOverlay } from "./support/manifests.ts";
+import { kubectlApply, podCidrPlaceholder, renderOverlay, withPodCidr } from "./support/manifests.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -107,7 +107,7 @@ describe("the release YAML", () => {
   // The webhook configurations are checked under another name: this file registers the real name by
   // URL, and an apply would merge into that object instead of checking the release's own.
   const rendered = (overlay: string) =>
-    renderOverlay(overlay).replace(
+    withPodCidr(renderOverlay(overlay)).replace(
       /(kind: (?:Mutating|Validating)WebhookConfiguration\nmetadata:\n(?: {2}.*\n)*? {2}name: )tekton-lineage$/gm,
       "$1tekton-lineage-release-check",
     );
@@ -120,6 +120,13 @@ describe("the release YAML", () => {
     expect(kubectlApply(release, { dryRun: true })).toContain(
       "validatingwebhookconfiguration.admissionregistration.k8s.io/tekton-lineage-release-check serverside-applied",
     );
+  });
+
+  it("refuses to install until the pod CIDR of the NetworkPolicy is set, saying why", () => {
+    const unset = renderOverlay("in-cluster");
+    expect(unset).toContain(podCidrPlaceholder);
+    const policy = unset.split("\n---\n").find((doc) => doc.includes("kind: NetworkPolicy")) ?? "";
+    expect(() => kubectlApply(policy, { dryRun: true })).toThrow(/SET-YOUR-POD-CIDR|CIDR/);
   });
 
   it("applies to the real API server without error (server-side)", () => {

@@ -7,7 +7,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminKubeConfig } from "./support/context.ts";
-import { kubectlApply, renderOverlay } from "./support/manifests.ts";
+import { kubectlApply, renderOverlay, withPodCidr } from "./support/manifests.ts";
 import { createSuite } from "./support/suite.ts";
 
 /**
@@ -106,7 +106,7 @@ let deployment: V1Deployment;
 beforeAll(async () => {
   namespace = await suite.namespace("pac");
   kubectlApply(toYaml([pacWatcher(namespace)]), { fieldManager: "pipelines-as-code" });
-  rendered = intoNamespace(renderOverlay("pac-sidecar"), "pipelines-as-code", namespace);
+  rendered = intoNamespace(withPodCidr(renderOverlay("pac-sidecar")), "pipelines-as-code", namespace);
   kubectlApply(toYaml(rendered.filter((o) => !clusterScoped.has(o.kind))), {
     fieldManager: "tekton-lineage",
   });
@@ -141,16 +141,19 @@ describe("the pac-sidecar overlay", () => {
     const ports = pod?.containers.flatMap((c) => c.ports ?? []) ?? [];
     expect(new Set(ports.map((p) => p.name)).size).toBe(ports.length);
     expect(new Set(ports.map((p) => p.containerPort)).size).toBe(ports.length);
-    expect(sidecar?.ports).toEqual([{ name: "tl-https", containerPort: 8443, protocol: "TCP" }]);
+    expect(sidecar?.ports).toEqual([
+      { name: "tl-https", containerPort: 8443, protocol: "TCP" },
+      { name: "tl-metrics", containerPort: 9095, protocol: "TCP" },
+    ]);
     expect(sidecar?.readinessProbe?.httpGet).toMatchObject({
       path: "/readyz",
-      port: "tl-https",
-      scheme: "HTTPS",
+      port: "tl-metrics",
+      scheme: "HTTP",
     });
     expect(sidecar?.livenessProbe?.httpGet).toMatchObject({
       path: "/healthz",
-      port: "tl-https",
-      scheme: "HTTPS",
+      port: "tl-metrics",
+      scheme: "HTTP",
     });
     expect(sidecar?.securityContext).toMatchObject({
       runAsNonRoot: true,
@@ -159,6 +162,36 @@ describe("the pac-sidecar overlay", () => {
     });
     expect(sidecar?.envFrom).toEqual([{ configMapRef: { name: "tekton-lineage" } }]);
     expect(pod?.terminationGracePeriodSeconds).toBe(40);
+  });
+
+  it("keeps a NetworkPolicy on the sidecar's ports, and lets every port of PaC's through as before", () => {
+    const policy = rendered.find((o) => o.kind === "NetworkPolicy") as unknown as {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: {
+          from?: unknown[];
+          ports: { port: number | string; endPort?: number; protocol: string }[];
+        }[];
+      };
+    };
+    expect(policy).toBeDefined();
+    const labels = deployment.spec?.template.metadata?.labels ?? {};
+    for (const [key, value] of Object.entries(policy.spec.podSelector.matchLabels))
+      expect(labels[key]).toBe(value);
+    const [apiServer, scrapers, everyoneElse] = policy.spec.ingress;
+    expect(apiServer?.ports.map((p) => p.port)).toEqual(["tl-https", "tl-metrics"]);
+    expect(scrapers?.ports.map((p) => p.port)).toEqual(["tl-metrics"]); // never admission
+    // Open to anyone: every TCP port but the sidecar's two, so PaC's probes (8080) and metrics (9090) are.
+    const open = (port: number) =>
+      everyoneElse !== undefined &&
+      everyoneElse.from === undefined &&
+      everyoneElse.ports.some(
+        (p) => p.protocol === "TCP" && Number(p.port) <= port && port <= (p.endPort ?? Number(p.port)),
+      );
+    expect([8080, 9090, 1, 65535].every(open)).toBe(true);
+    expect([8443, 9095].some(open)).toBe(false);
+    // Applied for real above: the API server took it, with the pod CIDR the overlay must set.
+    expect(JSON.stringify(policy)).toContain("10.244.0.0/16");
   });
 
   it("serves the webhooks through a Service that selects the watcher's pods on the sidecar's port", () => {

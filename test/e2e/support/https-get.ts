@@ -1,3 +1,4 @@
+import { request as plainRequest } from "node:http";
 import { request } from "node:https";
 
 export interface HttpsAnswer {
@@ -39,5 +40,22 @@ export function httpsGet(
     ca: options.ca,
     headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
     timeoutMs: options.timeoutMs ?? 5000,
+  });
+}
+
+/** A GET over plain HTTP (tekton-lineage's operations port: probes and metrics). */
+export function httpGet(url: string, timeoutMs = 5000): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = plainRequest(url, { timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+      );
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on("error", reject);
+    req.end();
   });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { httpsGet } from "./https-get.ts";
+import { httpGet, httpsGet } from "./https-get.ts";
 import { eventually } from "./poll.ts";
 import { isAlive, type StartedProcess, startProcess, stopPid } from "./processes.ts";
 
@@ -19,13 +19,17 @@ export interface ProcessEnvironment {
 export interface LineageProcess {
   name: string;
   pid: number;
+  /** The admission port (HTTPS: /mutate, /validate). */
   port: number;
   url: string;
+  /** The operations port (plain HTTP: /healthz, /readyz, /metrics). */
+  metricsPort: number;
   logFile: string;
   /** JSON log lines written so far. */
   logs(): Record<string, unknown>[];
   /** Current value of one metric (summed over matching samples), 0 when absent. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** A GET on the operations port. */
   get(path: string): Promise<{ status: number; body: string }>;
   /** SIGTERM and wait for exit (a graceful drain). */
   stop(): Promise<void>;
@@ -63,6 +67,7 @@ export async function startLineageProcess(
       mainJs,
       options.role,
       `--listen=${host}:${options.port ?? 0}`,
+      "--metrics-listen=127.0.0.1:0",
       `--tls-cert=${join(environment.certDir, "tls.crt")}`,
       `--tls-key=${join(environment.certDir, "tls.key")}`,
       `--kubeconfig=${options.kubeconfig ?? environment.kubeconfig}`,
@@ -81,21 +86,30 @@ export async function startLineageProcess(
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   let port: number;
+  let metricsPort: number;
+  const listening = (server: string) => logs().find((l) => l.msg === "listening" && l.server === server);
   try {
-    port = await eventually(
+    [port, metricsPort] = await eventually(
       `${name} to listen`,
       () => {
         if (!isAlive(started.pid))
           throw new Error(`${name} exited:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
-        const line = logs().find((l) => l.msg === "listening");
-        return line ? Number(line.port) : undefined;
+        const admission = listening("admission");
+        const metrics = listening("metrics");
+        return admission && metrics ? [Number(admission.port), Number(metrics.port)] : undefined;
       },
       { timeoutMs: 20_000 },
     );
     if (options.waitReady ?? true) {
-      const get = async (path: string) => httpsGet(`https://127.0.0.1:${port}${path}`, { ca: await ca() });
-      await eventually(`${name} to be ready`, async () => (await get("/readyz")).status === 200, {
-        timeoutMs: 30_000,
+      await eventually(
+        `${name} to be ready`,
+        async () => (await httpGet(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
+        { timeoutMs: 30_000 },
+      );
+      // And the admission port serves a certificate the test trusts (any answer: only POSTs are routed).
+      await eventually(`${name} to serve TLS`, async () => {
+        await httpsGet(`https://127.0.0.1:${port}/`, { ca: await ca() });
+        return true;
       });
     }
   } catch (error) {
@@ -104,12 +118,13 @@ export async function startLineageProcess(
     throw error;
   }
   const url = `https://127.0.0.1:${port}`;
-  const get = async (path: string) => httpsGet(`${url}${path}`, { ca: await ca() });
+  const get = (path: string) => httpGet(`http://127.0.0.1:${metricsPort}${path}`);
   return {
     name,
     pid: started.pid,
     port,
     url,
+    metricsPort,
     logFile,
     logs,
     get,

@@ -14,3 +14,11 @@ export function kubectlApply(
   const { kubectl, kubeconfig } = e2eContext();
   return applyManifests(kubectl, kubeconfig, yaml, options);
 }
+
+/** The NetworkPolicy's required setting, as an overlay sets it (the release ships a placeholder). */
+export const podCidrPlaceholder = "SET-YOUR-POD-CIDR";
+
+/** Release YAML with the pod network set (the local control plane has none; kind's is the default). */
+export function withPodCidr(yaml: string, cidr = "10.244.0.0/16"): string {
+  return yaml.replaceAll(podCidrPlaceholder, cidr);
+}
