@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { InFlight } from "../server/in-flight.ts";
 import type { BudgetTicket, LoadBudget } from "../server/load-budget.ts";
 import { jsonBodyReader } from "./body.ts";
+import { type ClientRequirement, type ClientSocket, clientRefusal } from "./client-check.ts";
 import type { AdmissionMetrics } from "./metrics.ts";
 import { buildResponse, outcomeOf, parseAdmissionReview } from "./review.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
@@ -40,8 +41,8 @@ export interface EnvelopeOptions {
    * that outgrow the bytes while they arrive are shed, the largest first.
    */
   budget?: LoadBudget;
-  /** Only clients presenting a certificate the server verified (the API server) may send reviews. */
-  requireClientCertificate?: boolean;
+  /** Who may send reviews: only clients presenting a certificate the server verified (the API server). */
+  client?: ClientRequirement;
 }
 
 /**
@@ -91,11 +92,9 @@ export function admissionHandler(route: AdmissionRoute, options: EnvelopeOptions
       }
     };
     try {
-      if (options.requireClientCertificate && !(req.socket as TLSSocket).authorized) {
-        reject(
-          403,
-          "admission reviews are accepted only from the API server: present a client certificate signed by --client-ca",
-        );
+      const refusal = options.client && clientRefusal(req.socket as TLSSocket & ClientSocket, options.client);
+      if (refusal) {
+        reject(403, refusal);
         return;
       }
       ticket = options.budget?.take(shedNow);

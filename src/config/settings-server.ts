@@ -182,6 +182,15 @@ export const serverSettings = {
       "PEM file of the CA that signs the API server's client certificate for webhooks (its AdmissionConfiguration kubeConfigFile). When set, /mutate and /validate answer only clients presenting a certificate it signed; probes and metrics need none.",
     parse: parseText,
   }),
+  clientCaSubjects: setting({
+    flag: "client-ca-subjects",
+    env: "TEKTON_LINEAGE_CLIENT_CA_SUBJECTS",
+    default: "",
+    defaultText: "any certificate --client-ca signed",
+    description:
+      "Comma-separated common names the client certificate must carry (the API server's webhook client certificate), for a --client-ca that also signs other clients' certificates (a cluster CA).",
+    parse: parseList,
+  }),
   drainDelay: setting({
     flag: "drain-delay",
     env: "TEKTON_LINEAGE_DRAIN_DELAY",

@@ -62,7 +62,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
     deadlineMs: config.admissionDeadline,
     maxBodyBytes: config.maxBodyBytes,
     budget,
-    requireClientCertificate: config.clientCa !== "",
+    client: { certificate: config.clientCa !== "", names: config.clientCaSubjects },
   };
   const app = createAdmissionApp(
     Object.fromEntries(

@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -121,7 +124,10 @@ beforeAll(async () => {
   // Where the API server presents its client certificate, only it may send reviews.
   lineage = await startTektonLineage({
     role: "all",
-    args: [...common, ...(webhookClientCa ? [`--client-ca=${webhookClientCa}`] : [])],
+    args: [
+      ...common,
+      ...(webhookClientCa ? [`--client-ca=${webhookClientCa}`, "--client-ca-subjects=kube-apiserver"] : []),
+    ],
   });
   // A second webhook with its port open to anyone, as without --client-ca: what a pod can do through it.
   openPort = await startTektonLineage({ role: "webhook", args: common });
@@ -233,6 +239,63 @@ describe("a tenant who labels runs to opt out", () => {
   });
 });
 
+/** A client certificate signed by the CA at `caFile` (its key beside it) for `name`. */
+function clientCertificate(caFile: string, name: string): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), "client-"));
+  const run = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const [key, csr, crt] = ["c.key", "c.csr", "c.crt"].map((f) => join(dir, f)) as [string, string, string];
+  run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key);
+  run("req", "-new", "-key", key, "-subj", `/CN=${name}`, "-out", csr);
+  writeFileSync(join(dir, "ext.cnf"), "extendedKeyUsage=clientAuth\n");
+  const caKey = join(dirname(caFile), "ca.key");
+  run(
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    caFile,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-CAserial",
+    join(dir, "ca.srl"),
+    "-days",
+    "1",
+    "-extfile",
+    join(dir, "ext.cnf"),
+    "-out",
+    crt,
+  );
+  return { cert: readFileSync(crt, "utf8"), key: readFileSync(key, "utf8") };
+}
+
+function postWithCertificate(
+  url: string,
+  body: string,
+  client: { cert: string; key: string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: "POST",
+        ca: ca(),
+        cert: client.cert,
+        key: client.key,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 describe("a pod that reaches the webhook port", () => {
   it("gets no answer without the API server's client certificate, where one is required", async ({
     skip,
@@ -242,6 +305,11 @@ describe("a pod that reaches the webhook port", () => {
     const answer = await httpsPost(`${lineage.url}/mutate`, { ca: ca(), body: review });
     expect(answer.status).toBe(403);
     expect(answer.body).toMatch(/only from the API server/);
+    // A certificate the same CA signed for someone else is not the API server's (--client-ca-subjects).
+    const other = clientCertificate(e2eContext().webhookClientCa ?? "", "mallory");
+    const signed = await postWithCertificate(`${lineage.url}/mutate`, review, other);
+    expect(signed.status).toBe(403);
+    expect(JSON.parse(signed.body).message).toMatch(/names "mallory", not one of --client-ca-subjects/);
     // The API server's own calls still get through.
     expect((await victimRun(sha())).metadata.labels?.["tekton-lineage.io/attempt"]).toBe("1");
   });
