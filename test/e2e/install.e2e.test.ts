@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -9,6 +8,7 @@ import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { registerWebhooksByUrl } from "./controlplane/register-webhooks.ts";
 import { configMapSettings } from "./controlplane/release.ts";
 import { waitUntilServing } from "./support/admission.ts";
+import { canI as canIAs } from "./support/can-i.ts";
 import { holdClusterLock } from "./support/cluster-lock.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
@@ -149,23 +149,9 @@ describe("the release YAML", () => {
 });
 
 describe("the release's RBAC", () => {
-  const canI = (verb: string, resource: string, namespace: string): string => {
-    const { kubectl, kubeconfig } = e2eContext();
-    const args = [
-      "auth",
-      "can-i",
-      verb,
-      resource,
-      "-n",
-      namespace,
-      "--as=system:serviceaccount:tekton-lineage:tekton-lineage",
-    ];
-    try {
-      return execFileSync(kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { encoding: "utf8" }).trim();
-    } catch (error) {
-      return String((error as { stdout?: string }).stdout ?? "").trim(); // "no" exits 1
-    }
-  };
+  const standalone = "system:serviceaccount:tekton-lineage:tekton-lineage";
+  const canI = (verb: string, resource: string, namespace: string) =>
+    canIAs(standalone, verb, resource, namespace);
 
   it("reads Secrets only of its own namespace and of namespaces that granted it their Repository tokens", () => {
     expect(canI("get", "secrets", "kube-system")).toBe("no");

@@ -6,6 +6,7 @@ import {
   type V1Deployment,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canI } from "./support/can-i.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { kubectlApply, renderOverlay, withPodCidr } from "./support/manifests.ts";
 import { createSuite } from "./support/suite.ts";
@@ -115,9 +116,17 @@ beforeAll(async () => {
     dryRun: true,
   });
   deployment = await apps.readNamespacedDeployment({ name: "pipelines-as-code-watcher", namespace });
+  // The ClusterRoleBinding for real, under a name of this run's (the install under test holds the
+  // release's): with it, what the watcher's ServiceAccount may do can be asked of the API server.
+  const binding = rendered.find((o) => o.kind === "ClusterRoleBinding");
+  if (binding)
+    kubectlApply(toYaml([{ ...binding, metadata: { ...binding.metadata, name: sidecarBinding() } }]));
 });
 
+const sidecarBinding = () => `tekton-lineage-sidecar-${suite.id}`;
+
 afterAll(async () => {
+  await rbac.deleteClusterRoleBinding({ name: sidecarBinding() }).catch(() => undefined);
   await suite.cleanup();
 });
 
@@ -192,6 +201,39 @@ describe("the pac-sidecar overlay", () => {
     expect([8443, 9095].some(open)).toBe(false);
     // Applied for real above: the API server took it, with the pod CIDR the overlay must set.
     expect(JSON.stringify(policy)).toContain("10.244.0.0/16");
+  });
+
+  it("gives PaC's watcher ServiceAccount no right standalone tekton-lineage does not have, and none over PaC's Secrets", () => {
+    const watcher = `system:serviceaccount:${namespace}:pipelines-as-code-watcher`;
+    const standalone = "system:serviceaccount:tekton-lineage:tekton-lineage";
+    // [verb, resource, in its own namespace or another, the sidecar may, standalone may]. Standalone may
+    // read any Secret of its own namespace, where only its own live; the sidecar, in PaC's, only its two.
+    const checks: [string, string, "own" | "other", "yes" | "no", "yes" | "no"][] = [
+      ["get", "secrets/tekton-lineage-signing", "own", "yes", "yes"],
+      ["update", "secrets/tekton-lineage-tls", "own", "yes", "yes"],
+      ["create", "secrets", "own", "yes", "yes"],
+      ["get", "secrets/pipelines-as-code-secret", "own", "no", "yes"], // PaC's webhook secret lives there
+      ["list", "secrets", "own", "no", "yes"],
+      ["get", "secrets", "other", "no", "no"],
+      ["create", "leases", "own", "yes", "yes"],
+      ["delete", "leases", "own", "yes", "yes"],
+      ["patch", "pipelineruns", "other", "yes", "yes"],
+      ["delete", "pipelineruns", "other", "no", "no"],
+      ["create", "pipelineruns", "other", "no", "no"],
+      ["update", "deployments", "own", "no", "no"],
+      ["list", "repositories.pipelinesascode.tekton.dev", "other", "yes", "yes"],
+      ["update", "repositories.pipelinesascode.tekton.dev", "other", "no", "no"],
+    ];
+    const answers = checks.map(([verb, resource, where]) => [
+      verb,
+      resource,
+      where,
+      canI(watcher, verb, resource, where === "own" ? namespace : "default"),
+      canI(standalone, verb, resource, where === "own" ? "tekton-lineage" : "default"),
+    ]);
+    expect(answers).toEqual(checks);
+    // Nothing the sidecar may do is beyond what standalone may.
+    expect(answers.filter(([, , , sidecar, alone]) => sidecar === "yes" && alone !== "yes")).toEqual([]);
   });
 
   it("serves the webhooks through a Service that selects the watcher's pods on the sidecar's port", () => {
