@@ -303,7 +303,7 @@ describe("createMutateRoute with a queue", () => {
     source: { kind: "repository" as const, namespace: "team-a", name: "my-repo" },
     maxWaitMs: 0,
   };
-  type Admission = import("../queue/admit-plan.ts").QueueAdmission;
+  type Admission = import("../queue/admit/admit-plan.ts").QueueAdmission;
   const withQueue = (admission: Admission) => {
     const seen: string[] = [];
     const released: string[] = [];

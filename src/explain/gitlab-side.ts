@@ -1,15 +1,14 @@
 import type { Repository } from "../core/repository.ts";
 import { pac } from "../core/vocabulary.ts";
-import { newestStatus } from "../gitlab/api.ts";
-import type { ClientSource } from "../gitlab/clients.ts";
-import type { FailingTasks } from "../gitlab/failing-task.ts";
-import type { LatestAttempt } from "../gitlab/latest.ts";
-import { lineageDesiredStatus } from "../gitlab/lineage-status.ts";
-import type { LineageView } from "../gitlab/lineage-view.ts";
-import type { Links } from "../gitlab/links.ts";
-import { onFirstProject } from "../gitlab/projects.ts";
-import { type ReportSettings, reportTarget } from "../gitlab/target.ts";
-import { converged } from "../gitlab/writes.ts";
+import { newestStatus } from "../gitlab/client/api.ts";
+import type { ClientSource } from "../gitlab/client/clients.ts";
+import { lineageDesiredStatus } from "../gitlab/status/desired.ts";
+import type { FailingTasks } from "../gitlab/status/failing-task.ts";
+import type { LatestAttempt } from "../gitlab/status/latest.ts";
+import type { LineageView } from "../gitlab/status/lineage-view.ts";
+import type { Links } from "../gitlab/status/links.ts";
+import { onFirstProject, type ReportSettings, reportTarget } from "../gitlab/status/target.ts";
+import { converged } from "../gitlab/status/writes.ts";
 import { type GitLabComparison, shownStatus } from "./timeline.ts";
 
 export interface GitLabSide {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LineageView } from "../gitlab/lineage-view.ts";
+import type { LineageView } from "../gitlab/status/lineage-view.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
 import type { CounterRecord } from "../lineage/attempt-plan.ts";
 import { pipelineRun } from "../testing/runs.ts";

@@ -1,7 +1,7 @@
 import { type PipelineRun, succeededCondition } from "../core/tekton.ts";
 import { admissionKeys, reconcilerKeys } from "../core/vocabulary.ts";
-import type { LineageView } from "../gitlab/lineage-view.ts";
-import type { ActualStatus } from "../gitlab/writes.ts";
+import type { ActualStatus } from "../gitlab/client/api.ts";
+import type { LineageView } from "../gitlab/status/lineage-view.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
 import type { CounterRecord } from "../lineage/attempt-plan.ts";
 import { attemptOf } from "../lineage/supersede.ts";

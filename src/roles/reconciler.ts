@@ -4,11 +4,12 @@ import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
 import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
-import { GitLabClients } from "../gitlab/clients.ts";
-import { TokenSource } from "../gitlab/credentials.ts";
-import { FailingTasks } from "../gitlab/failing-task.ts";
+import { GitLabClients } from "../gitlab/client/clients.ts";
+import { TokenSource } from "../gitlab/client/credentials.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
-import { GitLabReporter } from "../gitlab/reporter.ts";
+import { PacFailureCorrector } from "../gitlab/pac-failure/pac-failure-corrector.ts";
+import { FailingTasks } from "../gitlab/status/failing-task.ts";
+import { LineageReporter } from "../gitlab/status/lineage-reporter.ts";
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { type CachedEvent, eventSource } from "../kube/event-source.ts";
 import { customObjectExistence, secretExistence } from "../kube/existence.ts";
@@ -24,9 +25,9 @@ import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { PacConfigWatch } from "../pac/config-watch.ts";
 import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
 import { OrphanController } from "../pac/orphan-controller.ts";
-import { QueueController } from "../queue/controller.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
-import { OptInCheck } from "../queue/opt-in-check.ts";
+import { QueueController } from "../queue/reconcile/controller.ts";
+import { OptInCheck } from "../queue/reconcile/opt-in-check.ts";
 import { queueLeaseKind } from "../queue/state.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";
@@ -144,7 +145,20 @@ export function createReconciler(context: ServiceContext): Component {
     secretExists: secretExistence(kubeConfig),
   });
   const gitlabMetrics = createGitLabMetrics(registry);
-  const gitlab = new GitLabReporter({
+  const gitlabClients = new GitLabClients({
+    tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
+    timeoutMs: config.gitlabTimeout,
+    observe: (method, status) => gitlabMetrics.requests.inc({ method, status: String(status) }),
+  });
+  // PaC's bare failure status of a commit, corrected from what the lineage reporter tells it.
+  const pacFailures = new PacFailureCorrector({
+    clients: gitlabClients,
+    events,
+    metrics: gitlabMetrics,
+    logger,
+    resyncMs: config.gitlabResync,
+  });
+  const gitlab = new LineageReporter({
     runs,
     counters,
     countersNamespace: namespace,
@@ -152,11 +166,8 @@ export function createReconciler(context: ServiceContext): Component {
     repositories,
     globalRepository: () =>
       context.shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository),
-    clients: new GitLabClients({
-      tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
-      timeoutMs: config.gitlabTimeout,
-      observe: (method, status) => gitlabMetrics.requests.inc({ method, status: String(status) }),
-    }),
+    clients: gitlabClients,
+    bareStatuses: pacFailures,
     failingTasks: new FailingTasks(kubeConfig),
     writer: actions,
     events,
@@ -225,6 +236,7 @@ export function createReconciler(context: ServiceContext): Component {
       queues.run(signal);
       supersede.run(signal);
       gitlab.run(signal);
+      pacFailures.run(signal);
       optInCheck.run(signal);
       orphans.run(signal);
       void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);

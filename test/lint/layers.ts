@@ -24,6 +24,35 @@ export const layers: readonly (readonly string[])[] = [
   ["main.ts"],
 ];
 
+/**
+ * Folders whose sub-folders are layered too, bottom to top: gitlab/'s two controllers share its client
+ * and its trouble handling, the PaC failure corrector builds on the lineage reporter's statuses (never the
+ * other way); the queue's admission and reconcile halves share only the queue's state.
+ */
+export const innerLayers: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  gitlab: [["client"], ["."], ["status"], ["pac-failure"]],
+  queue: [["."], ["admit", "reconcile"]],
+};
+
+/** The inner folder of a path under src/ ("." for a file directly in its top folder). */
+function innerFolderOf(path: string): string {
+  const parts = path.split("/");
+  return parts.length > 2 ? (parts[1] ?? ".") : ".";
+}
+
+/** Why `from` may not import `to` inside `folder`'s inner layers, or undefined when it may. */
+function innerProblem(folder: string, from: string, to: string): string | undefined {
+  const inner = innerLayers[folder];
+  const [a, b] = [innerFolderOf(from), innerFolderOf(to)];
+  if (!inner || a === b) return undefined;
+  const [i, j] = [inner.findIndex((l) => l.includes(a)), inner.findIndex((l) => l.includes(b))];
+  if (i === -1) return `${folder}/${a}/ is in no inner layer (test/lint/layers.ts)`;
+  if (j === -1) return `${folder}/${b}/ is in no inner layer (test/lint/layers.ts)`;
+  if (j > i) return `points up inside ${folder}/: ${a} (inner layer ${i}) imports ${b} (inner layer ${j})`;
+  if (j === i) return `points sideways inside ${folder}/: ${a} and ${b} share inner layer ${i}`;
+  return undefined;
+}
+
 /** The layer of a path under src/ (its first segment), or undefined for a folder no layer names. */
 export function layerOf(path: string): number | undefined {
   const first = path.split("/")[0] ?? "";
@@ -36,7 +65,7 @@ export function importProblem(from: string, to: string): string | undefined {
   if (from.endsWith(".test.ts") || from.startsWith("testing/")) return undefined;
   const [fromFolder, toFolder] = [from.split("/")[0], to.split("/")[0]];
   if (toFolder === "testing") return "src/testing/ serves tests only";
-  if (fromFolder === toFolder) return undefined;
+  if (fromFolder === toFolder) return innerProblem(fromFolder ?? "", from, to);
   const [a, b] = [layerOf(from), layerOf(to)];
   if (a === undefined) return `${fromFolder}/ is in no layer (test/lint/layers.ts)`;
   if (b === undefined) return `${toFolder}/ is in no layer (test/lint/layers.ts)`;

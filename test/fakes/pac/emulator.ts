@@ -25,7 +25,7 @@ export type { PacVersion } from "./versions.ts";
  *    (controller.ts, cancelInProgress).
  * 3. v0.37.0 sends the "cancelled" conclusion of such a run as is: GitLab answers 400, PaC records a
  *    FailedToSetCommitStatus Event (and its note). Emulated since versions.ts; tekton-lineage now takes
- *    the report of any run someone else cancelled (gitlab/pac-reports.ts).
+ *    the report of any run someone else cancelled (gitlab/status/pac-reports.ts).
  * 4. Before v0.45 startPR makes the run's git-auth Secret before its create and deletes it when the create
  *    answers an error (even a lost answer); from v0.45 the watcher makes it (secret-created "false") and
  *    deletes it again when the run is done (kubeinteraction/cleanups.go, not emulated). Emulated since.

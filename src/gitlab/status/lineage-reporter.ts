@@ -1,0 +1,325 @@
+import { Controller, type ReconcileResult, sooner } from "../../core/controller.ts";
+import { pacWillReport } from "../../core/pac-report.ts";
+import type { Repository } from "../../core/repository.ts";
+import type { RunWriter } from "../../core/run-actions.ts";
+import type { PipelineRun } from "../../core/tekton.ts";
+import { pac, reconcilerKeys } from "../../core/vocabulary.ts";
+import type { EventSink } from "../../kube/event-recorder.ts";
+import type { ObjectCache } from "../../kube/informer.ts";
+import type { CachedLease } from "../../kube/leases.ts";
+import { lineageIndexValue } from "../../lineage/genuine-runs.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type { PacConfig } from "../../pac/config.ts";
+import type { CreationFailures } from "../../pac/creation-failures.ts";
+import type { ClientSource } from "../client/clients.ts";
+import type { GitLabMetrics } from "../metrics.ts";
+import { ReportTrouble } from "../report-trouble.ts";
+import { type BareStatusBoard, bareEntryOf } from "./bare-entry.ts";
+import { converge, RepairBudget, type RepairKind } from "./converge.ts";
+import { type DesiredStatus, lineageDesiredStatus, untilPacHasSpoken } from "./desired.ts";
+import type { FailingTasks } from "./failing-task.ts";
+import { type LatestAttempt, latestToReport } from "./latest.ts";
+import {
+  type LineageMemory,
+  newMemory,
+  nextReadAfterRunEnded,
+  nextResync,
+  noticeCreationFailure,
+  noticeEndedRuns,
+} from "./lineage-memory.ts";
+import { type LineageView, LineageViews } from "./lineage-view.ts";
+import { type LinkTemplates, runLinks } from "./links.ts";
+import { reportsToTakeOver } from "./pac-reports.ts";
+import { ProjectCheck } from "./project-check.ts";
+import { statusOwner } from "./status-owner.ts";
+import { onFirstProject, type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
+
+export interface LineageReporterOptions {
+  runs: ObjectCache<PipelineRun>;
+  /** Attempt counters (to see attempts admitted but never created). */
+  counters: ObjectCache<CachedLease>;
+  /** PaC's records of creates that failed: the only proof that an admitted attempt was never created. */
+  creationFailures: Pick<CreationFailures, "find" | "of" | "onFailure" | "synced" | "whenSynced">;
+  countersNamespace: string;
+  repositories: ObjectCache<Repository>;
+  /** PaC's global Repository, whose git provider a Repository inherits where it sets none (as PaC merges). */
+  globalRepository?: () => Repository | undefined;
+  clients: ClientSource;
+  failingTasks: Pick<FailingTasks, "of">;
+  writer: RunWriter;
+  events: EventSink;
+  metrics: GitLabMetrics;
+  logger: Logger;
+  /** Where to report; `application` undefined: PaC's application name. */
+  settings: Omit<ReportSettings, "application"> & { application?: string };
+  links: LinkTemplates;
+  /** PaC's own settings (its ConfigMap), as they are now. */
+  pacConfig: () => PacConfig;
+  /** How long an admitted attempt may take to appear before it counts as never created. */
+  creationGraceMs: number;
+  /** How often GitLab is read again for a lineage still in progress (drift from other writers). */
+  resyncMs: number;
+  /** Repairs of one lineage's status allowed per window before tekton-lineage stops contesting. */
+  maxRepairs: number;
+  repairWindowMs: number;
+  clock?: () => number;
+  /** The wall clock, to compare with the times PaC and GitLab record. */
+  wallClock?: () => number;
+  random?: () => number;
+  /** Told what each lineage whose create failed contributes to its commit's bare status (PaC's). */
+  bareStatuses: BareStatusBoard;
+}
+
+/** Repairs allowed per window against reports of older attempts (PaC's watcher: one per run that ends). */
+const olderAttemptRepairs = 20;
+
+/**
+ * Keeps the GitLab commit status of every lineage on its latest attempt. Level-based: for each lineage
+ * it computes what GitLab should show (desiredStatus), compares with what GitLab shows (remembered from
+ * its own writes, read again every resyncMs and soon after any run of the lineage ends), and posts only
+ * the difference (converge). Lineages whose create failed also tell `bareStatuses` (the PAC failure
+ * corrector, gitlab/pac-failure/) what they contribute to PaC's bare failure status of their commit. Trouble is handled by ReportTrouble; repairs
+ * against another writer are bounded (RepairBudget), reports of older attempts always lose.
+ */
+export class LineageReporter {
+  private readonly options: LineageReporterOptions;
+  private readonly views: LineageViews;
+  private readonly memory = new Map<string, LineageMemory>();
+  private readonly repairs: RepairBudget;
+  private readonly olderAttemptRepairs: RepairBudget;
+  private readonly trouble: ReportTrouble;
+  /** Where a token may write, as the Repository and GitLab say (never the run's annotations alone). */
+  private readonly projectCheck: ProjectCheck;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  readonly controller: Controller;
+
+  constructor(options: LineageReporterOptions) {
+    this.options = options;
+    this.clock = options.clock ?? (() => performance.now());
+    this.random = options.random ?? Math.random;
+    this.repairs = new RepairBudget(options.maxRepairs, options.repairWindowMs);
+    this.projectCheck = new ProjectCheck(options.wallClock);
+    this.olderAttemptRepairs = new RepairBudget(olderAttemptRepairs, options.repairWindowMs);
+    this.views = new LineageViews({
+      runs: options.runs,
+      counters: options.counters,
+      countersNamespace: options.countersNamespace,
+      failures: options.creationFailures,
+    });
+    this.controller = new Controller({
+      name: "gitlab",
+      reconcile: (key) => this.reconcile(key),
+      caches: [options.runs, options.counters, options.creationFailures],
+      initialKeys: () => this.views.keys(),
+      concurrency: 8,
+      logger: options.logger,
+    });
+    const troubleOptions = { ...options, clock: this.clock, random: this.random };
+    this.trouble = new ReportTrouble(troubleOptions, (key) => this.controller.enqueue(key));
+    options.runs.onChange((run) => {
+      const key = lineageIndexValue(run);
+      if (key) this.controller.enqueue(key);
+    });
+    options.counters.onChange((lease) => {
+      const key = this.views.keyOfCounter(lease);
+      if (key) this.controller.enqueue(key);
+    });
+    // A failed create PaC records wakes the lineages whose last admission was that repository's.
+    options.creationFailures.onFailure((namespace, repository) => {
+      for (const key of this.views.keysOfRepository(namespace, repository)) this.controller.enqueue(key);
+    });
+  }
+
+  run(signal: AbortSignal): void {
+    this.trouble.clear();
+    this.controller.run(signal);
+  }
+
+  private memoryOf(key: string): LineageMemory {
+    const memory = this.memory.get(key) ?? newMemory();
+    this.memory.set(key, memory);
+    return memory;
+  }
+
+  /** One lineage, keyed namespace/lineage id: a lineage never spans namespaces. */
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const view = this.views.read(key);
+    await this.takeOverStaleReports(view);
+    const owner = this.statusOwnerOf(view);
+    if (owner !== key) {
+      // Another lineage of this pipeline and commit owns the shared status: PaC's reports of this one
+      // would land on it, so they are taken too; its own status is the owner's to write.
+      for (const run of view.runs.filter(pacWillReport)) {
+        const why = `another lineage (${owner}) owns the status of this pipeline and commit`;
+        if ((await this.options.writer.takeOverReport(run, why)) === "done")
+          this.options.metrics.reportsTakenOver.inc();
+      }
+      return { requeueAfterMs: this.options.resyncMs };
+    }
+    const memory = this.memoryOf(key);
+    const now = this.clock();
+    // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
+    const newer = view.attempts.newer;
+    if (!newer) memory.newerSince = undefined;
+    else if (memory.newerSince?.attempt !== newer.attempt)
+      memory.newerSince = { attempt: newer.attempt, since: now };
+    const waited = memory.newerSince ? now - memory.newerSince.since : 0;
+    const { latest, lookAgainMs } = latestToReport(view.attempts, waited, this.options.creationGraceMs);
+    if (!latest) {
+      if (lookAgainMs === undefined) this.forget(key, view.commit);
+      return { requeueAfterMs: lookAgainMs };
+    }
+    const settings = { ...this.options.settings, application: this.application() };
+    const repositoryName = latest.reportFrom.metadata.annotations?.[pac.repository] ?? "";
+    const repository = this.options.repositories.get(view.namespace, repositoryName);
+    const target = reportTarget(
+      latest.run ?? latest.reportFrom,
+      repository,
+      settings,
+      this.options.globalRepository?.(),
+    );
+    if ("refused" in target) {
+      this.trouble.refusedHost(memory, key, view.namespace, repository?.metadata.name, target.refused);
+      return { requeueAfterMs: lookAgainMs };
+    }
+    if ("skip" in target) {
+      this.options.logger.debug({ lineage: key, why: target.skip }, "not reporting to GitLab");
+      return { requeueAfterMs: lookAgainMs };
+    }
+    // PaC posts its own first status of each run it creates right after the create: a write of
+    // tekton-lineage's to the same commit meanwhile would take GitLab's per-commit lock from it (409), and
+    // PaC does not retry. This lineage comes back when its own run is patched, or when the wait is over.
+    const wallNow = (this.options.wallClock ?? Date.now)();
+    const commitRuns = view.commit ? this.views.runsOfCommit(view.commit) : view.runs;
+    const waits = commitRuns.map((run) => untilPacHasSpoken(run, wallNow)).filter((w) => w !== undefined);
+    if (waits.length > 0) return { requeueAfterMs: sooner(Math.max(...waits), lookAgainMs) };
+    const desired = await this.desired(view, latest);
+    // A newer attempt was admitted and, within the grace, has neither appeared nor been proven never
+    // created: the latest attempt is not known to have succeeded, so no success is written meanwhile.
+    const newerUnresolved = view.attempts.newer && lookAgainMs !== undefined;
+    if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
+    if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
+    if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
+    noticeEndedRuns(memory, view.runs, now);
+    const later = (next: number | undefined) =>
+      sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
+    try {
+      const api = await this.options.clients.get(target.host, target.secret);
+      const subject = latest.run ?? latest.reportFrom;
+      const verdict = await this.projectCheck.check(api, target.host, repository, subject);
+      if ("refused" in verdict) {
+        this.options.bareStatuses.update(view.commit, key, undefined);
+        this.trouble.refusedTarget(memory, key, view.namespace, subject.metadata.name ?? "", verdict.refused);
+        return { requeueAfterMs: lookAgainMs };
+      }
+      const checked = { ...target, projects: verdict.projects };
+      this.options.bareStatuses.update(
+        view.commit,
+        key,
+        bareEntryOf(view, latest, desired, checked, repositoryName),
+      );
+      const { project, result } = await onFirstProject(checked.projects, memory.project, (project) =>
+        converge({
+          api,
+          address: {
+            host: target.host,
+            project,
+            sha: target.sha,
+            name: target.context,
+            pipelineId: target.pipelineId,
+          },
+          desired,
+          known: memory.known,
+          remember: (known) => {
+            memory.known = known;
+          },
+          now: this.clock,
+          resyncMs: this.options.resyncMs,
+          mayRepair: (kind: RepairKind) =>
+            (kind === "older-attempt" ? this.olderAttemptRepairs : this.repairs).take(key, this.clock()),
+        }),
+      );
+      memory.project = project;
+      memory.failures = 0;
+      memory.reported = undefined;
+      if (result.result === "contested") {
+        const what = `"${target.context}" on ${target.sha.slice(0, 8)}`;
+        const wait = this.trouble.contested(memory, key, what, result.until);
+        return { requeueAfterMs: later(sooner(wait, this.nextResync(memory, latest.run))) };
+      }
+      for (const write of result.writes) this.options.metrics.writes.inc({ state: write.state });
+      if (result.repaired) this.options.metrics.repairs.inc();
+      if (result.writes.length > 0)
+        this.options.logger.debug(
+          { lineage: key, state: desired.state, attempt: desired.attempt },
+          "GitLab status converged",
+        );
+      await this.persistPipelineId(view.runs, target, result.pipelineId);
+      return { requeueAfterMs: later(this.nextResync(memory, latest.run)) };
+    } catch (error) {
+      return { requeueAfterMs: later(this.trouble.failed(key, memory, target, error)) };
+    }
+  }
+
+  /**
+   * Takes from PaC the final report of every run whose report would speak for an attempt that is no longer
+   * the latest (pac-reports.ts). A write that finds PaC's state changed is left for the next reconcile,
+   * which that change triggers.
+   */
+  private async takeOverStaleReports(view: LineageView): Promise<void> {
+    for (const { run, why } of reportsToTakeOver(view)) {
+      const result = await this.options.writer.takeOverReport(run, why);
+      if (result === "done") this.options.metrics.reportsTakenOver.inc();
+    }
+  }
+
+  /** The lineage that owns the status this lineage shares with others of its pipeline and commit. */
+  private statusOwnerOf(view: LineageView): string {
+    if (!view.commit || !view.pipeline) return view.key;
+    const rivals = this.views
+      .keysOfCommit(view.commit)
+      .filter((k) => k !== view.key)
+      .map((k) => this.views.read(k))
+      .filter((rival) => rival.pipeline === view.pipeline);
+    return statusOwner(view, rivals);
+  }
+
+  /** The application name statuses start with: --gitlab-application, else PaC's own. */
+  private application(): string {
+    return this.options.settings.application || this.options.pacConfig().applicationName;
+  }
+
+  private desired(view: LineageView, latest: LatestAttempt): Promise<DesiredStatus> {
+    return lineageDesiredStatus(
+      view,
+      latest,
+      runLinks(this.options.links, this.options.pacConfig),
+      this.options.failingTasks,
+    );
+  }
+
+  private forget(key: string, commit: string): void {
+    this.memory.delete(key);
+    this.repairs.forget(key);
+    this.olderAttemptRepairs.forget(key);
+    this.options.bareStatuses.update(commit, key, undefined);
+  }
+
+  private nextResync(memory: LineageMemory, run: PipelineRun | undefined): number | undefined {
+    return nextResync(memory, run, this.options.resyncMs, this.random);
+  }
+
+  /** Keeps GitLab's pipeline id on the runs, so later statuses join the merge request's pipeline. */
+  private async persistPipelineId(
+    runs: PipelineRun[],
+    target: ReportTarget,
+    id: number | undefined,
+  ): Promise<void> {
+    if (target.pipelineId || !id) return;
+    for (const run of runs) {
+      if (run.metadata.annotations?.[reconcilerKeys.gitlabPipelineId] === String(id)) continue;
+      await this.options.writer.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
+    }
+  }
+}
