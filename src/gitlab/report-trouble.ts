@@ -1,4 +1,4 @@
-import { backoffDelay } from "../kube/backoff.ts";
+import { backoffDelay, jitter } from "../kube/backoff.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { GitLabError } from "./client/api.ts";
@@ -187,7 +187,11 @@ export function retryPlan(
   random: () => number = Math.random,
 ): RetryPlan {
   if (error instanceof GitLabError && error.hostHeld) {
-    return { kind: "host", delayMs: Math.max(error.retryAfterMs ?? 0, hostWaitMs) + 50 + random() * 200 };
+    // 50–250 ms after the host's wait, so the parked work does not all come back at once.
+    return {
+      kind: "host",
+      delayMs: Math.max(error.retryAfterMs ?? 0, hostWaitMs) + jitter(150, 2 / 3, random),
+    };
   }
   if (error instanceof GitLabError && error.retryable) {
     const backoff = backoffDelay(failures, { baseMs: 500, capMs: 60_000 }, random);

@@ -1,3 +1,4 @@
+import { transientStatus } from "./backoff.ts";
 /** What an error from the Kubernetes API says, read from client-node's ApiException or a fetch failure. */
 export interface ApiFailure {
   /** HTTP status, or 0 when no response came back (timeout, reset, refused). */
@@ -36,6 +37,5 @@ export const isConflict = (error: unknown) => apiFailure(error).code === 409;
  * The caller must re-read before deciding what happened.
  */
 export function isAmbiguous(error: unknown): boolean {
-  const { code } = apiFailure(error);
-  return code === 0 || code === 408 || code === 429 || code >= 500;
+  return transientStatus(apiFailure(error).code);
 }

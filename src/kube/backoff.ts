@@ -13,7 +13,19 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   if (failures <= 0) return 0;
-  const jitter = policy.jitter ?? 0.2;
   const plain = Math.min(policy.baseMs * 2 ** Math.min(failures - 1, 30), policy.capMs);
-  return Math.round(plain * (1 - jitter + 2 * jitter * random()));
+  return Math.round(jitter(plain, policy.jitter ?? 0.2, random));
+}
+
+/** `value` spread by ±`fraction` of it (0.2: ±20%), so that many waiters do not act in step. */
+export function jitter(value: number, fraction: number, random: () => number = Math.random): number {
+  return value * (1 - fraction + 2 * fraction * random());
+}
+
+/**
+ * An HTTP status (0: no answer) worth trying again, the one rule for the API server and GitLab alike: no
+ * answer, a timeout, a rate limit, a server error. The write it answers may or may not have happened.
+ */
+export function transientStatus(code: number): boolean {
+  return code === 0 || code === 408 || code === 429 || code >= 500;
 }

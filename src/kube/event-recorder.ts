@@ -4,7 +4,7 @@ import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, transientStatus } from "./backoff.ts";
 
 export interface AuditEvent {
   namespace: string;
@@ -159,7 +159,7 @@ export class EventRecorder implements EventSink {
         return;
       } catch (error) {
         const failure = apiFailure(error);
-        const retryable = failure.code === 0 || failure.code === 429 || failure.code >= 500;
+        const retryable = transientStatus(failure.code);
         const expired = Date.now() - recordedAt > this.options.maxAgeMs;
         if (!retryable || expired || !this.running) {
           this.dropped.inc({ cause: retryable ? "expired" : "refused" });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, jitter } from "./backoff.ts";
 import { IndexedStore, keyOf } from "./indexed-store.ts";
 
 /** The identity every cached object keeps, whatever else its transform trims away. */
@@ -234,7 +234,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
       const params: Record<string, string | number | boolean> = {
         resourceVersion: from,
         allowWatchBookmarks: true,
-        timeoutSeconds: 240 + Math.floor(Math.random() * 120),
+        timeoutSeconds: Math.floor(jitter(300, 0.2)),
       };
       if (this.options.labelSelector) params.labelSelector = this.options.labelSelector;
       if (this.options.fieldSelector) params.fieldSelector = this.options.fieldSelector;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
+import { jitter } from "./backoff.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
 import { managedByLabel } from "./managed-by.ts";
 
@@ -70,8 +71,7 @@ export class LeaderElector {
     const loop = () => {
       if (!this.running) return;
       this.ticking = this.tick().finally(() => {
-        if (this.running)
-          this.timer = setTimeout(loop, this.options.retryPeriodMs * (0.8 + Math.random() * 0.4));
+        if (this.running) this.timer = setTimeout(loop, jitter(this.options.retryPeriodMs, 0.2));
       });
     };
     loop();

@@ -1,5 +1,6 @@
 import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { Commits, MergeRequests, Projects } from "@gitbeaker/rest";
+import { transientStatus } from "../../kube/backoff.ts";
 import type { HostGate } from "./host-gate.ts";
 
 /** A commit status's state, as GitLab names it (PaC's "in_progress" is GitLab's "running"). */
@@ -49,15 +50,9 @@ export class GitLabError extends Error {
     this.retryAfterMs = retryAfterMs;
   }
 
-  /** Worth trying again later: no answer, a lock (409), a rate limit (429), a server error. */
+  /** Worth trying again later: a transient status, or GitLab's per-commit lock (409). */
   get retryable(): boolean {
-    return (
-      this.status === 0 ||
-      this.status === 408 ||
-      this.status === 409 ||
-      this.status === 429 ||
-      this.status >= 500
-    );
+    return transientStatus(this.status) || this.status === 409;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Controller, type ReconcileResult } from "../../core/controller.ts";
+import { backoffDelay } from "../../kube/backoff.ts";
 import type { EventSink } from "../../kube/event-recorder.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { GitLabError, isOpen, type StatusApi, type StatusWrite } from "../client/api.ts";
@@ -130,7 +131,7 @@ export class PacFailureCorrector implements BareStatusBoard {
    */
   private untilPacPosts(memory: CommitMemory, entries: readonly BareEntry[]): number | undefined {
     const last = Math.max(...entries.flatMap((e) => failureTimes(e.part)));
-    const delay = Math.min(1000 * 2 ** memory.checksAfterDone, 60_000);
+    const delay = backoffDelay(memory.checksAfterDone + 1, { baseMs: 1000, capMs: 60_000, jitter: 0 });
     const now = (this.options.wallClock ?? Date.now)();
     if (!Number.isFinite(last) || now + delay > last + pacWriteWindowMs) return undefined;
     memory.checksAfterDone += 1;

@@ -1,4 +1,5 @@
 import { isDone, type PipelineRun } from "../../core/tekton.ts";
+import { jitter } from "../../kube/backoff.ts";
 import type { TroubleMemory } from "../report-trouble.ts";
 import type { KnownStatus } from "./converge.ts";
 
@@ -91,5 +92,5 @@ export function nextResync(
   if (!done) memory.checksAfterDone = 0;
   else if (memory.checksAfterDone >= 2) return undefined;
   else memory.checksAfterDone += 1;
-  return resyncMs * (0.9 + random() * 0.2);
+  return jitter(resyncMs, 0.1, random);
 }
