@@ -1,6 +1,9 @@
-import { describe, expect, it, vi } from "vitest";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
-import { Controller, sooner } from "./controller.ts";
+import { RecordingEvents } from "../testing/runs.ts";
+import { Controller, type ReconcileResult, sooner, TerminalError } from "./controller.ts";
+import { ControllerMetrics } from "./controller-metrics.ts";
 
 function gate() {
   let open!: () => void;
@@ -76,5 +79,112 @@ describe("Controller", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  describe("requeues, all through the shell", () => {
+    afterEach(() => vi.useRealTimers());
+
+    /** A controller of key "a" whose reconciles answer from `script` in turn (then success), at fake times. */
+    function scripted(script: (() => ReconcileResult | undefined)[]) {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+      const calls: number[] = [];
+      const registry = new Registry();
+      const metrics = new ControllerMetrics(registry);
+      const events = new RecordingEvents();
+      const controller = new Controller({
+        name: "t",
+        reconcile: () => {
+          calls.push(performance.now());
+          return (script.shift() ?? (() => undefined))();
+        },
+        caches: [],
+        initialKeys: () => ["a"],
+        concurrency: 1,
+        logger: silentLogger(),
+      });
+      controller.instrument({ metrics, events });
+      const term = new AbortController();
+      const results = async () =>
+        Object.fromEntries(
+          ((await registry.getSingleMetric("tekton_lineage_reconcile_total")?.get())?.values ?? []).map(
+            (v) => [v.labels.result, v.value],
+          ),
+        );
+      return {
+        controller,
+        calls,
+        events,
+        results,
+        start: () => controller.run(term.signal),
+        stop: () => term.abort(),
+      };
+    }
+
+    const policy = { baseMs: 1000, capMs: 8000, jitter: 0 };
+
+    it.each<[string, (() => ReconcileResult | undefined)[], number[], Record<string, number>]>([
+      [
+        "backs a retry off by the key's failures in a row; a result without one ends the run",
+        [
+          () => ({ retry: { policy } }),
+          () => ({ retry: { policy } }),
+          () => ({ retry: { policy } }),
+          () => ({ requeueAfterMs: 500 }),
+          () => ({ retry: { policy } }),
+        ],
+        // 1 s, 2 s, 4 s, then the asked 500 ms; the next failure starts again from 1 s.
+        [0, 1000, 3000, 7000, 7500, 8500],
+        { retry: 4, requeue_after: 1, success: 1 },
+      ],
+      [
+        "waits at least what the other side asked, and the sooner of a retry and a timer",
+        [() => ({ retry: { policy, atLeastMs: 3000 } }), () => ({ retry: { policy }, requeueAfterMs: 200 })],
+        [0, 3000, 3200],
+        { retry: 2, success: 1 },
+      ],
+      [
+        "backs off a reconcile that throws",
+        [
+          () => {
+            throw new Error("conflict");
+          },
+          () => {
+            throw new Error("conflict");
+          },
+        ],
+        // 100 ms, then 200 ms.
+        [0, 100, 300],
+        { error: 2, success: 1 },
+      ],
+    ])("%s", async (_what, script, times, counted) => {
+      const { calls, results, start, stop } = scripted(script);
+      start();
+      await vi.advanceTimersByTimeAsync(20_000);
+      stop();
+      expect(calls).toHaveLength(times.length);
+      // Exact without jitter; a thrown reconcile's backoff is jittered ±20% (at most 60 ms here).
+      for (const [i, at] of calls.entries()) expect(Math.abs(at - (times[i] ?? 0))).toBeLessThanOrEqual(60);
+      expect(await results()).toEqual(counted);
+    });
+
+    it("says a terminal error once, on the object, and never retries it", async () => {
+      const { calls, events, results, start, stop } = scripted([
+        () => {
+          throw new TerminalError("metadata.annotations: Too long: must have at most 262144 bytes", {
+            namespace: "ns",
+            objectName: "build-1",
+            reason: "CannotAnnotate",
+          });
+        },
+      ]);
+      start();
+      await vi.advanceTimersByTimeAsync(60_000);
+      stop();
+      expect(calls).toHaveLength(1);
+      expect(events.events.map((e) => [e.namespace, e.objectName, e.reason, e.type])).toEqual([
+        ["ns", "build-1", "CannotAnnotate", "Warning"],
+      ]);
+      expect(await results()).toEqual({ terminal: 1 });
+    });
   });
 });

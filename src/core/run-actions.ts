@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { apiFailure, isAmbiguous } from "../kube/api-errors.ts";
 import type { Logger } from "../observability/logger.ts";
+import { TerminalError } from "./controller.ts";
 import { inPacQueue, pacState, pacTakeoverPending, takeOverReport } from "./pac-report.ts";
 import { type RunEdit, runPatch } from "./run-patch.ts";
 import {
@@ -201,7 +202,7 @@ export class RunActions implements RunWriter {
       return "done";
     } catch (error) {
       if (apiFailure(error).code === 404) return "gone";
-      throw error;
+      throw refusedForGood(error, run) ?? error;
     }
   }
 
@@ -221,7 +222,7 @@ export class RunActions implements RunWriter {
       const failure = apiFailure(error);
       if (failure.code === 404) return "gone";
       if (failure.code === 409) return "changed";
-      if (!isAmbiguous(error)) throw error;
+      if (!isAmbiguous(error)) throw refusedForGood(error, run) ?? error;
       const fresh = await this.read(run);
       if (!fresh) return "gone";
       const applied = Object.entries(changes.annotations).every(
@@ -277,4 +278,19 @@ export class RunActions implements RunWriter {
       throw error;
     }
   }
+}
+
+/**
+ * The API server refused a merge patch of metadata as invalid (400, 422: an annotation past the 256 KiB
+ * the object may carry, say): retrying the same write cannot succeed, so it is a TerminalError, said as a
+ * Warning on the run; a change of the run brings its reconcile back.
+ */
+function refusedForGood(error: unknown, run: PipelineRun): TerminalError | undefined {
+  const { code, message } = apiFailure(error);
+  if (code !== 400 && code !== 422) return undefined;
+  return new TerminalError(`the API server refused tekton-lineage's annotations: ${message}`, {
+    namespace: run.metadata.namespace ?? "",
+    objectName: run.metadata.name ?? "",
+    reason: "AnnotationRefused",
+  });
 }

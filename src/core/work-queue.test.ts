@@ -2,68 +2,80 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { WorkQueue } from "./work-queue.ts";
 
+/** A handler whose reconciles wait until released, recording starts and ends. */
+function held() {
+  const log: string[] = [];
+  const waiting: (() => void)[] = [];
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  return {
+    log,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    handler: async (key: string) => {
+      concurrent += 1;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      log.push(`start ${key}`);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      log.push(`end ${key}`);
+      concurrent -= 1;
+    },
+    /** Lets every reconcile started so far finish; returns how many. */
+    release(): number {
+      const released = waiting.splice(0);
+      for (const resolve of released) resolve();
+      return released.length;
+    },
+  };
+}
+
 describe("WorkQueue", () => {
   it("never runs one key twice at once, and runs it again when it was added meanwhile", async () => {
-    const log: string[] = [];
-    let concurrent = 0;
-    let maxConcurrent = 0;
-    const queue = new WorkQueue({
-      name: "t",
-      concurrency: 4,
-      logger: silentLogger(),
-      handler: async (key) => {
-        concurrent += 1;
-        maxConcurrent = Math.max(maxConcurrent, concurrent);
-        log.push(`start ${key}`);
-        await new Promise((r) => setTimeout(r, 20));
-        log.push(`end ${key}`);
-        concurrent -= 1;
-      },
-    });
+    const h = held();
+    const queue = new WorkQueue({ name: "t", concurrency: 4, logger: silentLogger(), handler: h.handler });
     queue.add("a");
-    await new Promise((r) => setTimeout(r, 5));
+    expect(h.log).toEqual(["start a"]);
     queue.add("a");
     queue.add("a");
+    expect(h.log).toEqual(["start a"]);
+    expect(h.release()).toBe(1);
+    await vi.waitFor(() => expect(h.log).toEqual(["start a", "end a", "start a"]));
+    h.release();
     await queue.idle();
-    expect(log).toEqual(["start a", "end a", "start a", "end a"]);
-    expect(maxConcurrent).toBe(1);
+    expect(h.log).toEqual(["start a", "end a", "start a", "end a"]);
+    expect(h.maxConcurrent).toBe(1);
   });
 
   it("runs different keys side by side up to its concurrency", async () => {
-    let concurrent = 0;
-    let maxConcurrent = 0;
-    const queue = new WorkQueue({
-      name: "t",
-      concurrency: 2,
-      logger: silentLogger(),
-      handler: async () => {
-        concurrent += 1;
-        maxConcurrent = Math.max(maxConcurrent, concurrent);
-        await new Promise((r) => setTimeout(r, 10));
-        concurrent -= 1;
-      },
-    });
+    const h = held();
+    const queue = new WorkQueue({ name: "t", concurrency: 2, logger: silentLogger(), handler: h.handler });
     for (const key of ["a", "b", "c", "d"]) queue.add(key);
+    expect(h.log).toEqual(["start a", "start b"]);
+    expect(queue.depth).toBe(2);
+    h.release();
+    await vi.waitFor(() => expect(h.log.filter((l) => l.startsWith("start"))).toHaveLength(4));
+    h.release();
     await queue.idle();
-    expect(maxConcurrent).toBe(2);
+    expect(h.maxConcurrent).toBe(2);
   });
 
-  it("retries a failing key with backoff", async () => {
-    let calls = 0;
-    const queue = new WorkQueue({
-      name: "t",
-      concurrency: 1,
-      logger: silentLogger(),
-      handler: async () => {
-        calls += 1;
-        if (calls < 3) throw new Error("conflict");
-      },
-    });
+  it("is idle only once nothing waits or runs, and says so without polling", async () => {
+    const h = held();
+    const queue = new WorkQueue({ name: "t", concurrency: 1, logger: silentLogger(), handler: h.handler });
+    await queue.idle();
     queue.add("a");
-    const deadline = Date.now() + 3000;
-    while (calls < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(calls).toBe(3);
-    queue.stop();
+    queue.add("b");
+    let idle = false;
+    const whenIdle = queue.idle().then(() => {
+      idle = true;
+    });
+    h.release();
+    await vi.waitFor(() => expect(h.log).toEqual(["start a", "end a", "start b"]));
+    expect(idle).toBe(false);
+    h.release();
+    await whenIdle;
+    expect(h.log).toEqual(["start a", "end a", "start b", "end b"]);
   });
 
   describe("timers", () => {

@@ -1,22 +1,19 @@
-import { type BackoffPolicy, backoffDelay } from "../kube/backoff.ts";
 import type { Logger } from "../observability/logger.ts";
-
-/** Retries of a reconcile that threw: 100 ms doubling to 30 s, with jitter. */
-const retryPolicy: BackoffPolicy = { baseMs: 100, capMs: 30_000 };
 
 /**
  * Keys to reconcile, each processed by one worker at a time (never two reconciles of the same key at
- * once), deduplicated while waiting, processed again when added during its own reconcile, and retried
- * with backoff when the reconcile throws. A key has at most one timer: of two delayed adds the earlier
- * wins, since a reconcile is level-based and asks again for what it still needs. (Timers that piled up
- * per key used to multiply the retries of a failing key, and with them its backoff.)
+ * once), deduplicated while waiting, and processed again when added during its own reconcile. A key has
+ * at most one timer: of two delayed adds the earlier wins, since a reconcile is level-based and asks
+ * again for what it still needs. (Timers that piled up per key used to multiply the retries of a failing
+ * key, and with them its backoff.) What a failure means — retry, backoff, give up — is the controller
+ * shell's (controller.ts); the handler is expected not to throw.
  */
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly order: string[] = [];
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
-  private readonly failures = new Map<string, number>();
+  private idleWaiters: (() => void)[] = [];
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private running = 0;
   private stopped = false;
@@ -80,11 +77,25 @@ export class WorkQueue {
     this.timers.clear();
     this.pending.clear();
     this.order.length = 0;
+    this.settle();
   }
 
-  /** Resolves when nothing is pending or running (for tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0 || this.running > 0) await new Promise((r) => setTimeout(r, 5));
+  /** Resolves when nothing is pending or running (for tests and shutdown); timers do not count. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.running === 0 && (this.pending.size === 0 || this.stopped);
+  }
+
+  /** Wakes whoever waits in idle() once the queue is idle. */
+  private settle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private pump(): void {
@@ -100,18 +111,15 @@ export class WorkQueue {
   private async process(key: string): Promise<void> {
     try {
       await this.handler(key);
-      this.failures.delete(key);
     } catch (error) {
-      const failures = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, failures);
-      const delay = backoffDelay(failures, retryPolicy);
-      this.logger.warn({ err: error, queue: this.name, key, retryInMs: delay }, "reconcile failed");
-      this.addAfter(key, delay);
+      // The controller shell catches what a reconcile throws: this is a bug of the shell's.
+      this.logger.error({ err: error, queue: this.name, key }, "work queue handler threw");
     } finally {
       this.active.delete(key);
       this.running -= 1;
       if (this.dirty.delete(key)) this.add(key);
       this.pump();
+      this.settle();
     }
   }
 }

@@ -1,4 +1,5 @@
-import { backoffDelay, jitter } from "../kube/backoff.ts";
+import type { ReconcileResult, Retry } from "../core/controller.ts";
+import { type BackoffPolicy, jitter } from "../kube/backoff.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { GitLabError } from "./client/api.ts";
@@ -10,8 +11,6 @@ const repositoryKind = { apiVersion: "pipelinesascode.tekton.dev/v1alpha1", kind
 
 /** What a reporter keeps of one key for ReportTrouble, so a problem that persists is said once. */
 export interface TroubleMemory {
-  /** Failures in a row, for backoff. */
-  failures: number;
   /** The last problem logged. */
   reported?: string;
   /** Until when (own clock) tekton-lineage has said it stops contesting another writer. */
@@ -138,16 +137,21 @@ export class ReportTrouble {
     memory: TroubleMemory,
     target: { host: string; secret: Parameters<ClientSource["forget"]>[0] },
     error: unknown,
-  ): number {
+  ): ReconcileResult {
     const { clients, metrics, logger } = this.options;
     const hostWaitMs = clients.gate.wait(target.host).ms;
-    const plan = retryPlan(error, memory.failures + 1, hostWaitMs, this.options.random);
+    const plan = retryPlan(error, hostWaitMs, this.options.random);
     if (plan.kind === "unexpected") throw error;
     if (plan.kind === "host") {
       const parked = this.parked.get(target.host) ?? new Set<string>();
       parked.add(key);
       this.parked.set(target.host, parked);
-    } else memory.failures += 1;
+      logger.debug(
+        { lineage: key, retryInMs: Math.round(plan.delayMs) },
+        `GitLab: ${(error as Error).message}`,
+      );
+      return { requeueAfterMs: plan.delayMs };
+    }
     if (plan.kind === "refused") {
       if (plan.forgetToken) clients.forget(target.secret);
       if (memory.reported !== plan.message) {
@@ -155,37 +159,34 @@ export class ReportTrouble {
         metrics.problems.inc({ kind: plan.problem });
         logger.warn({ lineage: key }, plan.message);
       }
-    } else {
-      logger.debug(
-        { lineage: key, retryInMs: Math.round(plan.delayMs) },
-        `GitLab: ${(error as Error).message}`,
-      );
-    }
-    return plan.delayMs;
+    } else logger.debug({ lineage: key }, `GitLab: ${(error as Error).message}`);
+    return { retry: plan.retry };
   }
 }
+
+/** Trouble with one request: 0.5 s doubling to a minute. */
+const requestPolicy: BackoffPolicy = { baseMs: 500, capMs: 60_000 };
+/** A token refused or missing: read again from 5 s, doubling to five minutes. */
+const credentialsPolicy: BackoffPolicy = { baseMs: 5_000, capMs: 300_000 };
+/** A project or commit GitLab does not know: five minutes. */
+const refusedPolicy: BackoffPolicy = { baseMs: 300_000, capMs: 300_000, jitter: 0 };
 
 /** What to do after a report failed, decided from the error alone. */
 export type RetryPlan =
   /** The host is down or asked to wait: wait on the host; this lineage's failures do not count. */
   | { kind: "host"; delayMs: number }
-  /** Trouble with this request (409 lock, 408, 500): back off for this lineage. */
-  | { kind: "request"; delayMs: number }
+  /** Trouble with this request (409 lock, 408, 500): the shell backs off for this key. */
+  | { kind: "request"; retry: Retry }
   /**
    * GitLab or the cluster refused for a reason a person must mend: a token (401/403, a missing Secret) is
    * read again soon, backing off; another refusal (a project or commit GitLab does not know) waits long.
    */
-  | { kind: "refused"; delayMs: number; forgetToken: boolean; problem: "config" | "refused"; message: string }
+  | { kind: "refused"; retry: Retry; forgetToken: boolean; problem: "config" | "refused"; message: string }
   /** Not a GitLab or token error: a bug, let the shell retry it. */
   | { kind: "unexpected" };
 
-/** The plan for an error after `failures` failures of this lineage in a row (counting this one). */
-export function retryPlan(
-  error: unknown,
-  failures: number,
-  hostWaitMs: number,
-  random: () => number = Math.random,
-): RetryPlan {
+/** The plan for an error, when the host's own wait is `hostWaitMs`. */
+export function retryPlan(error: unknown, hostWaitMs: number, random: () => number = Math.random): RetryPlan {
   if (error instanceof GitLabError && error.hostHeld) {
     // 50–250 ms after the host's wait, so the parked work does not all come back at once.
     return {
@@ -194,14 +195,13 @@ export function retryPlan(
     };
   }
   if (error instanceof GitLabError && error.retryable) {
-    const backoff = backoffDelay(failures, { baseMs: 500, capMs: 60_000 }, random);
-    return { kind: "request", delayMs: Math.max(error.retryAfterMs ?? 0, backoff) };
+    return { kind: "request", retry: { policy: requestPolicy, atLeastMs: error.retryAfterMs } };
   }
   if (error instanceof TokenError || error instanceof GitLabError) {
     const credentials = error instanceof TokenError || error.status === 401 || error.status === 403;
     return {
       kind: "refused",
-      delayMs: credentials ? backoffDelay(failures, { baseMs: 5_000, capMs: 300_000 }, random) : 300_000,
+      retry: { policy: credentials ? credentialsPolicy : refusedPolicy },
       forgetToken: credentials,
       problem: error instanceof TokenError ? "config" : "refused",
       message: `cannot report to GitLab: ${error.message}`,

@@ -1,5 +1,6 @@
 import { Gauge } from "prom-client";
 import { CertificateManager, servingNames } from "../certs/manager.ts";
+import { ControllerMetrics } from "../core/controller-metrics.ts";
 import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
 import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
@@ -224,6 +225,19 @@ export function createReconciler(context: ServiceContext): Component {
     if (dropped.length > 0)
       logger.info({ keys: dropped }, "dropped retired signing keys no live run was signed with");
   };
+  // Every controller's reconciles counted by result and timed, its work queue's depth reported, and its
+  // terminal errors said as Events (core/controller.ts).
+  const controllerMetrics = new ControllerMetrics(registry);
+  for (const shell of [
+    queues.controller,
+    queues.positions.controller,
+    supersede.controller,
+    gitlab.controller,
+    pacFailures.controller,
+    optInCheck.controller,
+    orphans.controller,
+  ])
+    shell.instrument({ metrics: controllerMetrics, events });
   const elector = new LeaderElector({
     store,
     name: config.leaderElectionId,

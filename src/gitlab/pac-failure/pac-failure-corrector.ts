@@ -88,7 +88,7 @@ export class PacFailureCorrector implements BareStatusBoard {
     const first = entries[0];
     if (!first) return {};
     const { target } = first;
-    const memory = this.memory.get(commit) ?? { failures: 0, checksAfterDone: 0 };
+    const memory = this.memory.get(commit) ?? { checksAfterDone: 0 };
     this.memory.set(commit, memory);
     try {
       const api = await this.options.clients.get(target.host, target.secret);
@@ -111,7 +111,6 @@ export class PacFailureCorrector implements BareStatusBoard {
         (found) => found === "none",
       );
       memory.project = project;
-      memory.failures = 0;
       memory.reported = undefined;
       if (result === "again") return { requeueAfterMs: 1000 };
       if (result === "none") return { requeueAfterMs: this.untilPacPosts(memory, entries) };
@@ -121,7 +120,7 @@ export class PacFailureCorrector implements BareStatusBoard {
       );
       return { requeueAfterMs: open ? this.options.resyncMs : undefined };
     } catch (error) {
-      return { requeueAfterMs: this.trouble.failed(commit, memory, target, error) };
+      return this.trouble.failed(commit, memory, target, error);
     }
   }
 

@@ -30,7 +30,7 @@ export interface LineageMemory extends TroubleMemory {
 }
 
 export function newMemory(): LineageMemory {
-  return { failures: 0, checksAfterDone: 0 };
+  return { checksAfterDone: 0 };
 }
 
 /**

@@ -140,11 +140,13 @@ describe("LineageReporter.reconcile", () => {
     const { reporter, clients, shown } = setup([attempt(1)]);
     clients.gate.unreachable("https://gitlab.example");
     for (let i = 0; i < 5; i++) clients.failures.push(new GitLabError(0, "no answer", 500));
-    const delays: (number | undefined)[] = [];
-    for (let i = 0; i < 5; i++) delays.push((await reporter.reconcile(key)).requeueAfterMs);
-    // The same short wait every time: the host's window, not a backoff growing per try.
-    expect(new Set(delays).size).toBe(1);
-    expect(delays[0]).toBeLessThan(1000);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await reporter.reconcile(key));
+    // The same short wait every time: the host's window, not a backoff growing per try (no retry the
+    // shell would count).
+    expect(new Set(results.map((r) => r.requeueAfterMs)).size).toBe(1);
+    expect(results[0]?.requeueAfterMs).toBeLessThan(1000);
+    expect(results.map((r) => r.retry)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     await reporter.reconcile(key);
     expect(shown()?.status).toBe("running");
   });
@@ -154,7 +156,9 @@ describe("LineageReporter.reconcile", () => {
     clients.failures.push(new GitLabError(401, "401 Unauthorized"), new GitLabError(401, "401 Unauthorized"));
     const first = await reporter.reconcile(key);
     const second = await reporter.reconcile(key);
-    expect([first.requeueAfterMs, second.requeueAfterMs]).toEqual([5_000, 10_000]);
+    // A retry the shell backs off by the lineage's failures in a row (5 s, 10 s, … 5 min).
+    const policy = { baseMs: 5_000, capMs: 300_000 };
+    expect([first.retry, second.retry]).toEqual([{ policy }, { policy }]);
     expect(clients.forgotten).toHaveLength(2);
     expect(await metric("tekton_lineage_gitlab_problems_total")).toBe(1);
   });

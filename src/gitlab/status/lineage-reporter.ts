@@ -241,7 +241,6 @@ export class LineageReporter {
         }),
       );
       memory.project = project;
-      memory.failures = 0;
       memory.reported = undefined;
       if (result.result === "contested") {
         const what = `"${target.context}" on ${target.sha.slice(0, 8)}`;
@@ -258,7 +257,8 @@ export class LineageReporter {
       await this.persistPipelineId(view.runs, target, result.pipelineId);
       return { requeueAfterMs: later(this.nextResync(memory, latest.run)) };
     } catch (error) {
-      return { requeueAfterMs: later(this.trouble.failed(key, memory, target, error)) };
+      const next = this.trouble.failed(key, memory, target, error);
+      return { ...next, requeueAfterMs: later(next.requeueAfterMs) };
     }
   }
 
