@@ -151,9 +151,6 @@ export const cancelledReasons: readonly string[] = [
   "CancelledRunFinally",
   "StoppedRunFinally",
 ];
-/** The Succeeded condition's reason while a run waits Pending. */
-export const pendingReason = "PipelineRunPending";
-
 /** spec.status is Pending: the run waits to be started. */
 export function isPending(run: Pick<PipelineRun, "spec">): boolean {
   return run.spec?.status === pendingStatus;
@@ -162,12 +159,6 @@ export function isPending(run: Pick<PipelineRun, "spec">): boolean {
 /** spec.status asks Tekton to cancel or stop the run (it may still be winding down). */
 export function isCancelRequested(run: Pick<PipelineRun, "spec">): boolean {
   return cancelStatuses.includes(run.spec?.status ?? "");
-}
-
-/** The run ended because it was cancelled or stopped. */
-export function endedCancelled(run: PipelineRun): boolean {
-  const condition = succeededCondition(run);
-  return isDone(run) && cancelledReasons.includes(condition?.reason ?? "");
 }
 
 export function succeededCondition(run: PipelineRun): Condition | undefined {

@@ -1,6 +1,6 @@
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { apiFailure, isAmbiguous, isConflict, isNotFound } from "./api-errors.ts";
+import { apiFailure, isAmbiguous } from "./api-errors.ts";
 
 describe("apiFailure", () => {
   it("reads reason and message from the raw Status body of an ApiException", () => {
@@ -17,7 +17,7 @@ describe("apiFailure", () => {
       message: 'pipelineruns.tekton.dev "x" already exists',
       retryAfterSeconds: 1,
     });
-    expect(isConflict(new ApiException(409, "", body, {}))).toBe(true);
+    expect(apiFailure(new ApiException(409, "", body, {})).code).toBe(409);
   });
 
   it("treats a non-JSON body as the message", () => {
@@ -37,6 +37,6 @@ describe("apiFailure", () => {
     expect(isAmbiguous(new ApiException(500, "", "{}", {}))).toBe(true);
     expect(isAmbiguous(new ApiException(409, "", "{}", {}))).toBe(false);
     expect(isAmbiguous(new ApiException(422, "", "{}", {}))).toBe(false);
-    expect(isNotFound(new ApiException(404, "", "{}", {}))).toBe(true);
+    expect(apiFailure(new ApiException(404, "", "{}", {})).code).toBe(404);
   });
 });

@@ -29,9 +29,6 @@ export function apiFailure(error: unknown): ApiFailure {
   };
 }
 
-export const isNotFound = (error: unknown) => apiFailure(error).code === 404;
-export const isConflict = (error: unknown) => apiFailure(error).code === 409;
-
 /**
  * True when the write may or may not have been committed: no response, a timeout, or a server error.
  * The caller must re-read before deciding what happened.

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { MemoryLeases } from "../testing/memory-leases.ts";
 import { LeaderElector } from "./leader-election.ts";
@@ -26,18 +26,31 @@ function election() {
   return { store, clock, log, candidate: (identity: string) => elector(store, identity, clock, log) };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 60));
+/** Twenty retry periods of fake time: every candidate has competed many rounds, whatever the machine. */
+const settle = () => vi.advanceTimersByTimeAsync(100);
 
-/** Polls until `check` holds (rounds take longer on a loaded machine), or fails after 3 s. */
+/** Runs fake time on, a retry period at a time, until `check` holds (fails after 10 s of fake time). */
 async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not reached within 3 s");
-    await new Promise((r) => setTimeout(r, 10));
+  for (let waited = 0; !check(); waited += 5) {
+    if (waited > 10_000) throw new Error("condition not reached within 10 s of fake time");
+    await vi.advanceTimersByTimeAsync(5);
   }
 }
 
+/** Runs fake time on until `promise` settles (a stop writes through the store, whose calls take fake time). */
+async function settled<T>(promise: Promise<T>): Promise<T> {
+  let done = false;
+  const watched = promise.finally(() => {
+    done = true;
+  });
+  while (!done) await vi.advanceTimersByTimeAsync(5);
+  return watched;
+}
+
 describe("LeaderElector", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] }));
+  afterEach(() => vi.useRealTimers());
+
   it("elects exactly one of several candidates", async () => {
     const { log, candidate } = election();
     const candidates = ["a", "b", "c"].map((id) => candidate(id));
@@ -46,7 +59,7 @@ describe("LeaderElector", () => {
     await settle();
     expect(candidates.filter((c) => c.isLeader)).toHaveLength(1);
     expect(log).toHaveLength(1);
-    for (const c of candidates) await c.stop();
+    for (const c of candidates) await settled(c.stop());
   });
 
   it("lets another take over only after the lease went unrenewed for its duration, by its own clock", async () => {
@@ -64,7 +77,7 @@ describe("LeaderElector", () => {
     clock.t += 16_000;
     await until(() => b.isLeader);
     expect(log).toEqual(["a leads (epoch 1)", "b leads (epoch 2)"]);
-    await b.stop();
+    await settled(b.stop());
   });
 
   it("releases on stop so a successor takes over at once", async () => {
@@ -72,13 +85,13 @@ describe("LeaderElector", () => {
     const a = candidate("a");
     a.start();
     await until(() => a.isLeader);
-    await a.stop();
+    await settled(a.stop());
     const b = candidate("b");
     b.start();
     await settle();
     clock.t += 1_500; // the released Lease lasts one second
     await until(() => b.isLeader);
-    await b.stop();
+    await settled(b.stop());
   });
 
   it("steps down when it cannot renew within the renew deadline", async () => {
@@ -91,7 +104,7 @@ describe("LeaderElector", () => {
     await until(() => !a.isLeader);
     expect(log).toContain("a stops");
     store.failures.length = 0;
-    await a.stop();
+    await settled(a.stop());
   });
 
   it("steps down by its renew deadline while a renew write hangs, as client-go does", async () => {
@@ -116,6 +129,6 @@ describe("LeaderElector", () => {
     expect(performance.now() - hungAt).toBeLessThan(1000);
     expect(log).toEqual(["a leads", "a stops"]);
     store.latencyMs = 0;
-    await leader.stop();
+    await settled(leader.stop());
   });
 });

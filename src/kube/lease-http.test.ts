@@ -4,7 +4,7 @@ import { type AddressInfo, createConnection, createServer as createTcpServer, ty
 import { KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateCa, issueServing } from "../server/certificates.ts";
-import { apiFailure, isAmbiguous, isConflict } from "./api-errors.ts";
+import { apiFailure, isAmbiguous } from "./api-errors.ts";
 import { HttpLeaseStore } from "./lease-http.ts";
 
 interface Seen {
@@ -104,7 +104,7 @@ describe("HttpLeaseStore", () => {
     const s = store(port);
     expect(await s.get("a")).toBeUndefined();
     const error = await s.replace(lease).catch((e: unknown) => e);
-    expect(isConflict(error)).toBe(true);
+    expect(apiFailure(error).code).toBe(409);
     expect(apiFailure(error)).toMatchObject({ code: 409, reason: "Conflict", message: "Conflict!" });
   });
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { OwnIdentity } from "./own-identity.ts";
 
@@ -32,7 +32,7 @@ describe("OwnIdentity", () => {
   it("retries an outage instead of guessing, and stays unknown until stopped", async () => {
     const { own, calls } = identity(() => Promise.reject(apiError(503)));
     const started = own.start();
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(calls()).toBe(1));
     expect(own.username).toBeUndefined();
     own.stop();
     await started;

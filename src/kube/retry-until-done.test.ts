@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { retryUntilDone } from "./retry-until-done.ts";
 
@@ -27,7 +27,7 @@ describe("retryUntilDone", () => {
       },
       { what: "test", logger: silentLogger(), signal: abort.signal, maxDelayMs: 60_000 },
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(calls).toBe(1));
     abort.abort();
     expect(await result).toBe(false);
     expect(calls).toBe(1);

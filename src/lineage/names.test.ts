@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lineageIdOf } from "./lineage.ts";
-import { attemptName, isDns1123Label, parseAttemptName, sanitizeBase } from "./names.ts";
+import { attemptName, maxNameLength, parseAttemptName, sanitizeBase } from "./names.ts";
+
+/** The API server's rule for a DNS-1123 label (the oracle the names are checked against). */
+const isDns1123Label = (value: string) =>
+  value.length <= maxNameLength && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
 
 const lineageIds = fc.string({ minLength: 1, maxLength: 200 }).map(lineageIdOf);
 const attempts = fc.integer({ min: 1, max: 2 ** 40 });

@@ -1,11 +1,6 @@
 import { lineageIdLength } from "./lineage.ts";
 
 export const maxNameLength = 63;
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function isDns1123Label(value: string): boolean {
-  return value.length <= maxNameLength && dns1123Label.test(value);
-}
 
 /** Lower case, anything outside [a-z0-9-] becomes '-', runs of '-' collapse, no '-' at either end. */
 export function sanitizeBase(raw: string): string {

@@ -12,7 +12,6 @@ import type { ObjectCache } from "../kube/informer.ts";
  * "Pipelines As Code", labelled pipelinesascode.tekton.dev/repository.
  */
 export const pacFailureReason = "RepositoryPipelineRun";
-export const pacComponent = "Pipelines As Code";
 
 export interface CreationFailure {
   /**

@@ -1,10 +1,4 @@
-import {
-  isCancelRequested,
-  isDone,
-  isPending,
-  type PipelineRun,
-  succeededCondition,
-} from "../core/tekton.ts";
+import { isCancelRequested, isDone, isPending, type PipelineRun } from "../core/tekton.ts";
 import { admissionKeys } from "../core/vocabulary.ts";
 
 /** What the queue needs to know about one PipelineRun. */
@@ -45,9 +39,4 @@ export function queuedRunOf(run: PipelineRun): QueuedRun {
     fence: Number.isSafeInteger(fence) && fence > 0 ? fence : undefined,
     enqueuedAt: a[admissionKeys.enqueuedAt],
   };
-}
-
-/** The run's Succeeded reason, for messages. */
-export function outcomeReason(run: PipelineRun): string | undefined {
-  return succeededCondition(run)?.reason;
 }
