@@ -5,6 +5,7 @@
  */
 
 import { benchGitLab } from "./gitlab.bench.ts";
+import { benchLeaseClient } from "./lease-client.bench.ts";
 import { benchEnvironment } from "./lib/environment.ts";
 import { benchMutate } from "./mutate.bench.ts";
 import { benchQueue } from "./queue.bench.ts";
@@ -13,6 +14,7 @@ const benches: Record<string, typeof benchMutate> = {
   mutate: benchMutate,
   queue: benchQueue,
   gitlab: benchGitLab,
+  "lease-client": benchLeaseClient,
 };
 
 async function main(selected: string[]) {

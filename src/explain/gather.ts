@@ -11,7 +11,8 @@ import { LineageViews } from "../gitlab/status/lineage-view.ts";
 import { runLinks } from "../gitlab/status/links.ts";
 import { apiFailure } from "../kube/api-errors.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
-import { type CachedLease, LeaseStore } from "../kube/leases.ts";
+import { HttpLeaseStore } from "../kube/lease-http.ts";
+import type { CachedLease } from "../kube/leases.ts";
 import { MemoryCache } from "../kube/memory-cache.ts";
 import { type KeyEntry, keysOf } from "../kube/signing-keys.ts";
 import { attemptLeaseKind, readRecord } from "../lineage/attempts.ts";
@@ -38,7 +39,8 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
   const { kubeConfig, namespace, config } = context;
   const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const leases = new LeaseStore(kubeConfig, namespace);
+  // The one Lease client (its HTTP/2 session is unref'd: a CLI run ends without closing it).
+  const leases = new HttpLeaseStore(kubeConfig, namespace);
 
   const listRuns = async (labelSelector: string, inNamespace?: string) => {
     const list = (await (inNamespace

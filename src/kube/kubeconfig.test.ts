@@ -1,4 +1,5 @@
-import { HttpMethod, RequestContext } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { ownNamespace, PooledKubeConfig } from "./kubeconfig.ts";
 
@@ -21,6 +22,23 @@ function config(): PooledKubeConfig {
 }
 
 describe("PooledKubeConfig", () => {
+  it("rests on client-node's private createDispatcher, in the exact version package.json pins", () => {
+    // An upgrade of @kubernetes/client-node must come with a look at PooledKubeConfig: this says so.
+    const pinned = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"))
+      .dependencies["@kubernetes/client-node"];
+    const installed = JSON.parse(
+      readFileSync(
+        new URL("../../node_modules/@kubernetes/client-node/package.json", import.meta.url),
+        "utf8",
+      ),
+    ).version;
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(installed).toBe(pinned);
+    expect(typeof (KubeConfig.prototype as unknown as { createDispatcher?: unknown }).createDispatcher).toBe(
+      "function",
+    );
+  });
+
   it("gives every request the same connection pool", async () => {
     const kc = config();
     const a = new RequestContext("https://127.0.0.1:6443/api", HttpMethod.GET);

@@ -23,8 +23,13 @@ export class PooledKubeConfig extends KubeConfig {
 
   constructor() {
     super();
-    // createDispatcher is private in client-node's typings; it is the one place the Agent is made.
-    const self = this as unknown as { createDispatcher: CreateDispatcher };
+    // createDispatcher is private in client-node's typings; it is the one place the Agent is made. The
+    // package is pinned exactly (package.json) while this holds; an upgrade that moves it fails here.
+    const self = this as unknown as { createDispatcher?: CreateDispatcher };
+    if (typeof self.createDispatcher !== "function")
+      throw new Error(
+        "@kubernetes/client-node no longer has KubeConfig.createDispatcher: PooledKubeConfig (src/kube/kubeconfig.ts) must follow the upgrade",
+      );
     const original = self.createDispatcher.bind(this);
     self.createDispatcher = (cluster, agentOptions) => {
       const key = optionsKey(cluster, agentOptions);

@@ -18,57 +18,6 @@ export interface LeaseAccess {
   list(labelSelector: string): Promise<V1Lease[]>;
 }
 
-/** The Leases in tekton-lineage's own namespace, through the API server. */
-export class LeaseStore implements LeaseAccess {
-  readonly namespace: string;
-  private readonly api: CoordinationV1Api;
-
-  constructor(kubeConfig: KubeConfig, namespace: string) {
-    this.namespace = namespace;
-    this.api = kubeConfig.makeApiClient(CoordinationV1Api);
-  }
-
-  async get(name: string): Promise<V1Lease | undefined> {
-    try {
-      return await this.api.readNamespacedLease({ name, namespace: this.namespace });
-    } catch (error) {
-      if (apiFailure(error).code === 404) return undefined;
-      throw error;
-    }
-  }
-
-  create(lease: V1Lease): Promise<V1Lease> {
-    return this.api.createNamespacedLease({ namespace: this.namespace, body: lease });
-  }
-
-  /** Replaces only if the stored resourceVersion is still the one in `lease` (409 otherwise). */
-  replace(lease: V1Lease): Promise<V1Lease> {
-    const name = lease.metadata?.name ?? "";
-    return this.api.replaceNamespacedLease({ name, namespace: this.namespace, body: lease });
-  }
-
-  /** Deletes only if nobody wrote since `resourceVersion`; false when it changed or is gone. */
-  async deleteIfUnchanged(name: string, resourceVersion: string): Promise<boolean> {
-    try {
-      await this.api.deleteNamespacedLease({
-        name,
-        namespace: this.namespace,
-        body: { preconditions: { resourceVersion } },
-      });
-      return true;
-    } catch (error) {
-      const { code } = apiFailure(error);
-      if (code === 404 || code === 409) return false;
-      throw error;
-    }
-  }
-
-  async list(labelSelector: string): Promise<V1Lease[]> {
-    const list = await this.api.listNamespacedLease({ namespace: this.namespace, labelSelector });
-    return list.items;
-  }
-}
-
 export interface CasOptions {
   signal?: AbortSignal;
   /** A Lease believed current (from an earlier write), tried before reading; a 409 falls back to a read. */

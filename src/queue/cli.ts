@@ -10,7 +10,7 @@ import { type ActionResult, RunActions } from "../core/run-actions.ts";
 import { isPending, type PipelineRun, pipelineRunResource } from "../core/tekton.ts";
 import { leaseLabels } from "../core/vocabulary.ts";
 import { apiFailure } from "../kube/api-errors.ts";
-import { LeaseStore } from "../kube/leases.ts";
+import { HttpLeaseStore } from "../kube/lease-http.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { optInConflict } from "./choose.ts";
 import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
@@ -26,7 +26,8 @@ export async function listQueues(
   output: "text" | "json",
   pac: { namespace: string; globalRepository: string },
 ): Promise<string> {
-  const leases = await new LeaseStore(kubeConfig, namespace).list(`${leaseLabels.kind}=${queueLeaseKind}`);
+  const store = new HttpLeaseStore(kubeConfig, namespace);
+  const leases = await store.list(`${leaseLabels.kind}=${queueLeaseKind}`).finally(() => store.close());
   const queues = summarizeQueues(leases);
   const refused = await refusedOptIns(kubeConfig, pac);
   if (output === "json") return `${JSON.stringify({ queues, refusedOptIns: refused }, null, 2)}\n`;
@@ -68,7 +69,8 @@ async function refusedOptIns(
  * then drops the cancelled runs from the line.
  */
 export async function clearQueue(kubeConfig: KubeConfig, namespace: string, key: string): Promise<string> {
-  const lease = await new LeaseStore(kubeConfig, namespace).get(queueLeaseName(queueIdOf(key)));
+  const store = new HttpLeaseStore(kubeConfig, namespace);
+  const lease = await store.get(queueLeaseName(queueIdOf(key))).finally(() => store.close());
   const state = readQueueState(lease);
   if (!state) return `no queue ${key}\n`;
   const api = kubeConfig.makeApiClient(CustomObjectsApi);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDone, type PipelineRun, pipelineRunResource, trimPipelineRun } from "../../src/core/tekton.ts";
 import { customResourceSource } from "../../src/kube/custom-objects.ts";
 import { Informer } from "../../src/kube/informer.ts";
-import { type CachedLease, LeaseStore, leaseSource } from "../../src/kube/leases.ts";
+import { HttpLeaseStore } from "../../src/kube/lease-http.ts";
+import { type CachedLease, leaseSource } from "../../src/kube/leases.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readQueueState } from "../../src/queue/state.ts";
 import { adminKubeConfig } from "./support/context.ts";
@@ -209,7 +210,10 @@ describe("the queue under chaos", () => {
           `[chaos] unfinished ${run.metadata.name} spec.status=${run.spec?.status} ${JSON.stringify(run.metadata.annotations)}\n`,
         );
       }
-      const stored = await new LeaseStore(admin, "tekton-lineage").list("tekton-lineage.io/lease-kind=queue");
+      const queueLeases = new HttpLeaseStore(admin, "tekton-lineage");
+      const stored = await queueLeases
+        .list("tekton-lineage.io/lease-kind=queue")
+        .finally(() => queueLeases.close());
       process.stdout.write(`[chaos] ${stored.length} queue Leases (cache: ${leases.size})\n`);
       for (const lease of stored) {
         const state = readQueueState(lease);
