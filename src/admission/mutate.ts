@@ -7,7 +7,7 @@ import { type Lineage, type LineageRule, lineageOf } from "../lineage/lineage.ts
 import { attemptName } from "../lineage/names.ts";
 import { rerunOf } from "../lineage/rerun.ts";
 import type { QueueAdmission } from "../queue/admit/admit-plan.ts";
-import type { QueueAdmitter } from "../queue/admit/admitter.ts";
+import type { QueueAdmitter } from "../queue/admit/queue-admitter.ts";
 import type { QueueChoice } from "../queue/choose.ts";
 import { type ClaimsToWrite, withAdmissionClaims, withoutClaimsOf } from "./claims-patch.ts";
 import type { AdmissionRoute } from "./handler.ts";

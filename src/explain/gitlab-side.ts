@@ -1,9 +1,9 @@
 import type { Repository } from "../core/repository.ts";
 import { pac } from "../core/vocabulary.ts";
 import { newestStatus } from "../gitlab/client/api.ts";
-import type { ClientSource } from "../gitlab/client/clients.ts";
+import type { ClientSource } from "../gitlab/client/gitlab-clients.ts";
 import { lineageDesiredStatus } from "../gitlab/status/desired.ts";
-import type { FailingTasks } from "../gitlab/status/failing-task.ts";
+import type { FailingTasks } from "../gitlab/status/failing-tasks.ts";
 import type { LatestAttempt } from "../gitlab/status/latest.ts";
 import type { LineageView } from "../gitlab/status/lineage-view.ts";
 import type { Links } from "../gitlab/status/links.ts";

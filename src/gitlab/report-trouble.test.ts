@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backoffDelay } from "../kube/backoff.ts";
 import { GitLabError } from "./client/api.ts";
-import { TokenError } from "./client/credentials.ts";
+import { TokenError } from "./client/token-source.ts";
 import { type RetryPlan, retryPlan } from "./report-trouble.ts";
 
 const noJitter = () => 0.5;

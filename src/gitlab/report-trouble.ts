@@ -3,8 +3,8 @@ import { type BackoffPolicy, jitter } from "../kube/backoff.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { GitLabError } from "./client/api.ts";
-import type { ClientSource } from "./client/clients.ts";
-import { TokenError } from "./client/credentials.ts";
+import type { ClientSource } from "./client/gitlab-clients.ts";
+import { TokenError } from "./client/token-source.ts";
 import type { GitLabMetrics } from "./metrics.ts";
 
 const repositoryKind = { apiVersion: "pipelinesascode.tekton.dev/v1alpha1", kind: "Repository" };

@@ -5,7 +5,7 @@ import { createValidateRoute } from "../admission/validate.ts";
 import { OwnIdentity, selfSubjectReview } from "../kube/own-identity.ts";
 import { AttemptAllocator, createAttemptMetrics } from "../lineage/attempts.ts";
 import { NewLineageBudget } from "../lineage/new-lineage-budget.ts";
-import { QueueAdmitter } from "../queue/admit/admitter.ts";
+import { QueueAdmitter } from "../queue/admit/queue-admitter.ts";
 import { runsOfQueueLister } from "../queue/admit/runs-of-queue.ts";
 import type { Component } from "./component.ts";
 import type { ServiceContext } from "./service.ts";

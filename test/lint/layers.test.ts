@@ -6,14 +6,14 @@ describe("importProblem", () => {
   it.each([
     ["queue/reconcile/plan.ts", "core/tekton.ts", undefined],
     ["queue/reconcile/plan.ts", "queue/state.ts", undefined],
-    ["queue/reconcile/plan.ts", "queue/reconcile/positions.ts", undefined],
+    ["queue/reconcile/plan.ts", "queue/reconcile/position-writer.ts", undefined],
     [
       "queue/state.ts",
       "queue/reconcile/plan.ts",
       "points up inside queue/: . (inner layer 0) imports reconcile (inner layer 1)",
     ],
     [
-      "queue/admit/admitter.ts",
+      "queue/admit/queue-admitter.ts",
       "queue/reconcile/plan.ts",
       "points sideways inside queue/: admit and reconcile share inner layer 1",
     ],

@@ -3,7 +3,7 @@ import { backoffDelay } from "../../kube/backoff.ts";
 import type { EventSink } from "../../kube/event-recorder.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { GitLabError, isOpen, type StatusApi, type StatusWrite } from "../client/api.ts";
-import type { ClientSource } from "../client/clients.ts";
+import type { ClientSource } from "../client/gitlab-clients.ts";
 import type { GitLabMetrics } from "../metrics.ts";
 import { ReportTrouble, type TroubleMemory } from "../report-trouble.ts";
 import type { BareEntry, BareStatusBoard } from "../status/bare-entry.ts";

@@ -10,7 +10,7 @@ import {
 import { admissionKeys, reconcilerKeys } from "../../core/vocabulary.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
 import type { GitLabState } from "../client/api.ts";
-import type { FailingTasks } from "./failing-task.ts";
+import type { FailingTasks } from "./failing-tasks.ts";
 import type { LatestAttempt } from "./latest.ts";
 import type { LineageView } from "./lineage-view.ts";
 import type { Links } from "./links.ts";

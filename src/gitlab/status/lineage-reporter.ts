@@ -11,13 +11,13 @@ import { lineageIndexValue } from "../../lineage/genuine-runs.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { PacConfig } from "../../pac/config.ts";
 import type { CreationFailures } from "../../pac/creation-failures.ts";
-import type { ClientSource } from "../client/clients.ts";
+import type { ClientSource } from "../client/gitlab-clients.ts";
 import type { GitLabMetrics } from "../metrics.ts";
 import { ReportTrouble } from "../report-trouble.ts";
 import { type BareStatusBoard, bareEntryOf } from "./bare-entry.ts";
 import { converge, RepairBudget, type RepairKind } from "./converge.ts";
 import { type DesiredStatus, lineageDesiredStatus, untilPacHasSpoken } from "./desired.ts";
-import type { FailingTasks } from "./failing-task.ts";
+import type { FailingTasks } from "./failing-tasks.ts";
 import { type LatestAttempt, latestToReport } from "./latest.ts";
 import {
   type LineageMemory,

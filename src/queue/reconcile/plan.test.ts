@@ -203,7 +203,7 @@ describe("planQueue recovery", () => {
 
 describe("positionText", () => {
   it("is exact for the front of the line and coarse far back", async () => {
-    const { positionText } = await import("./positions.ts");
+    const { positionText } = await import("./position-writer.ts");
     expect(positionText(1)).toBe("1");
     expect(positionText(20)).toBe("20");
     expect(positionText(21)).toBe("20+");

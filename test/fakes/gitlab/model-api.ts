@@ -1,6 +1,6 @@
 import type { SecretRef } from "../../../src/config/parsers.ts";
 import { actualOf, GitLabError, type StatusApi } from "../../../src/gitlab/client/api.ts";
-import type { ClientSource } from "../../../src/gitlab/client/clients.ts";
+import type { ClientSource } from "../../../src/gitlab/client/gitlab-clients.ts";
 import { HostGate } from "../../../src/gitlab/client/host-gate.ts";
 import type { GitLabModel, Job, ModelResult } from "./model.ts";
 

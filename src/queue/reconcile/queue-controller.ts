@@ -21,9 +21,9 @@ import {
   sameState,
 } from "../state.ts";
 import { applyQueuePlan } from "./apply.ts";
-import { QueueMemory } from "./memory.ts";
 import { planQueue, type QueuePlan } from "./plan.ts";
-import { PositionWriter } from "./positions.ts";
+import { PositionWriter } from "./position-writer.ts";
+import { QueueMemory } from "./queue-memory.ts";
 
 const queueIndex = "queue-id";
 /** Reads of the API server one look at a queue may make to confirm that runs are gone. */

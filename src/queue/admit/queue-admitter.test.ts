@@ -5,7 +5,7 @@ import { createLeaseConflictCounter } from "../../kube/lease-metrics.ts";
 import { MemoryLeases } from "../../testing/memory-leases.ts";
 import { pipelineRun } from "../../testing/runs.ts";
 import { queueIdOf, queueLeaseName, readQueueState } from "../state.ts";
-import { QueueAdmitter } from "./admitter.ts";
+import { QueueAdmitter } from "./queue-admitter.ts";
 
 const key = "pac/ns/repo";
 const id = queueIdOf(key);

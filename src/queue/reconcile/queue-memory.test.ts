@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { QueueMemory } from "./memory.ts";
+import { QueueMemory } from "./queue-memory.ts";
 
 describe("QueueMemory", () => {
   it("remembers runs seen until they are done, settled, or deleted for twice the TTL", () => {

@@ -1,7 +1,7 @@
 import type { SecretRef } from "../../config/parsers.ts";
 import { GitLabApi, type StatusApi } from "./api.ts";
-import type { TokenSource } from "./credentials.ts";
 import { HostGate } from "./host-gate.ts";
+import type { TokenSource } from "./token-source.ts";
 
 /** Where the reporter gets a client for a host and token Secret (GitLabClients; a fake in unit tests). */
 export interface ClientSource {

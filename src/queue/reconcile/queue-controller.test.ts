@@ -19,7 +19,7 @@ import {
   queueLeaseName,
   readQueueState,
 } from "../state.ts";
-import { QueueController } from "./controller.ts";
+import { QueueController } from "./queue-controller.ts";
 
 const key = "pac/ns/repo";
 const id = queueIdOf(key);

@@ -1,7 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve, type TestServer } from "../../testing/http.ts";
-import { TokenError, TokenSource } from "./credentials.ts";
+import { TokenError, TokenSource } from "./token-source.ts";
 
 /** An API server that has every Secret asked for; the token is what the name says ("huge" is 100 KiB). */
 let server: TestServer;
