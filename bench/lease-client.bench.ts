@@ -60,8 +60,12 @@ async function round(store: LeaseAccess, rate: number, prefix: string): Promise<
     const from = Math.min(due, performance.now());
     inFlight.push(
       counters.submit(`${prefix}-${i % leases}`, null, AbortSignal.timeout(10_000)).then(
-        () => void latencies.push(performance.now() - from),
-        () => void (errors += 1),
+        () => {
+          latencies.push(performance.now() - from);
+        },
+        () => {
+          errors += 1;
+        },
       ),
     );
   }
