@@ -45,6 +45,8 @@ export class HttpLeaseStore implements LeaseAccess {
   private readonly pingAfterMs: number;
   private readonly pingTimeoutMs: number;
   private readonly probing = new WeakSet<ClientHttp2Session>();
+  /** Calls in flight on each connection: while there are some it keeps the process alive (ref). */
+  private readonly inFlight = new WeakMap<ClientHttp2Session, number>();
 
   /**
    * `timeoutMs`: a call with no answer by then fails (ambiguous). `pingAfterMs`: a call still unanswered
@@ -146,7 +148,14 @@ export class HttpLeaseStore implements LeaseAccess {
     };
     if (options.auth) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
     if (payload !== undefined) headers["content-type"] = "application/json";
-    return new Promise((resolve, reject) => {
+    this.hold(session, +1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.hold(session, -1);
+    };
+    return new Promise<Answer>((resolve, reject) => {
       const stream = session.request(headers, { endStream: payload === undefined });
       let status = 0;
       const chunks: Buffer[] = [];
@@ -169,7 +178,20 @@ export class HttpLeaseStore implements LeaseAccess {
       stream.on("end", () => resolve({ status, text: Buffer.concat(chunks).toString("utf8") }));
       stream.on("error", reject);
       if (payload !== undefined) stream.end(payload);
-    });
+    }).finally(release);
+  }
+
+  /**
+   * An idle connection lets the process exit (unref: a CLI run ends when its work does), but one with a
+   * call in flight keeps it alive until the answer comes: an unref'd socket alone would let Node exit
+   * mid-call.
+   */
+  private hold(session: ClientHttp2Session, delta: 1 | -1): void {
+    const count = (this.inFlight.get(session) ?? 0) + delta;
+    this.inFlight.set(session, count);
+    if (session.destroyed) return;
+    if (delta === 1 && count === 1) session.ref();
+    if (count === 0) session.unref();
   }
 
   private overHttp1(url: URL, options: RequestOptions, payload: string | undefined): Promise<Answer> {
@@ -240,7 +262,7 @@ export class HttpLeaseStore implements LeaseAccess {
     };
     session.on("close", forget);
     session.on("goaway", forget);
-    // Pings keep an idle connection known alive; the process may exit with it open.
+    // Pings keep an idle connection known alive; the process may exit with it open (see hold).
     session.unref();
     this.connection = { key, session };
     return session;
