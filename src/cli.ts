@@ -7,6 +7,7 @@ import { renderText } from "./explain/render.ts";
 import { apiFailure } from "./kube/api-errors.ts";
 import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
 import { rotateSigningKey } from "./kube/signing-keys.ts";
+import { buildInfo } from "./observability/build-info.ts";
 
 import { clearQueue, listQueues } from "./queue/cli.ts";
 import { createReconciler } from "./roles/reconciler.ts";
@@ -101,6 +102,15 @@ async function main(commandLine: string[]): Promise<void> {
     );
     return;
   }
+  if (command === "version") {
+    const { version, node } = buildInfo();
+    process.stdout.write(
+      parsed.config.output === "json"
+        ? `${JSON.stringify({ version, node }, null, 2)}\n`
+        : `tekton-lineage ${version} (Node ${node})\n`,
+    );
+    return;
+  }
   if (command === "signing-key") {
     if (rest.length !== 1 || rest[0] !== "rotate") fail("usage: tekton-lineage signing-key rotate", 2);
     const kubeConfig = loadKubeConfig(parsed.config.kubeconfig);
@@ -112,7 +122,7 @@ async function main(commandLine: string[]): Promise<void> {
     return;
   }
   fail(
-    `unknown command "${command}": choose webhook, reconciler, all, queue, explain or signing-key (see --help)`,
+    `unknown command "${command}": choose webhook, reconciler, all, queue, explain, signing-key or version (see --help)`,
     2,
   );
 }

@@ -14,6 +14,7 @@ Usage:
                               why GitLab shows what it shows: each attempt of the lineage (admitted,
                               created or why not, queued, started, finished, superseded, its Events),
                               the status GitLab should show and the one it shows now (--output json)
+  tekton-lineage version      the version of tekton-lineage and of Node (--output json)
 
 
 Every setting can be given as a flag or as an environment variable (the ConfigMap keys of the

@@ -1,9 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAllYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { e2eContext } from "./support/context.ts";
+import { scriptValues } from "./controlplane/binaries.ts";
+import { ensureNamespace } from "./controlplane/install.ts";
+import { tektonLineageCli } from "./support/cli.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { kubectlApply } from "./support/manifests.ts";
+import { eventually } from "./support/poll.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 
@@ -100,7 +106,7 @@ describe("webhook-config/monitoring", () => {
       metadata: { name: string; labels?: Record<string, string> };
       data?: Record<string, string>;
     }[];
-    expect(rendered.map((o) => o.kind).sort()).toEqual(["ConfigMap", "PrometheusRule"]);
+    expect(rendered.map((o) => o.kind).sort()).toEqual(["ConfigMap", "PodMonitor", "PrometheusRule"]);
     const configMap = rendered.find((o) => o.kind === "ConfigMap");
     expect(configMap?.metadata.labels?.grafana_dashboard).toBe("1");
     const panels = JSON.parse(configMap?.data?.["dashboard.json"] ?? "{}").panels as { title: string }[];
@@ -113,5 +119,72 @@ describe("webhook-config/monitoring", () => {
         "Lease conflicts",
       ]),
     );
+  });
+
+  it("gives every alert a runbook in docs/runbooks.md, and fires none before the first scrape", () => {
+    const runbooks = readFileSync(fileURLToPath(new URL("../../docs/runbooks.md", import.meta.url)), "utf8");
+    const sections = new Set([...runbooks.matchAll(/^## (\S+)$/gm)].map((m) => m[1]));
+    const alerts = rules();
+    for (const rule of alerts) {
+      const anchor = (rule.alert ?? "").toLowerCase();
+      expect(rule.annotations?.runbook_url).toBe(`docs/runbooks.md#${anchor}`);
+      expect(sections.has(anchor), `docs/runbooks.md has no "## ${anchor}"`).toBe(true);
+      // absent() is true before Prometheus ever scraped tekton-lineage: such an alert fires when applied.
+      expect(rule.expr, `${rule.alert} uses absent()`).not.toMatch(/\babsent(_over_time)?\s*\(/);
+    }
+    // Scrapes that fail are said by one alert, on the PodMonitor's job.
+    expect(alerts.find((r) => r.alert === "TektonLineageDown")?.expr).toContain('up{job="tekton-lineage"}');
+  });
+
+  it("lets the dashboard choose cluster, namespace and job, and scopes every query by them", () => {
+    const parsed = JSON.parse(dashboard()) as {
+      templating: { list: { name: string }[] };
+      panels: { targets?: { expr: string }[] }[];
+    };
+    expect(parsed.templating.list.map((v) => v.name)).toEqual(["datasource", "cluster", "namespace", "job"]);
+    const exprs = parsed.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    expect(exprs.length).toBeGreaterThan(20);
+    for (const expr of exprs)
+      for (const series of expr.matchAll(/tekton_lineage_[a-z_]+(\{[^}]*\})?/g))
+        expect(series[1] ?? "", `${series[0]} in ${expr}`).toContain(
+          'cluster=~"$cluster", namespace=~"$namespace", job=~"$job"',
+        );
+  });
+
+  it("is accepted by the API server with the Prometheus Operator's own CRDs (server-side dry run)", async () => {
+    const { values } = await scriptValues(
+      fileURLToPath(new URL("./controlplane/monitoring-crds.sh", import.meta.url)),
+    );
+    const crds = values.MONITORING_CRDS ?? "";
+    const { kubectl, kubeconfig } = e2eContext();
+    for (const file of readdirSync(crds).filter((f) => f.endsWith(".yaml")))
+      kubectlApply(readFileSync(join(crds, file), "utf8"), { fieldManager: "tekton-lineage-e2e" });
+    await eventually("the CRDs are served", () =>
+      ["podmonitors", "prometheusrules"].every((plural) =>
+        execFileSync(
+          kubectl,
+          ["api-resources", "--api-group=monitoring.coreos.com", `--kubeconfig=${kubeconfig}`],
+          {
+            encoding: "utf8",
+          },
+        ).includes(plural),
+      ),
+    );
+    await ensureNamespace(adminKubeConfig(), "tekton-lineage");
+    const kit = execFileSync(kubectl, ["kustomize", monitoring], { encoding: "utf8" });
+    const out = kubectlApply(kit, { dryRun: true });
+    expect(out).toMatch(/podmonitor\.monitoring\.coreos\.com\/tekton-lineage serverside-applied/);
+    expect(out).toMatch(/prometheusrule\.monitoring\.coreos\.com\/tekton-lineage serverside-applied/);
+  });
+
+  it("says which version runs: tekton_lineage_build_info and `tekton-lineage version`", async () => {
+    const { version } = JSON.parse(
+      readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8"),
+    ) as { version: string };
+    const { body } = await lineage.get("/metrics");
+    expect(body).toMatch(
+      new RegExp(`^tekton_lineage_build_info\\{version="${version}",node="v[\\d.]+"\\} 1$`, "m"),
+    );
+    expect(JSON.parse(await tektonLineageCli("version", "--output=json"))).toMatchObject({ version });
   });
 });
