@@ -1,6 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
 import { serve, type TestServer } from "../testing/http.ts";
 import { type AuditEvent, EventRecorder } from "./event-recorder.ts";
@@ -13,6 +13,9 @@ afterEach(async () => {
 /** A stand-in API server that stores posted Events; `failFirst` answers 503 that many times first. */
 async function apiServer(failFirst = 0) {
   const posted: { path: string; body: Record<string, unknown>; at: number }[] = [];
+  const patched: { name: string; body: Record<string, unknown> }[] = [];
+  /** Events the API server has deleted (a PATCH of them answers 404). */
+  const gone = new Set<string>();
   let failures = failFirst;
   server = await serve((req, res) => {
     const chunks: Buffer[] = [];
@@ -26,6 +29,19 @@ async function apiServer(failFirst = 0) {
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      if (req.method === "PATCH") {
+        const name = decodeURIComponent((req.url ?? "").split("/").pop() ?? "");
+        const stored = posted.find((p) => (p.body.metadata as { name?: string }).name === name);
+        if (!stored || gone.has(name)) {
+          res.writeHead(404, { "content-type": "application/json" }).end('{"kind":"Status","code":404}');
+          return;
+        }
+        patched.push({ name, body });
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ ...stored.body, ...body }));
+        return;
+      }
       posted.push({ path: req.url ?? "", body, at: Date.now() });
       res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(body));
     });
@@ -37,7 +53,7 @@ async function apiServer(failFirst = 0) {
     contexts: [{ name: "x", cluster: "c", user: "u" }],
     currentContext: "x",
   });
-  return { posted, kubeConfig };
+  return { posted, patched, gone, kubeConfig };
 }
 
 const event = (i: number): AuditEvent => ({
@@ -131,5 +147,43 @@ describe("EventRecorder", () => {
     recorder.record(event(2));
     await recorder.stop(10_000);
     expect(posted.map((p) => p.body.message)).toEqual(["denied 1", "denied 2"]);
+  });
+
+  it("aggregates repeats as client-go does: one object, its count and lastTimestamp raised", async () => {
+    const { posted, patched, gone, kubeConfig } = await apiServer();
+    const recorder = new EventRecorder({
+      kubeConfig,
+      instance: "p",
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    // Three repeats before the first write: one Event, count 3.
+    for (let i = 0; i < 3; i++) recorder.record(event(1));
+    recorder.record(event(2));
+    recorder.start();
+    await vi.waitFor(() => expect(posted).toHaveLength(2));
+    expect(posted.map((p) => [p.body.message, p.body.count])).toEqual([
+      ["denied 1", 3],
+      ["denied 2", 1],
+    ]);
+    // Two more after it was written: the same object, patched to count 5, lastTimestamp moved on.
+    recorder.record(event(1));
+    recorder.record(event(1));
+    await vi.waitFor(() => expect(patched.length).toBeGreaterThanOrEqual(1));
+    await vi.waitFor(() => expect(patched.at(-1)?.body.count).toBe(5));
+    const name = (posted[0]?.body.metadata as { name: string }).name;
+    expect(new Set(patched.map((p) => p.name))).toEqual(new Set([name]));
+    expect(Date.parse(String(patched.at(-1)?.body.lastTimestamp))).toBeGreaterThanOrEqual(
+      Date.parse(String(posted[0]?.body.lastTimestamp)),
+    );
+    // Deleted meanwhile (the API server's Event TTL): written anew, count starting again.
+    gone.add(name);
+    recorder.record(event(1));
+    await recorder.stop();
+    expect(posted.map((p) => [p.body.message, p.body.count])).toEqual([
+      ["denied 1", 3],
+      ["denied 2", 1],
+      ["denied 1", 1],
+    ]);
   });
 });

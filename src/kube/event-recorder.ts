@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  type CoreV1Event,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
@@ -39,14 +45,54 @@ export interface EventRecorderOptions {
 
 export const reportingComponent = "tekton-lineage";
 const maxMessageLength = 1024;
+/** Repeats of one Event within this window update it (count, lastTimestamp), as client-go's correlator does. */
+const aggregationWindowMs = 600_000;
+/** Events remembered for aggregation: the oldest is forgotten first (bounded, whatever tenants cause). */
+const aggregationCapacity = 4096;
+
+/** An Event written, to be counted again when it repeats. */
+interface Written {
+  name: string;
+  count: number;
+  lastAt: number;
+}
+
+/** An Event waiting to be written, with the repeats recorded meanwhile. */
+interface Queued {
+  event: AuditEvent;
+  key: string;
+  at: number;
+  repeats: number;
+}
+
+/** What makes two Events the same one: the object, the type, the reason and the words. */
+function aggregationKey(event: AuditEvent): string {
+  const kind = event.object?.kind ?? "PipelineRun";
+  return JSON.stringify([
+    event.namespace,
+    kind,
+    event.objectName,
+    event.objectUid ?? "",
+    event.type,
+    event.reason,
+    event.message.slice(0, maxMessageLength),
+  ]);
+}
 
 /**
  * Kubernetes Events sent from a bounded, rate-limited background queue: record() never waits, so
  * admission never waits on the API server for an audit trail. Overflow drops the oldest Event and
- * counts it; a failed post is retried a few times, then dropped and counted.
+ * counts it; a failed post is retried a few times, then dropped and counted. Repeats aggregate as
+ * client-go's EventCorrelator does: an Event equal to one still queued only raises its count, and one
+ * equal to an Event written in the last ten minutes patches that Event's count and lastTimestamp
+ * instead of making a new object.
  */
 export class EventRecorder implements EventSink {
-  private readonly queue: { event: AuditEvent; at: number }[] = [];
+  private readonly queue: Queued[] = [];
+  /** The queued entry of each key, so a repeat joins it. */
+  private readonly queuedByKey = new Map<string, Queued>();
+  /** Events written recently, oldest first (Map order), for aggregation. */
+  private readonly written = new Map<string, Written>();
   private readonly api: CoreV1Api;
   private readonly options: Required<Omit<EventRecorderOptions, "kubeConfig" | "registry">>;
   private readonly sent: Counter<"reason">;
@@ -90,11 +136,20 @@ export class EventRecorder implements EventSink {
   }
 
   record(event: AuditEvent): void {
+    const key = aggregationKey(event);
+    const waiting = this.queuedByKey.get(key);
+    if (waiting) {
+      waiting.repeats += 1;
+      return;
+    }
     if (this.queue.length >= this.options.capacity) {
-      this.queue.shift();
+      const oldest = this.queue.shift();
+      if (oldest) this.queuedByKey.delete(oldest.key);
       this.dropped.inc({ cause: "overflow" });
     }
-    this.queue.push({ event, at: Date.now() });
+    const entry = { event, key, at: Date.now(), repeats: 1 };
+    this.queue.push(entry);
+    this.queuedByKey.set(key, entry);
     this.wake?.();
   }
 
@@ -129,7 +184,8 @@ export class EventRecorder implements EventSink {
       }
       await this.takeToken();
       this.queue.shift();
-      await this.post(entry.event, entry.at);
+      this.queuedByKey.delete(entry.key);
+      await this.post(entry);
     }
   }
 
@@ -149,12 +205,21 @@ export class EventRecorder implements EventSink {
     }
   }
 
-  /** Writes one Event; retries while the API server is unavailable, up to the Event's maximum age. */
-  private async post(event: AuditEvent, recordedAt: number): Promise<void> {
-    const body = this.toEvent(event);
+  /**
+   * Writes one Event, or counts it on the one written for the same key within the window; retries while
+   * the API server is unavailable, up to the Event's maximum age.
+   */
+  private async post(entry: Queued): Promise<void> {
+    const { event, key, at: recordedAt, repeats } = entry;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.api.createNamespacedEvent({ namespace: event.namespace, body });
+        const now = Date.now();
+        const seen = this.written.get(key);
+        const recent = seen !== undefined && now - seen.lastAt < aggregationWindowMs;
+        const written = recent
+          ? await this.countAgain(event, seen, repeats, now)
+          : { name: await this.create(event, repeats, now), count: repeats };
+        this.remember(key, { ...written, lastAt: now });
         this.sent.inc({ reason: event.reason });
         return;
       } catch (error) {
@@ -174,8 +239,50 @@ export class EventRecorder implements EventSink {
     }
   }
 
-  private toEvent(event: AuditEvent): CoreV1Event {
-    const now = new Date();
+  /** A new Event object; returns its name. */
+  private async create(event: AuditEvent, count: number, at: number): Promise<string> {
+    const body = this.toEvent(event, count, new Date(at));
+    await this.api.createNamespacedEvent({ namespace: event.namespace, body });
+    return body.metadata.name ?? "";
+  }
+
+  /**
+   * Raises the count of an Event written before (a merge patch of count and lastTimestamp); one that is
+   * gone meanwhile (deleted, expired by the API server's TTL) is written anew.
+   */
+  private async countAgain(
+    event: AuditEvent,
+    seen: Written,
+    repeats: number,
+    at: number,
+  ): Promise<{ name: string; count: number }> {
+    const count = seen.count + repeats;
+    try {
+      await this.api.patchNamespacedEvent(
+        {
+          name: seen.name,
+          namespace: event.namespace,
+          body: { count, lastTimestamp: new Date(at).toISOString() },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      return { name: seen.name, count };
+    } catch (error) {
+      if (apiFailure(error).code !== 404) throw error;
+      return { name: await this.create(event, repeats, at), count: repeats };
+    }
+  }
+
+  private remember(key: string, written: Written): void {
+    this.written.delete(key);
+    this.written.set(key, written);
+    if (this.written.size > aggregationCapacity) {
+      const oldest = this.written.keys().next().value;
+      if (oldest !== undefined) this.written.delete(oldest);
+    }
+  }
+
+  private toEvent(event: AuditEvent, count: number, now: Date): CoreV1Event & { metadata: { name: string } } {
     const base = event.objectName.replace(/[^a-z0-9.-]/g, "-").replace(/^[-.]+|[-.]+$/g, "") || "pipelinerun";
     const message =
       event.message.length > maxMessageLength
@@ -201,7 +308,7 @@ export class EventRecorder implements EventSink {
       reportingInstance: this.options.instance,
       firstTimestamp: now,
       lastTimestamp: now,
-      count: 1,
+      count,
     };
   }
 }
