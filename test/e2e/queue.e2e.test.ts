@@ -1,20 +1,26 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CoreV1Api, loadYaml, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { createdRuns, type MergeRequest, PacEmulator } from "../fakes/pac/emulator.ts";
+import { canI } from "./support/can-i.ts";
 import { tektonLineageCli } from "./support/cli.ts";
-import { adminKubeConfig } from "./support/context.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newCommit, projectId, startFakeGitLab } from "./support/gitlab.ts";
+import { kubectlApply } from "./support/manifests.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { grantPipelineRunAccess, kubeConfigAs } from "./support/users.ts";
+import { grantPipelineRunAccess, kubeConfigAs, kubeconfigFileAs } from "./support/users.ts";
 import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 const suite = createSuite("queue");
@@ -155,6 +161,69 @@ describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
       "the burst to drain",
       async () => (await runs.list(namespace)).every((r) => !isPending(r)),
       { timeoutMs: 30_000 },
+    );
+  });
+  it("answers `kubectl lineage` as kubectl finds it, with kubectl's flags, for a person with its view role", async () => {
+    // kubectl finds a plugin on the PATH by name: a kubectl-lineage that runs dist/kubectl-lineage.js.
+    const bin = mkdtempSync(join(e2eContext().logDir, "plugin-"));
+    const plugin = fileURLToPath(new URL("../../dist/kubectl-lineage.js", import.meta.url));
+    writeFileSync(join(bin, "kubectl-lineage"), `#!/bin/sh\nexec "${process.execPath}" "${plugin}" "$@"\n`, {
+      mode: 0o755,
+    });
+    const kubectl = (...args: string[]) =>
+      execFileSync(e2eContext().kubectl, args, {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` },
+      });
+    expect(kubectl("plugin", "list")).toContain("kubectl-lineage");
+    // dora holds tekton-lineage-view where tekton-lineage runs and where her runs are, as its aggregation
+    // into the built-in view role gives her (the local control plane runs no aggregation controller).
+    kubectlApply(
+      readFileSync(
+        fileURLToPath(new URL("../../webhook-config/base/rbac-users.yaml", import.meta.url)),
+        "utf8",
+      ),
+    );
+    const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
+    for (const ns of ["tekton-lineage", namespace])
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: "dora-lineage-view" },
+          roleRef: {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+            name: "tekton-lineage-view",
+          },
+          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "dora" }],
+        },
+      });
+    expect(canI("dora", "list", "leases.coordination.k8s.io", "tekton-lineage")).toBe("yes");
+    expect(canI("dora", "patch", "pipelineruns.tekton.dev", namespace)).toBe("no");
+    const dora = kubeconfigFileAs("dora", "dora");
+    const held = await runs.create(pacPipelineRun({ namespace, sha: sha(), repository: "repo" }));
+    const listed = loadYaml(kubectl("lineage", "queue", "list", "-o", "yaml", `--kubeconfig=${dora}`)) as {
+      queues: { key: string; limit: number }[];
+    };
+    expect(listed.queues.find((q) => q.key === `pac/${namespace}/repo`)?.limit).toBe(2);
+    // -n is the runs' namespace, as in kubectl; tekton-lineage's own is --lineage-namespace.
+    const explained = JSON.parse(
+      kubectl(
+        "lineage",
+        "explain",
+        held.metadata.name ?? "",
+        "-n",
+        namespace,
+        "-o",
+        "json",
+        `--kubeconfig=${e2eContext().kubeconfig}`,
+      ),
+    ) as { lineage: { id: string; namespace: string } }[];
+    expect(explained.map((e) => [e.lineage.namespace, e.lineage.id])).toEqual([
+      [namespace, held.metadata.labels?.["tekton-lineage.io/lineage-id"]],
+    ]);
+    expect(JSON.parse(kubectl("lineage", "version", "-o", "json")).clientVersion.version).toMatch(
+      /^\d+\.\d+\.\d+/,
     );
   });
 });

@@ -20,8 +20,8 @@ export const layers: readonly (readonly string[])[] = [
   ["admission", "explain"],
 
   ["roles"],
-  ["cli.ts", "node-floor.ts"],
-  ["main.ts"],
+  ["cli.ts", "kubectl-plugin.ts", "node-floor.ts"],
+  ["main.ts", "kubectl-lineage.ts"],
 ];
 
 /**
