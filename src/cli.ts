@@ -51,11 +51,12 @@ async function main(commandLine: string[]): Promise<void> {
   if (command === undefined) fail(`no role given: choose webhook, reconciler or all\n\n${helpText()}`, 2);
   if (command === "webhook" || command === "reconciler" || command === "all") {
     if (rest.length > 0) fail(`unexpected argument "${rest[0]}" after ${command}`, 2);
-    await runService(command, parsed.config, {
-      webhook: roles.webhook,
-      reconciler: roles.reconciler,
-      all: roles.all,
-    });
+    await runService(
+      command,
+      parsed.config,
+      { webhook: roles.webhook, reconciler: roles.reconciler, all: roles.all },
+      parsed.fromFlags,
+    );
     return;
   }
   if (command === "queue") {

@@ -1,12 +1,14 @@
 import { type Setting, settings } from "./settings.ts";
 
 /** Settings the Deployment sets per pod or that only the command line uses: not in the ConfigMap. */
-const notInConfigMap = new Set(["kubeconfig", "namespace", "instance-id", "output"]);
+export const notInConfigMap = new Set(["kubeconfig", "namespace", "instance-id", "output"]);
 
 /** In-cluster values that differ from the defaults. */
 export const inClusterValues: Record<string, string> = {
   "tls-secret": "tekton-lineage-tls",
   "manage-certificates": "true",
+  "settings-configmap": "tekton-lineage",
+  "rollout-deployment": "tekton-lineage",
 };
 
 function quote(value: string): string {
@@ -48,7 +50,8 @@ export function renderSettingsDoc(): string {
     const cluster =
       inClusterValues[s.flag] !== undefined ? ` In the release: \`${inClusterValues[s.flag]}\`.` : "";
     const cell = (text: string) => text.replaceAll("|", "\\|");
-    return `| \`--${s.flag}\` | \`${s.env}\` | ${cell(shown)} | ${cell(s.description)}${cluster} |`;
+    const live = s.live ? " **Live**: applied without a restart." : "";
+    return `| \`--${s.flag}\` | \`${s.env}\` | ${cell(shown)} | ${cell(s.description)}${cluster}${live} |`;
   });
   return [
     "# Settings",
@@ -57,6 +60,12 @@ export function renderSettingsDoc(): string {
     "variable (the keys of the `tekton-lineage` ConfigMap, which the Deployment loads with `envFrom`).",
     "Flags win over the environment; the environment wins over defaults. A bad value stops the process",
     "with exit code 2 and a message naming the flag or variable.",
+    "",
+    "Changing the ConfigMap: the settings marked **Live** take effect in the running pods within seconds",
+    "(they watch it, `--settings-configmap`); a change of any other makes the leader roll the Deployment",
+    "(`--rollout-deployment`) by writing a checksum of those settings into its pod template",
+    "(`tekton-lineage.io/settings-checksum`), so the new pods start with them. A live value that does not",
+    "parse is refused (a warning in the log) and the previous one kept.",
     "",
     "| Flag | Variable | Default | What it does |",
     "| --- | --- | --- | --- |",

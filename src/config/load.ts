@@ -12,6 +12,8 @@ export interface ParsedCommandLine {
   command: string[];
   config: Config;
   help: boolean;
+  /** Flags given on the command line: they win over the environment, and over a watched ConfigMap. */
+  fromFlags: ReadonlySet<string>;
 }
 
 /** Reads flags, then the environment, then defaults; every value is validated, including defaults. */
@@ -56,7 +58,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   }
   const checked = config as Config;
   for (const problem of crossChecks(checked)) throw new ConfigError(problem);
-  return { command: parsed.positionals, config: checked, help: values.help === true };
+  const fromFlags = new Set(
+    entries.map(([, s]) => s.flag).filter((flag) => typeof values[flag] === "string"),
+  );
+  return { command: parsed.positionals, config: checked, help: values.help === true, fromFlags };
 }
 
 /** Settings that are valid alone but not together. */

@@ -11,6 +11,11 @@ export interface Setting<T> {
   defaultText?: string;
   description: string;
   parse: (raw: string) => T;
+  /**
+   * Taken from the watched ConfigMap (--settings-configmap) while running, without a restart. Any other
+   * setting changed there rolls the Deployment (--rollout-deployment).
+   */
+  live?: true;
 }
 
 export function setting<const S extends Setting<unknown>>(spec: S): S {

@@ -120,6 +120,7 @@ export const gitlabSettings = {
     description:
       "Link to a PipelineRun, like PaC's custom-console-url-pr-details: https://console.example/ns/{{ namespace }}/pipelinerun/{{ pr }}. Wins over PaC's links.",
     parse: parseLinkTemplate,
+    live: true,
   }),
   errorUrl: setting({
     flag: "error-url",
@@ -129,6 +130,7 @@ export const gitlabSettings = {
     description:
       "Link for an attempt that was never created ({{ namespace }}, {{ pr }}, {lineage}), e.g. a log search.",
     parse: parseLinkTemplate,
+    live: true,
   }),
   creationGrace: setting({
     flag: "creation-grace",
@@ -136,6 +138,7 @@ export const gitlabSettings = {
     default: "30s",
     description: "An admitted attempt not created within this long is reported as a failed creation.",
     parse: parseDuration,
+    live: true,
   }),
   gitlabResync: setting({
     flag: "gitlab-resync",
@@ -144,6 +147,7 @@ export const gitlabSettings = {
     description:
       "How often GitLab is read again for a lineage in progress, to repair what another writer changed.",
     parse: parseDuration,
+    live: true,
   }),
   gitlabTimeout: setting({
     flag: "gitlab-timeout",
@@ -159,6 +163,7 @@ export const gitlabSettings = {
     description:
       "Repairs of one status allowed per 10 minutes against another writer, before tekton-lineage stops contesting it.",
     parse: parsePositiveInteger,
+    live: true,
   }),
 };
 

@@ -104,6 +104,22 @@ export const serverSettings = {
     description: "kubeconfig file of the cluster to serve.",
     parse: parseText,
   }),
+  settingsConfigMap: setting({
+    flag: "settings-configmap",
+    env: "TEKTON_LINEAGE_SETTINGS_CONFIGMAP",
+    default: "",
+    description:
+      "The ConfigMap (in --namespace) this process's settings come from, watched: settings marked live in docs/settings.md take effect at once, a change of any other makes the leader roll --rollout-deployment. Empty: not watched.",
+    parse: parseText,
+  }),
+  rolloutDeployment: setting({
+    flag: "rollout-deployment",
+    env: "TEKTON_LINEAGE_ROLLOUT_DEPLOYMENT",
+    default: "",
+    description:
+      "The Deployment (in --namespace) the leader rolls when a setting that needs a restart changes in --settings-configmap, by a checksum annotation on its pod template, as Helm charts do. Empty: such a change is only logged.",
+    parse: parseText,
+  }),
   namespace: setting({
     flag: "namespace",
     env: "TEKTON_LINEAGE_NAMESPACE",

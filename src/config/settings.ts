@@ -21,6 +21,7 @@ export const settings = {
     default: "info",
     description: `Log level: ${logLevels.join(", ")}.`,
     parse: parseOneOf(logLevels),
+    live: true,
   }),
 };
 

@@ -40,6 +40,7 @@ import type { ServiceContext } from "./service.ts";
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
+  const live = () => context.settings.current();
   const { events, leaseStore: store, leaseConflicts: conflicts, repositories, signingKeys } = context.shared;
   const informedRuns = new Informer<PipelineRun>({
     name: "pipelineruns",
@@ -157,7 +158,9 @@ export function createReconciler(context: ServiceContext): Component {
     events,
     metrics: gitlabMetrics,
     logger,
-    resyncMs: config.gitlabResync,
+    get resyncMs() {
+      return live().gitlabResync;
+    },
   });
   const gitlab = new LineageReporter({
     runs,
@@ -182,11 +185,25 @@ export function createReconciler(context: ServiceContext): Component {
       application: config.gitlabApplication || undefined,
       contextTemplate: config.gitlabContext,
     },
-    links: { console: config.consoleUrl || undefined, error: config.errorUrl || undefined },
+    // Live settings (--settings-configmap) are read when they are used: getters, not copies.
+    links: {
+      get console() {
+        return live().consoleUrl || undefined;
+      },
+      get error() {
+        return live().errorUrl || undefined;
+      },
+    },
     pacConfig: () => pacConfig.current(),
-    creationGraceMs: config.creationGrace,
-    resyncMs: config.gitlabResync,
-    maxRepairs: config.gitlabMaxRepairs,
+    get creationGraceMs() {
+      return live().creationGrace;
+    },
+    get resyncMs() {
+      return live().gitlabResync;
+    },
+    get maxRepairs() {
+      return live().gitlabMaxRepairs;
+    },
     repairWindowMs: 600_000,
   });
   const certificates = config.manageCertificates
@@ -247,6 +264,7 @@ export function createReconciler(context: ServiceContext): Component {
     retryPeriodMs: config.leaderRetryPeriod,
     logger,
     onStartedLeading: (_epoch, signal) => {
+      context.settingsWatch?.lead(signal);
       queues.run(signal);
       supersede.run(signal);
       gitlab.run(signal);

@@ -3,6 +3,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { admissionHandler } from "../admission/handler.ts";
 import { createAdmissionMetrics } from "../admission/metrics.ts";
+import { LiveSettings } from "../config/live.ts";
 import type { Config } from "../config/settings.ts";
 import { countApiRequests } from "../kube/api-metrics.ts";
 import { loadKubeConfig, ownNamespace } from "../kube/kubeconfig.ts";
@@ -16,12 +17,17 @@ import { exposeLoadBudget, LoadBudget } from "../server/load-budget.ts";
 import { Readiness } from "../server/readiness.ts";
 import { fileTlsSource, secretTlsSource } from "../server/tls-source.ts";
 import type { Component } from "./component.ts";
+import { SettingsWatch } from "./settings-watch.ts";
 import { createShared, type Shared, startShared, stopShared } from "./shared.ts";
 
 export type Role = "webhook" | "reconciler" | "all";
 
 export interface ServiceContext {
+  /** The settings the process started with; the live ones as they are now are in `settings`. */
   config: Config;
+  settings: LiveSettings;
+  /** The watched settings ConfigMap (--settings-configmap), when there is one; its leader rolls. */
+  settingsWatch?: SettingsWatch;
   logger: Logger;
   registry: Registry;
   kubeConfig: KubeConfig;
@@ -36,14 +42,44 @@ export type ComponentFactory = (context: ServiceContext) => Component;
  * Starts the HTTPS server and the components of a role, and drains on SIGTERM/SIGINT: readiness fails
  * first, new connections stop after the drain delay, in-flight reviews finish, then components stop.
  */
-export async function runService(role: Role, config: Config, factories: Record<Role, ComponentFactory[]>) {
+export async function runService(
+  role: Role,
+  config: Config,
+  factories: Record<Role, ComponentFactory[]>,
+  fromFlags: ReadonlySet<string> = new Set(),
+) {
   const logger = createLogger({ level: config.logLevel, instance: config.instanceId });
   const registry = createRegistry({ defaultMetrics: true });
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   countApiRequests(kubeConfig, registry);
   const namespace = ownNamespace(config.namespace);
   const shared = createShared({ config, logger, registry, kubeConfig, namespace });
-  const context: ServiceContext = { config, logger, registry, kubeConfig, namespace, shared };
+  const settings = new LiveSettings(config);
+  settings.onChange((changed) => {
+    if (changed.logLevel) logger.level = changed.logLevel;
+  });
+  const settingsWatch = config.settingsConfigMap
+    ? new SettingsWatch({
+        kubeConfig,
+        namespace,
+        configMap: config.settingsConfigMap,
+        deployment: config.rolloutDeployment,
+        settings,
+        startEnv: { ...process.env },
+        fromFlags,
+        logger,
+      })
+    : undefined;
+  const context: ServiceContext = {
+    config,
+    settings,
+    settingsWatch,
+    logger,
+    registry,
+    kubeConfig,
+    namespace,
+    shared,
+  };
   const components = factories[role].map((make) => make(context));
   const readiness = new Readiness();
   const inFlight = new InFlight();
@@ -93,6 +129,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
   });
   tls.start(server.install);
   startShared(shared);
+  settingsWatch?.start();
   for (const component of components) await component.start();
   logger.info({ role, namespace: context.namespace, components: components.map((c) => c.name) }, "started");
 
@@ -110,6 +147,7 @@ export async function runService(role: Role, config: Config, factories: Record<R
       server: { close: server.close, closeAllConnections: () => server.server.closeAllConnections() },
     });
     tls.stop();
+    settingsWatch?.stop();
     for (const component of [...components].reverse()) {
       try {
         await component.stop();

@@ -122,18 +122,19 @@ export async function converge(input: ConvergeInput): Promise<ConvergeResult> {
  */
 export class RepairBudget {
   private readonly repairs = new Map<string, number[]>();
-  private readonly max: number;
+  private readonly max: () => number;
   private readonly windowMs: number;
 
-  constructor(max: number, windowMs: number) {
-    this.max = max;
+  /** `max` is read at every take: a live setting (--gitlab-max-repairs) applies at once. */
+  constructor(max: number | (() => number), windowMs: number) {
+    this.max = typeof max === "number" ? () => max : max;
     this.windowMs = windowMs;
   }
 
   /** Takes a repair if one is left ({ allowed: true }); else says until when (own clock) none is. */
   take(lineageId: string, now: number): { allowed: true } | { allowed: false; until: number } {
     const recent = (this.repairs.get(lineageId) ?? []).filter((at) => now - at < this.windowMs);
-    if (recent.length < this.max) {
+    if (recent.length < this.max()) {
       recent.push(now);
       this.repairs.set(lineageId, recent);
       return { allowed: true };

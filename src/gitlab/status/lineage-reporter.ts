@@ -98,7 +98,7 @@ export class LineageReporter {
     this.options = options;
     this.clock = options.clock ?? (() => performance.now());
     this.random = options.random ?? Math.random;
-    this.repairs = new RepairBudget(options.maxRepairs, options.repairWindowMs);
+    this.repairs = new RepairBudget(() => options.maxRepairs, options.repairWindowMs);
     this.projectCheck = new ProjectCheck(options.wallClock);
     this.olderAttemptRepairs = new RepairBudget(olderAttemptRepairs, options.repairWindowMs);
     this.views = new LineageViews({

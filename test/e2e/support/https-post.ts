@@ -14,7 +14,14 @@ export function httpsPost(
 }
 
 /** A made-up AdmissionReview for a CREATE of `object`, as any pod could post it to /mutate. */
-export function createReview(object: { metadata?: { namespace?: string } }, uid = "made-up"): string {
+export function createReview(
+  object: {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { namespace?: string; generateName?: string; name?: string };
+  },
+  uid = "made-up",
+): string {
   return JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",

@@ -73,7 +73,8 @@ export async function startLineageProcess(
       `--kubeconfig=${options.kubeconfig ?? environment.kubeconfig}`,
       `--instance-id=${name}`,
       "--drain-delay=0s",
-      `--log-level=${options.logLevel ?? "debug"}`,
+      // A level the test's environment gives (as a ConfigMap would) is not overridden by a flag.
+      ...(options.env?.TEKTON_LINEAGE_LOG_LEVEL ? [] : [`--log-level=${options.logLevel ?? "debug"}`]),
       ...(options.args ?? []),
     ],
     { logFile, env: { ...process.env, ...options.env } },
