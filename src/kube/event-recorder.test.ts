@@ -171,7 +171,7 @@ describe("EventRecorder", () => {
     recorder.record(event(1));
     await vi.waitFor(() => expect(patched.length).toBeGreaterThanOrEqual(1));
     await vi.waitFor(() => expect(patched.at(-1)?.body.count).toBe(5));
-    const name = (posted[0]?.body.metadata as { name: string }).name;
+    const name = (posted[0]?.body.metadata as { name?: string } | undefined)?.name;
     expect(new Set(patched.map((p) => p.name))).toEqual(new Set([name]));
     expect(Date.parse(String(patched.at(-1)?.body.lastTimestamp))).toBeGreaterThanOrEqual(
       Date.parse(String(posted[0]?.body.lastTimestamp)),
