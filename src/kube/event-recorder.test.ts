@@ -177,7 +177,7 @@ describe("EventRecorder", () => {
       Date.parse(String(posted[0]?.body.lastTimestamp)),
     );
     // Deleted meanwhile (the API server's Event TTL): written anew, count starting again.
-    gone.add(name);
+    gone.add(name ?? "");
     recorder.record(event(1));
     await recorder.stop();
     expect(posted.map((p) => [p.body.message, p.body.count])).toEqual([
