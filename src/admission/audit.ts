@@ -4,7 +4,8 @@ import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 /**
  * The audit Event for a decision, when it deserves one: every denial (CreationRejected,
- * UpdateRejected) and every fallback (AdmissionFallback). Dry runs write nothing.
+ * UpdateRejected), every fallback (AdmissionFallback), and in audit mode what would have been done
+ * (AuditWouldRefuse, AuditWouldChange). Dry runs write nothing.
  */
 export function auditEventFor(
   path: string,
@@ -25,6 +26,15 @@ export function auditEventFor(
       ...base,
       reason,
       message: `${request.operation} by ${user} denied (${decision.code}) at ${path}: ${decision.message}`,
+    };
+  }
+  if (decision.audit) {
+    // Audit mode: a refusal it would make is a Warning, a change it would make is Normal.
+    return {
+      ...base,
+      type: decision.audit.would === "refuse" ? "Warning" : "Normal",
+      reason: decision.audit.would === "refuse" ? "AuditWouldRefuse" : "AuditWouldChange",
+      message: `${request.operation} of ${displayName(subject)} by ${user} at ${path} (audit mode, nothing changed): ${decision.audit.message}`,
     };
   }
   if (decision.fallback !== undefined) {

@@ -61,7 +61,14 @@ export interface AdmissionReviewResponse {
  * the envelope turns the difference into the JSON Patch, so no decision writes a JSON Pointer by hand.
  */
 export type AdmissionDecision =
-  | { allowed: true; mutated?: unknown; warnings?: string[]; fallback?: string }
+  | {
+      allowed: true;
+      mutated?: unknown;
+      warnings?: string[];
+      fallback?: string;
+      /** Audit mode (audit-mode.ts): what the decision would have done; nothing was changed. */
+      audit?: { would: "refuse" | "change"; message: string };
+    }
   | { allowed: false; code: 403 | 422 | 429 | 500 | 503; reason: DenialReason; message: string };
 
 export type DenialReason =

@@ -1,4 +1,6 @@
+import { Counter } from "prom-client";
 import { auditEventFor } from "../admission/audit.ts";
+import { auditModeRoute } from "../admission/audit-mode.ts";
 import type { AdmissionRoute } from "../admission/handler.ts";
 import { createMutateRoute } from "../admission/mutate.ts";
 import { createValidateRoute } from "../admission/validate.ts";
@@ -49,28 +51,35 @@ export function createWebhook(context: ServiceContext): Component {
     logger,
   });
   const isTrusted = (user: string) => user === identity.username || config.trustedUsers.includes(user);
+  const auditDecisions = new Counter({
+    name: "tekton_lineage_audit_decisions_total",
+    help: "Reviews answered in audit mode that would have been refused or changed (nothing was), by path.",
+    labelNames: ["path", "would"],
+    registers: [context.registry],
+  });
   const audited = (route: AdmissionRoute): AdmissionRoute => ({
     ...route,
     onDecision: (request, decision) => {
       const event = auditEventFor(route.path, request, decision);
       if (event) events.record(event);
+      // Dry runs change nothing in any mode: neither Event nor count.
+      if (decision.allowed && decision.audit && !request.dryRun)
+        auditDecisions.inc({ path: route.path, would: decision.audit.would });
     },
   });
-  const routes = [
-    audited(
-      createMutateRoute({
-        attempts,
-        queues: { choose: (subject, pending) => limits.choose(subject, pending), admitter },
-        keys,
-        rule: { labels: config.lineageLabels },
-        instance: config.instanceId,
-        claimMaxAgeMs: config.claimMaxAge,
-        onAllocationFailure: config.onAllocationFailure,
-        now,
-      }),
-    ),
-    audited(createValidateRoute({ keys, isTrusted, claimMaxAgeMs: config.claimMaxAge, now })),
-  ];
+  const mutate = createMutateRoute({
+    attempts,
+    queues: { choose: (subject, pending) => limits.choose(subject, pending), admitter },
+    keys,
+    rule: { labels: config.lineageLabels },
+    instance: config.instanceId,
+    claimMaxAgeMs: config.claimMaxAge,
+    onAllocationFailure: config.onAllocationFailure,
+    now,
+  });
+  const validate = createValidateRoute({ keys, isTrusted, claimMaxAgeMs: config.claimMaxAge, now });
+  // Each route also in audit mode (/mutate-audit, /validate-audit): decided, reported, nothing changed.
+  const routes = [mutate, validate, auditModeRoute(mutate), auditModeRoute(validate)].map(audited);
   return {
     name: "webhook",
     routes,

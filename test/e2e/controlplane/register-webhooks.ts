@@ -23,6 +23,8 @@ export interface WebhookRegistration {
   mutatingFailurePolicy?: "Fail" | "Ignore";
   validatingFailurePolicy?: "Fail" | "Ignore";
   timeoutSeconds?: number;
+  /** Appended to every webhook's path: "-audit" registers the audit-mode routes. */
+  pathSuffix?: string;
 }
 
 type AnyConfiguration = V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration;
@@ -35,7 +37,7 @@ export function webhookConfigurationsByUrl(options: WebhookRegistration): AnyCon
     doc.metadata = { ...doc.metadata, name: options.name };
     for (const webhook of doc.webhooks ?? []) {
       const path = webhook.clientConfig.service?.path ?? "/";
-      webhook.clientConfig = { url: `${options.baseUrl}${path}`, caBundle };
+      webhook.clientConfig = { url: `${options.baseUrl}${path}${options.pathSuffix ?? ""}`, caBundle };
       if (options.namespaceLabels) {
         const selector: V1LabelSelector = webhook.namespaceSelector ?? {};
         webhook.namespaceSelector = {

@@ -13,13 +13,13 @@ export async function waitUntilServing(
   kubeConfig: KubeConfig,
   namespace: string,
   processes: LineageProcess | LineageProcess[],
+  path = "/mutate",
 ) {
   const runs = pipelineRuns(kubeConfig);
   const all = Array.isArray(processes) ? processes : [processes];
   const reviews = async () => {
     let total = 0;
-    for (const p of all)
-      total += await p.metric("tekton_lineage_admission_reviews_total", { path: "/mutate" });
+    for (const p of all) total += await p.metric("tekton_lineage_admission_reviews_total", { path });
     return total;
   };
   await eventually(

@@ -14,6 +14,8 @@ export interface RegisterOptions {
   mutatingFailurePolicy?: "Fail" | "Ignore";
   validatingFailurePolicy?: "Fail" | "Ignore";
   timeoutSeconds?: number;
+  /** "-audit": the audit-mode routes (decided, reported, nothing changed). */
+  pathSuffix?: string;
 }
 
 export interface RegisteredWebhooks {
@@ -33,6 +35,7 @@ export async function registerWebhooks(options: RegisterOptions): Promise<Regist
     mutatingFailurePolicy: options.mutatingFailurePolicy,
     validatingFailurePolicy: options.validatingFailurePolicy,
     timeoutSeconds: options.timeoutSeconds,
+    pathSuffix: options.pathSuffix,
   });
   return { name, remove };
 }
@@ -45,6 +48,11 @@ export async function registerAndServe(
   options: RegisterOptions & { namespace: string; processes: LineageProcess | LineageProcess[] },
 ): Promise<RegisteredWebhooks> {
   const webhooks = await registerWebhooks(options);
-  await waitUntilServing(adminKubeConfig(), options.namespace, options.processes);
+  await waitUntilServing(
+    adminKubeConfig(),
+    options.namespace,
+    options.processes,
+    `/mutate${options.pathSuffix ?? ""}`,
+  );
   return webhooks;
 }

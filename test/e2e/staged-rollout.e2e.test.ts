@@ -1,0 +1,145 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CoordinationV1Api, CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { kubectlApply, withPodCidr } from "./support/manifests.ts";
+import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
+import { eventually } from "./support/poll.ts";
+import { createSuite } from "./support/suite.ts";
+import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
+import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
+
+/**
+ * The staged rollout: audit mode decides and reports without changing anything; the opt-in and audit
+ * components render onto the in-cluster install and are accepted by the API server.
+ */
+const suite = createSuite("staged");
+const admin = adminKubeConfig();
+const runs = pipelineRuns(admin);
+const core = admin.makeApiClient(CoreV1Api);
+const root = fileURLToPath(new URL("../../", import.meta.url));
+let namespace: string;
+let lineage: LineageProcess;
+let webhooks: RegisteredWebhooks;
+
+/** `kubectl kustomize` of the in-cluster overlay with components added, as a user's overlay would. */
+function renderWith(components: string[]): string {
+  const dir = mkdtempSync(join(e2eContext().logDir, "overlay-"));
+  const path = (p: string) => relative(dir, join(root, p));
+  writeFileSync(
+    join(dir, "kustomization.yaml"),
+    [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "resources:",
+      `  - ${path("webhook-config/overlays/in-cluster")}`,
+      "components:",
+      ...components.map((c) => `  - ${path(`webhook-config/components/${c}`)}`),
+    ].join("\n"),
+  );
+  return execFileSync(e2eContext().kubectl, ["kustomize", dir], { encoding: "utf8" });
+}
+
+interface Webhook {
+  name: string;
+  failurePolicy: string;
+  clientConfig: { service?: { path?: string } };
+  namespaceSelector?: { matchExpressions?: { key: string; operator: string; values: string[] }[] };
+}
+const webhooksOf = (yaml: string, kind: string) =>
+  (loadAllYaml(yaml) as { kind: string; webhooks?: Webhook[] }[]).find((d) => d.kind === kind)?.webhooks ??
+  [];
+
+beforeAll(async () => {
+  namespace = await suite.namespace("audit");
+  lineage = await startTektonLineage({ role: "webhook" });
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: lineage.port,
+    pathSuffix: "-audit",
+    namespace,
+    processes: lineage,
+  });
+});
+
+afterAll(async () => {
+  await webhooks?.remove();
+  await lineage?.stop();
+  await suite.cleanup();
+});
+
+describe("audit mode", () => {
+  it("decides a create and says what it would do, and changes nothing: no name, no claim, no counter", async () => {
+    const leases = admin.makeApiClient(CoordinationV1Api);
+    const countersBefore = (await leases.listNamespacedLease({ namespace: "tekton-lineage" })).items.length;
+    const created = await runs.create(pacPipelineRun({ namespace, sha: "a".repeat(40), repository: "repo" }));
+    // Created as PaC asked: generateName's name, no tekton-lineage key.
+    expect(created.metadata.name).toMatch(/^build-[a-z0-9]{5}$/);
+    expect(
+      Object.keys({ ...created.metadata.annotations, ...created.metadata.labels }).filter((k) =>
+        k.startsWith("tekton-lineage.io/"),
+      ),
+    ).toEqual([]);
+    const event = await eventually("the audit Event", async () =>
+      (await core.listNamespacedEvent({ namespace, fieldSelector: "reason=AuditWouldChange" })).items.find(
+        (e) => e.involvedObject.name === "build-",
+      ),
+    );
+    expect(event.type).toBe("Normal");
+    expect(event.message).toMatch(
+      /audit mode, nothing changed\): would name it build-[a-z0-9]{10}-1 \(attempt 1 of lineage /,
+    );
+    expect(await lineage.metric("tekton_lineage_audit_decisions_total", { would: "change" })).toBe(1);
+    // The attempt was shown, not reserved: no counter Lease was written.
+    expect(
+      (await leases.listNamespacedLease({ namespace: "tekton-lineage" })).items.length,
+    ).toBeLessThanOrEqual(countersBefore);
+  });
+});
+
+describe("the opt-in and audit components", () => {
+  it("opt-in: enforced where labelled enabled, audited where labelled audit, nothing elsewhere", () => {
+    const yaml = withPodCidr(renderWith(["opt-in"]));
+    const mutating = webhooksOf(yaml, "MutatingWebhookConfiguration");
+    expect(
+      mutating.map((w) => [
+        w.name,
+        w.clientConfig.service?.path,
+        w.failurePolicy,
+        w.namespaceSelector?.matchExpressions?.find((e) => e.key === "tekton-lineage.io/webhook"),
+      ]),
+    ).toEqual([
+      [
+        "mutate.pipelineruns.tekton-lineage.io",
+        "/mutate",
+        "Ignore",
+        { key: "tekton-lineage.io/webhook", operator: "In", values: ["enabled"] },
+      ],
+      [
+        "audit.mutate.pipelineruns.tekton-lineage.io",
+        "/mutate-audit",
+        "Ignore",
+        { key: "tekton-lineage.io/webhook", operator: "In", values: ["audit"] },
+      ],
+    ]);
+    const out = kubectlApply(yaml, { dryRun: true });
+    expect(out).toMatch(
+      /mutatingwebhookconfiguration\.admissionregistration\.k8s\.io\/tekton-lineage serverside-applied/,
+    );
+  });
+
+  it("audit: every webhook answers from its audit path and never blocks", () => {
+    const yaml = withPodCidr(renderWith(["audit"]));
+    for (const kind of ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"])
+      for (const w of webhooksOf(yaml, kind)) {
+        expect(w.clientConfig.service?.path).toMatch(/-audit$/);
+        expect(w.failurePolicy).toBe("Ignore");
+      }
+    expect(kubectlApply(yaml, { dryRun: true })).toMatch(
+      /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/tekton-lineage serverside-applied/,
+    );
+  });
+});
