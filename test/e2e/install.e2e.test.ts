@@ -12,7 +12,13 @@ import { canI as canIAs } from "./support/can-i.ts";
 import { holdClusterLock } from "./support/cluster-lock.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
-import { kubectlApply, podCidrPlaceholder, renderOverlay, withPodCidr } from "./support/manifests.ts";
+import {
+  kubectlApply,
+  podCidrPlaceholder,
+  renderOverlay,
+  withCheckNames,
+  withPodCidr,
+} from "./support/manifests.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { createRepository } from "./support/repositories.ts";
@@ -104,13 +110,8 @@ afterAll(async () => {
 });
 
 describe("the release YAML", () => {
-  // The webhook configurations are checked under another name: this file registers the real name by
-  // URL, and an apply would merge into that object instead of checking the release's own.
-  const rendered = (overlay: string) =>
-    withPodCidr(renderOverlay(overlay)).replace(
-      /(kind: (?:Mutating|Validating)WebhookConfiguration\nmetadata:\n(?: {2}.*\n)*? {2}name: )tekton-lineage$/gm,
-      "$1tekton-lineage-release-check",
-    );
+  // The webhook configurations are checked under another name (withCheckNames).
+  const rendered = (overlay: string) => withCheckNames(withPodCidr(renderOverlay(overlay)));
 
   it("has a variant for clusters before 1.28 whose validating webhook fails open, without matchConditions", () => {
     const release = rendered("before-1.28");

@@ -1,15 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadAllYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scriptValues } from "./controlplane/binaries.ts";
 import { ensureNamespace } from "./controlplane/install.ts";
 import { tektonLineageCli } from "./support/cli.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { kubectlApply } from "./support/manifests.ts";
-import { eventually } from "./support/poll.ts";
+import { installAddonCrds, kubectlApply } from "./support/manifests.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 
@@ -152,26 +149,9 @@ describe("webhook-config/monitoring", () => {
   });
 
   it("is accepted by the API server with the Prometheus Operator's own CRDs (server-side dry run)", async () => {
-    const { values } = await scriptValues(
-      fileURLToPath(new URL("./controlplane/monitoring-crds.sh", import.meta.url)),
-    );
-    const crds = values.MONITORING_CRDS ?? "";
-    const { kubectl, kubeconfig } = e2eContext();
-    for (const file of readdirSync(crds).filter((f) => f.endsWith(".yaml")))
-      kubectlApply(readFileSync(join(crds, file), "utf8"), { fieldManager: "tekton-lineage-e2e" });
-    await eventually("the CRDs are served", () =>
-      ["podmonitors", "prometheusrules"].every((plural) =>
-        execFileSync(
-          kubectl,
-          ["api-resources", "--api-group=monitoring.coreos.com", `--kubeconfig=${kubeconfig}`],
-          {
-            encoding: "utf8",
-          },
-        ).includes(plural),
-      ),
-    );
+    await installAddonCrds();
     await ensureNamespace(adminKubeConfig(), "tekton-lineage");
-    const kit = execFileSync(kubectl, ["kustomize", monitoring], { encoding: "utf8" });
+    const kit = execFileSync(e2eContext().kubectl, ["kustomize", monitoring], { encoding: "utf8" });
     const out = kubectlApply(kit, { dryRun: true });
     expect(out).toMatch(/podmonitor\.monitoring\.coreos\.com\/tekton-lineage serverside-applied/);
     expect(out).toMatch(/prometheusrule\.monitoring\.coreos\.com\/tekton-lineage serverside-applied/);
