@@ -1,7 +1,7 @@
 import { CoordinationV1Api, CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureNamespace } from "./controlplane/install.ts";
-import { adminKubeConfig, e2eContext } from "./support/context.ts";
+import { adminKubeConfig } from "./support/context.ts";
 import {
   installAddonCrds,
   kubectlApply,
