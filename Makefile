@@ -60,10 +60,9 @@ run: $(STAMP) build ## local control plane + tekton-lineage + fake GitLab + simu
 demo: $(STAMP) build ## replay the reported failure and print the GitLab status timeline
 	node test/local/demo.ts
 
-release: $(STAMP) ## render the in-cluster release into dist/tekton-lineage.yaml (IMAGE=... to set the image)
+release: $(STAMP) ## render the in-cluster release into dist/tekton-lineage.yaml (IMAGE=...; uses kustomize or kubectl from the PATH, else builds kubectl once)
 	@mkdir -p dist
-	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
-	"$$(bash test/e2e/controlplane/binaries.sh kubectl | sed -n 's/^KUBECTL=//p')" kustomize webhook-config/overlays/in-cluster \
+	bash test/e2e/controlplane/kustomize.sh webhook-config/overlays/in-cluster \
 	  | sed "s#image: ghcr.io/tekton-lineage/tekton-lineage:.*#image: $(or $(IMAGE),ghcr.io/tekton-lineage/tekton-lineage:v0.1.0)#" \
 	  > dist/tekton-lineage.yaml
 	@echo "wrote dist/tekton-lineage.yaml"

@@ -1,7 +1,11 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureNamespace } from "./controlplane/install.ts";
-import { adminKubeConfig } from "./support/context.ts";
+import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import {
   installAddonCrds,
   kubectlApply,
@@ -20,6 +24,7 @@ import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts
  * components render onto the in-cluster install and are accepted by the API server.
  */
 const suite = createSuite("staged");
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const admin = adminKubeConfig();
 const runs = pipelineRuns(admin);
 const core = admin.makeApiClient(CoreV1Api);
@@ -171,4 +176,29 @@ describe("composable install", () => {
       }
     },
   );
+
+  it("make release renders with a kustomize or kubectl found on the PATH before building one", () => {
+    const script = join(root, "test/e2e/controlplane/kustomize.sh");
+    const shims = (name: string) => {
+      const dir = mkdtempSync(join(e2eContext().logDir, "shim-"));
+      writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*"\n`, { mode: 0o755 });
+      return dir;
+    };
+    // Only bash's own folder besides the shims: no other kubectl or kustomize can be found.
+    const run = (dirs: string[]) =>
+      execFileSync("bash", [script, "webhook-config/overlays/in-cluster"], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          PATH: [
+            ...dirs,
+            dirname(execFileSync("bash", ["-c", "command -v sed"], { encoding: "utf8" }).trim()),
+          ].join(":"),
+        },
+      }).trim();
+    expect(run([shims("kustomize"), shims("kubectl")])).toBe(
+      "kustomize build webhook-config/overlays/in-cluster",
+    );
+    expect(run([shims("kubectl")])).toBe("kubectl kustomize webhook-config/overlays/in-cluster");
+  });
 });
