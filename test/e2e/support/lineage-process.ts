@@ -48,6 +48,8 @@ export interface StartOptions {
   port?: number;
   waitReady?: boolean;
   logLevel?: string;
+  /** Another build's dist/main.js (the previous release, for the upgrade test); default this checkout's. */
+  mainJs?: string;
   /** The CA to trust when talking to the process, when it is not the test CA (a certificate it made). */
   trust?: () => Promise<string>;
 }
@@ -64,7 +66,7 @@ export async function startLineageProcess(
   const started: StartedProcess = startProcess(
     process.execPath,
     [
-      mainJs,
+      options.mainJs ?? mainJs,
       options.role,
       `--listen=${host}:${options.port ?? 0}`,
       "--metrics-listen=127.0.0.1:0",
