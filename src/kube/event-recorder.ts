@@ -11,6 +11,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import { apiFailure } from "./api-errors.ts";
 import { backoffDelay, transientStatus } from "./backoff.ts";
+import { aggregationKey, type Written, WrittenEvents } from "./event-aggregation.ts";
 
 export interface AuditEvent {
   namespace: string;
@@ -45,38 +46,12 @@ export interface EventRecorderOptions {
 
 export const reportingComponent = "tekton-lineage";
 const maxMessageLength = 1024;
-/** Repeats of one Event within this window update it (count, lastTimestamp), as client-go's correlator does. */
-const aggregationWindowMs = 600_000;
-/** Events remembered for aggregation: the oldest is forgotten first (bounded, whatever tenants cause). */
-const aggregationCapacity = 4096;
-
-/** An Event written, to be counted again when it repeats. */
-interface Written {
-  name: string;
-  count: number;
-  lastAt: number;
-}
-
 /** An Event waiting to be written, with the repeats recorded meanwhile. */
 interface Queued {
   event: AuditEvent;
   key: string;
   at: number;
   repeats: number;
-}
-
-/** What makes two Events the same one: the object, the type, the reason and the words. */
-function aggregationKey(event: AuditEvent): string {
-  const kind = event.object?.kind ?? "PipelineRun";
-  return JSON.stringify([
-    event.namespace,
-    kind,
-    event.objectName,
-    event.objectUid ?? "",
-    event.type,
-    event.reason,
-    event.message.slice(0, maxMessageLength),
-  ]);
 }
 
 /**
@@ -91,8 +66,8 @@ export class EventRecorder implements EventSink {
   private readonly queue: Queued[] = [];
   /** The queued entry of each key, so a repeat joins it. */
   private readonly queuedByKey = new Map<string, Queued>();
-  /** Events written recently, oldest first (Map order), for aggregation. */
-  private readonly written = new Map<string, Written>();
+  /** Events written recently, for aggregation. */
+  private readonly written = new WrittenEvents();
   private readonly api: CoreV1Api;
   private readonly options: Required<Omit<EventRecorderOptions, "kubeConfig" | "registry">>;
   private readonly sent: Counter<"reason">;
@@ -136,7 +111,7 @@ export class EventRecorder implements EventSink {
   }
 
   record(event: AuditEvent): void {
-    const key = aggregationKey(event);
+    const key = aggregationKey(event, maxMessageLength);
     const waiting = this.queuedByKey.get(key);
     if (waiting) {
       waiting.repeats += 1;
@@ -214,12 +189,11 @@ export class EventRecorder implements EventSink {
     for (let attempt = 1; ; attempt++) {
       try {
         const now = Date.now();
-        const seen = this.written.get(key);
-        const recent = seen !== undefined && now - seen.lastAt < aggregationWindowMs;
-        const written = recent
+        const seen = this.written.recent(key, now);
+        const written = seen
           ? await this.countAgain(event, seen, repeats, now)
           : { name: await this.create(event, repeats, now), count: repeats };
-        this.remember(key, { ...written, lastAt: now });
+        this.written.remember(key, { ...written, lastAt: now });
         this.sent.inc({ reason: event.reason });
         return;
       } catch (error) {
@@ -270,15 +244,6 @@ export class EventRecorder implements EventSink {
     } catch (error) {
       if (apiFailure(error).code !== 404) throw error;
       return { name: await this.create(event, repeats, at), count: repeats };
-    }
-  }
-
-  private remember(key: string, written: Written): void {
-    this.written.delete(key);
-    this.written.set(key, written);
-    if (this.written.size > aggregationCapacity) {
-      const oldest = this.written.keys().next().value;
-      if (oldest !== undefined) this.written.delete(oldest);
     }
   }
 

@@ -5,12 +5,6 @@ import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
 import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
-import { GitLabClients } from "../gitlab/client/gitlab-clients.ts";
-import { TokenSource } from "../gitlab/client/token-source.ts";
-import { createGitLabMetrics } from "../gitlab/metrics.ts";
-import { PacFailureCorrector } from "../gitlab/pac-failure/pac-failure-corrector.ts";
-import { FailingTasks } from "../gitlab/status/failing-tasks.ts";
-import { LineageReporter } from "../gitlab/status/lineage-reporter.ts";
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { type CachedEvent, eventSource } from "../kube/event-source.ts";
 import { customObjectExistence, secretExistence } from "../kube/existence.ts";
@@ -31,6 +25,7 @@ import { OptInCheck } from "../queue/reconcile/opt-in-check.ts";
 import { QueueController } from "../queue/reconcile/queue-controller.ts";
 import { queueLeaseKind } from "../queue/state.ts";
 import type { Component } from "./component.ts";
+import { createGitLabReporting } from "./gitlab-reporting.ts";
 import type { ServiceContext } from "./service.ts";
 
 /**
@@ -40,7 +35,6 @@ import type { ServiceContext } from "./service.ts";
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
-  const live = () => context.settings.current();
   const { events, leaseStore: store, leaseConflicts: conflicts, repositories, signingKeys } = context.shared;
   const informedRuns = new Informer<PipelineRun>({
     name: "pipelineruns",
@@ -146,65 +140,12 @@ export function createReconciler(context: ServiceContext): Component {
     graceMs: config.orphanGrace,
     secretExists: secretExistence(kubeConfig),
   });
-  const gitlabMetrics = createGitLabMetrics(registry);
-  const gitlabClients = new GitLabClients({
-    tokens: new TokenSource(kubeConfig, config.gitlabTokenCache),
-    timeoutMs: config.gitlabTimeout,
-    observe: (method, status) => gitlabMetrics.requests.inc({ method, status: String(status) }),
-  });
-  // PaC's bare failure status of a commit, corrected from what the lineage reporter tells it.
-  const pacFailures = new PacFailureCorrector({
-    clients: gitlabClients,
-    events,
-    metrics: gitlabMetrics,
-    logger,
-    get resyncMs() {
-      return live().gitlabResync;
-    },
-  });
-  const gitlab = new LineageReporter({
+  const { gitlab, pacFailures } = createGitLabReporting(context, {
     runs,
     counters,
-    countersNamespace: namespace,
     creationFailures,
-    repositories,
-    globalRepository: () =>
-      context.shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository),
-    clients: gitlabClients,
-    bareStatuses: pacFailures,
-    failingTasks: new FailingTasks(kubeConfig),
     writer: actions,
-    events,
-    metrics: gitlabMetrics,
-    logger,
-    settings: {
-      gitlabUrl: config.gitlabUrl,
-      allowedHosts: config.gitlabHosts,
-      tokenSecret: config.gitlabTokenSecret,
-      tokenNamespaces: config.gitlabTokenNamespaces,
-      application: config.gitlabApplication || undefined,
-      contextTemplate: config.gitlabContext,
-    },
-    // Live settings (--settings-configmap) are read when they are used: getters, not copies.
-    links: {
-      get console() {
-        return live().consoleUrl || undefined;
-      },
-      get error() {
-        return live().errorUrl || undefined;
-      },
-    },
     pacConfig: () => pacConfig.current(),
-    get creationGraceMs() {
-      return live().creationGrace;
-    },
-    get resyncMs() {
-      return live().gitlabResync;
-    },
-    get maxRepairs() {
-      return live().gitlabMaxRepairs;
-    },
-    repairWindowMs: 600_000,
   });
   const certificates = config.manageCertificates
     ? new CertificateManager({
