@@ -174,6 +174,8 @@ describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
       execFileSync(e2eContext().kubectl, args, {
         encoding: "utf8",
         env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` },
+        // `plugin list` warns on stderr about every PATH folder that does not exist: kept out of the log.
+        stdio: ["ignore", "pipe", "pipe"],
       });
     expect(kubectl("plugin", "list")).toContain("kubectl-lineage");
     // dora holds tekton-lineage-view where tekton-lineage runs and where her runs are, as its aggregation
