@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, CoreV1Api, loadAllYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiFailure } from "../../src/kube/api-errors.ts";
+import { attemptLeaseName } from "../../src/lineage/attempts.ts";
 import { ensureNamespace } from "./controlplane/install.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
 import {
@@ -63,7 +65,6 @@ afterAll(async () => {
 describe("audit mode", () => {
   it("decides a create and says what it would do, and changes nothing: no name, no claim, no counter", async () => {
     const leases = admin.makeApiClient(CoordinationV1Api);
-    const countersBefore = (await leases.listNamespacedLease({ namespace: "tekton-lineage" })).items.length;
     const created = await runs.create(pacPipelineRun({ namespace, sha: "a".repeat(40), repository: "repo" }));
     // Created as PaC asked: generateName's name, no tekton-lineage key.
     expect(created.metadata.name).toMatch(/^build-[a-z0-9]{5}$/);
@@ -82,10 +83,16 @@ describe("audit mode", () => {
       /audit mode, nothing changed\): would name it build-[a-z0-9]{10}-1 \(attempt 1 of lineage /,
     );
     expect(await lineage.metric("tekton_lineage_audit_decisions_total", { would: "change" })).toBe(1);
-    // The attempt was shown, not reserved: no counter Lease was written.
-    expect(
-      (await leases.listNamespacedLease({ namespace: "tekton-lineage" })).items.length,
-    ).toBeLessThanOrEqual(countersBefore);
+    // The attempt was shown, not reserved: the lineage it names has no counter Lease.
+    const lineageId = /would name it build-([a-z0-9]{10})-1 /.exec(event.message ?? "")?.[1] ?? "";
+    expect(lineageId).not.toBe("");
+    const counter = await leases
+      .readNamespacedLease({ name: attemptLeaseName(lineageId), namespace: "tekton-lineage" })
+      .then(
+        () => "found",
+        (error: unknown) => apiFailure(error).code,
+      );
+    expect(counter).toBe(404);
   });
 });
 
