@@ -111,9 +111,12 @@ describe("the settings ConfigMap", () => {
     await setData({ ...initial, TEKTON_LINEAGE_LOG_LEVEL: "debug", TEKTON_LINEAGE_QUEUE_TTL: "20s" });
     const rolled = await eventually("the Deployment rolled", checksum);
     expect(rolled).toMatch(/^[0-9a-f]{16}$/);
-    expect(logged("settings changed that need a restart: rolling the Deployment")[0]?.settings).toEqual([
-      "queue-ttl",
-    ]);
+    // The log line comes after the patch's answer: wait for it, not for the moment.
+    const said = await eventually(
+      "the roll logged",
+      () => logged("settings changed that need a restart: rolling the Deployment")[0],
+    );
+    expect(said.settings).toEqual(["queue-ttl"]);
     // The same settings again (a resync, a live change): the annotation is there, no second roll.
     await setData({ ...initial, TEKTON_LINEAGE_LOG_LEVEL: "info", TEKTON_LINEAGE_QUEUE_TTL: "20s" });
     await eventually("the live change applied", () =>
