@@ -233,11 +233,13 @@ describe("the reported sequence (SRVKP-9044), with PaC before v0.39", () => {
       sha,
       (job) => job.description === `attempt 1 could not be created: ${words}`,
     );
-    const events = await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace });
-    expect(
-      events.items.find((e) => e.reason === "CreationFailed" && e.involvedObject.name === taken)?.message,
-    ).toBe(`attempt 1 could not be created: ${words}`);
-    expect(events.items.some((e) => e.reason === "PacStatusCorrected")).toBe(true);
+    // Events are written from a background queue after the GitLab writes: wait for them to be there.
+    const events = await eventually("the CreationFailed and PacStatusCorrected Events", async () => {
+      const { items } = await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace });
+      const failed = items.find((e) => e.reason === "CreationFailed" && e.involvedObject.name === taken);
+      return failed && items.some((e) => e.reason === "PacStatusCorrected") ? { failed } : undefined;
+    });
+    expect(events.failed.message).toBe(`attempt 1 could not be created: ${words}`);
 
     // The retest: attempt 2 is created and runs; PaC reports it running under its pipeline's name.
     const second = createdRun((await pac.retest(mr(sha), ["build"]))[0]);
@@ -377,10 +379,13 @@ describe("a run stored although PaC was told its create failed (the answer was l
     expect(adopted.metadata.annotations?.["pipelinesascode.tekton.dev/log-url"]).toBe(
       consoleLink(namespace, run.metadata.name ?? ""),
     );
-    const events = await admin
-      .makeApiClient(CoreV1Api)
-      .listNamespacedEvent({ namespace, fieldSelector: "reason=OrphanAdopted" });
-    expect(events.items.some((e) => e.involvedObject.name === run.metadata.name)).toBe(true);
+    // The Event is written from a background queue after the adoption: wait for it.
+    await eventually("the OrphanAdopted Event", async () => {
+      const events = await admin
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace, fieldSelector: "reason=OrphanAdopted" });
+      return events.items.some((e) => e.involvedObject.name === run.metadata.name);
+    });
     // PaC's watcher now takes it over: the git-auth Secret, running, then its end.
     const secret = run.metadata.annotations?.["pipelinesascode.tekton.dev/git-auth-secret"] ?? "";
     await eventually("PaC's watcher to make the git-auth Secret", () =>
