@@ -3,7 +3,7 @@ import { pacWillReport } from "../../core/pac-report.ts";
 import type { Repository } from "../../core/repository.ts";
 import type { RunWriter } from "../../core/run-actions.ts";
 import type { PipelineRun } from "../../core/tekton.ts";
-import { pac, reconcilerKeys } from "../../core/vocabulary.ts";
+import { pac } from "../../core/vocabulary.ts";
 import type { EventSink } from "../../kube/event-recorder.ts";
 import type { ObjectCache } from "../../kube/informer.ts";
 import type { CachedLease } from "../../kube/leases.ts";
@@ -29,10 +29,10 @@ import {
 } from "./lineage-memory.ts";
 import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
-import { reportsToTakeOver } from "./pac-reports.ts";
+import { reportsToTakeOver, takeOverReports } from "./pac-reports.ts";
 import { ProjectCheck } from "./project-check.ts";
 import { statusOwner } from "./status-owner.ts";
-import { onFirstProject, type ReportSettings, type ReportTarget, reportTarget } from "./target.ts";
+import { onFirstProject, persistPipelineId, type ReportSettings, reportTarget } from "./target.ts";
 
 export interface LineageReporterOptions {
   runs: ObjectCache<PipelineRun>;
@@ -145,16 +145,15 @@ export class LineageReporter {
   /** One lineage, keyed namespace/lineage id: a lineage never spans namespaces. */
   async reconcile(key: string): Promise<ReconcileResult> {
     const view = this.views.read(key);
-    await this.takeOverStaleReports(view);
+    const taken = () => this.options.metrics.reportsTakenOver.inc();
+    await takeOverReports(this.options.writer, reportsToTakeOver(view), taken);
     const owner = this.statusOwnerOf(view);
     if (owner !== key) {
       // Another lineage of this pipeline and commit owns the shared status: PaC's reports of this one
       // would land on it, so they are taken too; its own status is the owner's to write.
-      for (const run of view.runs.filter(pacWillReport)) {
-        const why = `another lineage (${owner}) owns the status of this pipeline and commit`;
-        if ((await this.options.writer.takeOverReport(run, why)) === "done")
-          this.options.metrics.reportsTakenOver.inc();
-      }
+      const why = `another lineage (${owner}) owns the status of this pipeline and commit`;
+      const reports = view.runs.filter(pacWillReport).map((run) => ({ run, why }));
+      await takeOverReports(this.options.writer, reports, taken);
       return { requeueAfterMs: this.options.resyncMs };
     }
     const memory = this.memoryOf(key);
@@ -254,23 +253,11 @@ export class LineageReporter {
           { lineage: key, state: desired.state, attempt: desired.attempt },
           "GitLab status converged",
         );
-      await this.persistPipelineId(view.runs, target, result.pipelineId);
+      if (!target.pipelineId) await persistPipelineId(this.options.writer, view.runs, result.pipelineId);
       return { requeueAfterMs: later(this.nextResync(memory, latest.run)) };
     } catch (error) {
       const next = this.trouble.failed(key, memory, target, error);
       return { ...next, requeueAfterMs: later(next.requeueAfterMs) };
-    }
-  }
-
-  /**
-   * Takes from PaC the final report of every run whose report would speak for an attempt that is no longer
-   * the latest (pac-reports.ts). A write that finds PaC's state changed is left for the next reconcile,
-   * which that change triggers.
-   */
-  private async takeOverStaleReports(view: LineageView): Promise<void> {
-    for (const { run, why } of reportsToTakeOver(view)) {
-      const result = await this.options.writer.takeOverReport(run, why);
-      if (result === "done") this.options.metrics.reportsTakenOver.inc();
     }
   }
 
@@ -308,18 +295,5 @@ export class LineageReporter {
 
   private nextResync(memory: LineageMemory, run: PipelineRun | undefined): number | undefined {
     return nextResync(memory, run, this.options.resyncMs, this.random);
-  }
-
-  /** Keeps GitLab's pipeline id on the runs, so later statuses join the merge request's pipeline. */
-  private async persistPipelineId(
-    runs: PipelineRun[],
-    target: ReportTarget,
-    id: number | undefined,
-  ): Promise<void> {
-    if (target.pipelineId || !id) return;
-    for (const run of runs) {
-      if (run.metadata.annotations?.[reconcilerKeys.gitlabPipelineId] === String(id)) continue;
-      await this.options.writer.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
-    }
   }
 }

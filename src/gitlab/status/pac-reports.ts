@@ -1,4 +1,5 @@
 import { pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
+import type { RunWriter } from "../../core/run-actions.ts";
 import { isCancelRequested, type PipelineRun } from "../../core/tekton.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
 import type { LineageView } from "./lineage-view.ts";
@@ -32,4 +33,16 @@ export function reportsToTakeOver(
       return [{ run, why: `attempt ${attemptOf(run)} cancelled (spec.status ${run.spec?.status})` }];
     return [];
   });
+}
+
+/**
+ * Takes each report from PaC (RunWriter.takeOverReport), telling `taken` of each one done. A write that
+ * finds PaC's state changed is left for the next reconcile, which that change triggers.
+ */
+export async function takeOverReports(
+  writer: Pick<RunWriter, "takeOverReport">,
+  reports: readonly { run: PipelineRun; why: string }[],
+  taken: () => void,
+): Promise<void> {
+  for (const { run, why } of reports) if ((await writer.takeOverReport(run, why)) === "done") taken();
 }

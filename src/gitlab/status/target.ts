@@ -1,5 +1,6 @@
 import { defaultSecretKey, type SecretRef } from "../../config/parsers.ts";
 import { effectiveGitProvider, type Repository } from "../../core/repository.ts";
+import type { RunWriter } from "../../core/run-actions.ts";
 import type { PipelineRun } from "../../core/tekton.ts";
 import { pac, reconcilerKeys } from "../../core/vocabulary.ts";
 import { GitLabError } from "../client/api.ts";
@@ -202,4 +203,17 @@ export async function onFirstProject<T>(
   }
   if (empty) return empty;
   throw refusal;
+}
+
+/** Keeps GitLab's pipeline id on the runs of a lineage, so later statuses join the merge request's pipeline. */
+export async function persistPipelineId(
+  writer: Pick<RunWriter, "annotate">,
+  runs: readonly PipelineRun[],
+  id: number | undefined,
+): Promise<void> {
+  if (!id) return;
+  for (const run of runs) {
+    if (run.metadata.annotations?.[reconcilerKeys.gitlabPipelineId] === String(id)) continue;
+    await writer.annotate(run, { [reconcilerKeys.gitlabPipelineId]: String(id) });
+  }
 }
