@@ -1,7 +1,6 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
-import { serve, type TestServer } from "../testing/http.ts";
+import { kubeConfigFor, serve, type TestServer } from "../testing/http.ts";
 import { pipelineRun } from "../testing/runs.ts";
 import { TerminalError } from "./controller.ts";
 import { RunActions } from "./run-actions.ts";
@@ -31,13 +30,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 function actions(): RunActions {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: server.url, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
+  const kc = kubeConfigFor(server.url);
   return new RunActions(kc, silentLogger(), () => "signature");
 }
 

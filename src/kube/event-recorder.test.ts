@@ -1,8 +1,7 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../observability/logger.ts";
-import { serve, type TestServer } from "../testing/http.ts";
+import { kubeConfigFor, serve, type TestServer } from "../testing/http.ts";
 import { type AuditEvent, EventRecorder } from "./event-recorder.ts";
 
 let server: TestServer | undefined;
@@ -46,13 +45,7 @@ async function apiServer(failFirst = 0) {
       res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(body));
     });
   });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "c", server: server.url, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
+  const kubeConfig = kubeConfigFor(server.url);
   return { posted, patched, gone, kubeConfig };
 }
 

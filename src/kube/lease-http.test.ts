@@ -4,6 +4,7 @@ import { type AddressInfo, createConnection, createServer as createTcpServer, ty
 import { KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateCa, issueServing } from "../server/certificates.ts";
+import { kubeConfigFor } from "../testing/http.ts";
 import { apiFailure, isAmbiguous } from "./api-errors.ts";
 import { HttpLeaseStore } from "./lease-http.ts";
 
@@ -42,13 +43,7 @@ afterEach(async () => {
 });
 
 function store(port: number, onRequest?: (method: string, url: string) => void) {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u", token: "secret-token" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
+  const kc = kubeConfigFor(`http://127.0.0.1:${port}`, "secret-token");
   Object.assign(kc, { onRequest });
   return new HttpLeaseStore(kc, "tekton-lineage", { timeoutMs: 2_000 });
 }

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
 
 export interface TestServer {
   url: string;
@@ -19,6 +20,18 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A KubeConfig for a stand-in API server on plain HTTP (client-node wants skipTLSVerify for it). */
+export function kubeConfigFor(server: string, token = "t"): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify: true }],
+    users: [{ name: "u", token }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return kc;
 }
 
 export interface RawResponse {

@@ -1,6 +1,5 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serve, type TestServer } from "../../testing/http.ts";
+import { kubeConfigFor, serve, type TestServer } from "../../testing/http.ts";
 import { TokenError, TokenSource } from "./token-source.ts";
 
 /** An API server that has every Secret asked for; the token is what the name says ("huge" is 100 KiB). */
@@ -28,13 +27,7 @@ afterAll(async () => {
 });
 
 function source(): TokenSource {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: server.url, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
+  const kc = kubeConfigFor(server.url);
   return new TokenSource(kc);
 }
 
