@@ -6,7 +6,7 @@ import { silentLogger } from "../observability/logger.ts";
 import { InFlight } from "../server/in-flight.ts";
 import { LoadBudget } from "../server/load-budget.ts";
 import { fixture, fixtureText } from "../testing/fixtures.ts";
-import { send, serve, type TestServer } from "../testing/http.ts";
+import { send, serve, stallAfter, type TestServer } from "../testing/http.ts";
 import { type AdmissionRoute, admissionHandler } from "./handler.ts";
 import { type AdmissionMetrics, createAdmissionMetrics } from "./metrics.ts";
 import type { AdmissionDecision, AdmissionRequest, AdmissionReviewResponse } from "./types.ts";
@@ -37,24 +37,21 @@ function route(): AdmissionRoute {
   };
 }
 
+/** The envelope on /mutate around the test route (200 ms deadline, 64 KiB bodies), with a budget if given. */
+function serveMutate(budget?: LoadBudget): Promise<TestServer> {
+  const app = express();
+  const envelope = { deadlineMs: 200, maxBodyBytes: 64 * 1024, metrics, logger: silentLogger(), inFlight };
+  app.post("/mutate", admissionHandler(route(), { ...envelope, budget }));
+  return serve(app);
+}
+
 beforeEach(async () => {
   registry = new Registry();
   metrics = createAdmissionMetrics(registry);
   inFlight = new InFlight();
   decide = async () => ({ allowed: true });
   abandoned = [];
-  const app = express();
-  app.post(
-    "/mutate",
-    admissionHandler(route(), {
-      deadlineMs: 200,
-      maxBodyBytes: 64 * 1024,
-      metrics,
-      logger: silentLogger(),
-      inFlight,
-    }),
-  );
-  server = await serve(app);
+  server = await serveMutate();
 });
 
 afterEach(async () => {
@@ -256,19 +253,7 @@ describe("the load budget", () => {
   const inFlightReaches = (n: number) => vi.waitFor(() => expect(inFlight.size).toBe(n));
   beforeEach(async () => {
     budget = new LoadBudget(10, 64 * 1024);
-    const app = express();
-    app.post(
-      "/mutate",
-      admissionHandler(route(), {
-        deadlineMs: 200,
-        maxBodyBytes: 64 * 1024,
-        metrics,
-        logger: silentLogger(),
-        inFlight,
-        budget,
-      }),
-    );
-    budgeted = await serve(app);
+    budgeted = await serveMutate(budget);
   });
   afterEach(async () => {
     await budgeted.close();
@@ -281,15 +266,7 @@ describe("the load budget", () => {
       method: "POST",
       headers: { ...json, "content-length": String(declared) },
     });
-    const answer = new Promise<number>((resolve) => {
-      req.on("response", (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on("error", () => resolve(-1));
-    });
-    req.write(Buffer.alloc(sent, 0x20));
-    return { answer, abort: () => req.destroy() };
+    return stallAfter(req, sent);
   }
 
   it("counts what slow uploads sent, not what they declared: a review still gets through", async () => {

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type RequestListener } from "node:http";
+import { type ClientRequest, createServer, request as httpRequest, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 
@@ -63,4 +63,20 @@ export function send(
       req.end();
     } else req.end(options.body);
   });
+}
+
+/**
+ * Sends `sent` bytes of an upload whose request is already open (its content-length declares more) and
+ * stalls: its answer (the status, -1 when the connection fails), and a way to give up.
+ */
+export function stallAfter(req: ClientRequest, sent: number): { answer: Promise<number>; abort(): void } {
+  const answer = new Promise<number>((resolve) => {
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(-1));
+  });
+  req.write(Buffer.alloc(sent, 0x20));
+  return { answer, abort: () => req.destroy() };
 }

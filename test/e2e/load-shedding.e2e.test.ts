@@ -4,6 +4,7 @@ import { type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stallAfter } from "../../src/testing/http.ts";
 import { e2eContext } from "./support/context.ts";
 import { createReview } from "./support/https-post.ts";
 import { newPipelineRun } from "./support/pipelineruns.ts";
@@ -99,15 +100,7 @@ function stalledUpload(agent: Agent, declared: number, sent: number) {
     ca: readFileSync(join(e2eContext().certDir, "ca.crt"), "utf8"),
     headers: { "content-type": "application/json", "content-length": String(declared) },
   });
-  const answer = new Promise<number>((resolve) => {
-    req.on("response", (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(-1));
-  });
-  req.write(Buffer.alloc(sent, 0x20));
-  return { answer, abort: () => req.destroy() };
+  return stallAfter(req, sent);
 }
 
 async function reviewStatus(): Promise<number> {
