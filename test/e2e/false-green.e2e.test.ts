@@ -11,6 +11,7 @@ import { adminKubeConfig } from "./support/context.ts";
 import {
   gitlabToken,
   gitlabUser,
+  gitProviderOf,
   type Job,
   newCommit,
   pipelinesOf,
@@ -122,7 +123,7 @@ beforeAll(async () => {
   for (const [name, id] of Object.entries(projects))
     if (id !== projectId) gitlab.model.addProject(id, `demo/${name}`);
   gitlab.model.addToken(gitlabToken, gitlabUser, Object.values(projects));
-  const gitProvider = { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } };
+  const gitProvider = gitProviderOf(gitlab);
   await createRepository(admin, { namespace, name: "demo-repo", gitProvider });
   // Opted in to tekton-lineage's queue: PaC sets no limit, so PaC creates its runs as they come.
   for (const [name, wait] of [

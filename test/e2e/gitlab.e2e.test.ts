@@ -15,6 +15,7 @@ import {
   forkProjectId,
   gitlabToken,
   gitlabUser,
+  gitProviderOf,
   type Job,
   jobsOf,
   mergeRequest,
@@ -142,7 +143,7 @@ beforeAll(async () => {
     namespace,
     name: "demo-repo",
     url: "https://gitlab.example/demo/demo-repo",
-    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+    gitProvider: gitProviderOf(gitlab),
   });
   const pacConfig = {
     "application-name": application,

@@ -15,7 +15,7 @@ import { type QueueState, queueLeaseName, readableQueueState } from "../../src/q
 import { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { refusal } from "./support/admission.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { jobsOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { gitProviderOf, jobsOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { createReview, httpsPost } from "./support/https-post.ts";
 import { newPipelineRun, pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -24,7 +24,7 @@ import { grantRepositoryTokens } from "./support/repository-tokens.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { kubeConfigAs } from "./support/users.ts";
+import { bindRole, kubeConfigAs } from "./support/users.ts";
 import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 /**
@@ -74,13 +74,10 @@ async function tenantAccount(namespace: string): Promise<KubeConfig> {
       ],
     },
   });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: "tenant" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant" },
-      subjects: [{ kind: "ServiceAccount", name: "mallory", namespace }],
-    },
+  await bindRole(admin, namespace, {
+    name: "tenant",
+    role: { kind: "Role", name: "tenant" },
+    subject: { kind: "ServiceAccount", name: "mallory", namespace },
   });
   return kubeConfigAs(`system:serviceaccount:${namespace}:mallory`);
 }
@@ -94,7 +91,7 @@ beforeAll(async () => {
   await createRepository(admin, {
     namespace: victim,
     name: "demo-repo",
-    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+    gitProvider: gitProviderOf(gitlab),
   });
   // A token in the tenant's namespace that the tenant itself cannot read.
   await admin.makeApiClient(CoreV1Api).createNamespacedSecret({

@@ -11,7 +11,7 @@ import { waitUntilServing } from "./support/admission.ts";
 import { canI as canIAs } from "./support/can-i.ts";
 import { holdClusterLock } from "./support/cluster-lock.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { gitProviderOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import {
   kubectlApply,
   podCidrPlaceholder,
@@ -58,7 +58,7 @@ beforeAll(async () => {
     namespace,
     name: "demo-repo",
     annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
-    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+    gitProvider: gitProviderOf(gitlab),
   });
   const settings = configMapSettings(local);
   const secrets = admin.makeApiClient(CoreV1Api);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, loadYaml, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { CoreV1Api, loadYaml } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import { apiFailure } from "../../src/kube/api-errors.ts";
@@ -12,7 +12,7 @@ import { createdRuns, type MergeRequest, PacEmulator } from "../fakes/pac/emulat
 import { canI } from "./support/can-i.ts";
 import { tektonLineageCli } from "./support/cli.ts";
 import { adminKubeConfig, e2eContext } from "./support/context.ts";
-import { newCommit, projectId, startFakeGitLab } from "./support/gitlab.ts";
+import { gitProviderOf, newCommit, projectId, startFakeGitLab } from "./support/gitlab.ts";
 import { kubectlApply } from "./support/manifests.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -20,7 +20,13 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { grantPipelineRunAccess, kubeConfigAs, kubeconfigFileAs } from "./support/users.ts";
+import {
+  bindRole,
+  grantPipelineRunAccess,
+  kubeConfigAs,
+  kubeconfigFileAs,
+  userSubject,
+} from "./support/users.ts";
 import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 const suite = createSuite("queue");
@@ -44,7 +50,7 @@ beforeAll(async () => {
     annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "2" },
   });
   gitlab = await startFakeGitLab(namespace);
-  const gitProvider = { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } };
+  const gitProvider = gitProviderOf(gitlab);
   // PaC's own queue (limit 1); an opt-in PaC overrides; an opt-in PaC sets no limit on (tekton-lineage's, 1).
   await createRepository(admin, { namespace, name: "pac-owned", concurrencyLimit: 1, gitProvider });
   await createRepository(admin, {
@@ -186,19 +192,11 @@ describe("a repository opted in to tekton-lineage's queue (limit 2)", () => {
         "utf8",
       ),
     );
-    const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
     for (const ns of ["tekton-lineage", namespace])
-      await rbac.createNamespacedRoleBinding({
-        namespace: ns,
-        body: {
-          metadata: { name: "dora-lineage-view" },
-          roleRef: {
-            apiGroup: "rbac.authorization.k8s.io",
-            kind: "ClusterRole",
-            name: "tekton-lineage-view",
-          },
-          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "dora" }],
-        },
+      await bindRole(admin, ns, {
+        name: "dora-lineage-view",
+        role: { kind: "ClusterRole", name: "tekton-lineage-view" },
+        subject: userSubject("dora"),
       });
     expect(canI("dora", "list", "leases.coordination.k8s.io", "tekton-lineage")).toBe("yes");
     expect(canI("dora", "patch", "pipelineruns.tekton.dev", namespace)).toBe("no");

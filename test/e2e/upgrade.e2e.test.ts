@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../src/core/tekton.ts";
 import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./support/context.ts";
-import { newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
+import { gitProviderOf, newCommit, shown, startFakeGitLab } from "./support/gitlab.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
 import { previousRelease, previousReleaseMain } from "./support/previous-release.ts";
@@ -34,7 +34,7 @@ beforeAll(async () => {
     namespace,
     name: "demo-repo",
     annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
-    gitProvider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+    gitProvider: gitProviderOf(gitlab),
   });
   tekton = new TektonSimulator(admin, [namespace], () => ({ durationMs: 1500, succeeded: true }));
   await tekton.start();

@@ -19,6 +19,7 @@ import {
   renderOverlay,
   writeServiceAccountKubeconfig,
 } from "../e2e/controlplane/release.ts";
+import { gitProviderOf } from "../e2e/support/gitlab.ts";
 import { eventually } from "../e2e/support/poll.ts";
 import { isAlive } from "../e2e/support/processes.ts";
 import { grantRepositoryTokens } from "../e2e/support/repository-tokens.ts";
@@ -101,7 +102,7 @@ export async function startLocalStack(options: {
   await core
     .createNamespacedSecret({
       namespace: demoNamespace,
-      body: { metadata: { name: "gitlab-token" }, stringData: { token: gitlabToken } },
+      body: { metadata: { name: gitProviderOf(gitlab).secret.name }, stringData: { token: gitlabToken } },
     })
     .catch(ignoreExists);
   await grantRepositoryTokens(kubeConfig, demoNamespace).catch(ignoreExists);
@@ -115,7 +116,7 @@ export async function startLocalStack(options: {
     },
     spec: {
       url: "https://gitlab.example/demo/demo-repo",
-      git_provider: { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } },
+      git_provider: gitProviderOf(gitlab),
     },
   };
   applyManifests(kubectl, cluster.kubeconfig, JSON.stringify(repository));

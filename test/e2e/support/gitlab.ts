@@ -31,10 +31,15 @@ export async function startFakeGitLab(namespace: string): Promise<FakeGitLab> {
     .makeApiClient(CoreV1Api)
     .createNamespacedSecret({
       namespace,
-      body: { metadata: { name: "gitlab-token" }, stringData: { token: gitlabToken } },
+      body: { metadata: { name: gitProviderOf(gitlab).secret.name }, stringData: { token: gitlabToken } },
     });
   await grantRepositoryTokens(adminKubeConfig(), namespace);
   return gitlab;
+}
+
+/** A Repository's git_provider for this fake GitLab, with the token Secret startFakeGitLab made. */
+export function gitProviderOf(gitlab: FakeGitLab) {
+  return { url: gitlab.url, type: "gitlab", secret: { name: "gitlab-token", key: "token" } };
 }
 
 /**

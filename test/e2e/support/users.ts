@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { KubeConfig, RbacAuthorizationV1Api, type RbacV1Subject } from "@kubernetes/client-node";
 import { adminKubeConfig, e2eContext } from "./context.ts";
 
 /** The admin's kubeconfig, acting as another user through impersonation (works on any cluster). */
@@ -39,12 +39,32 @@ export async function grantPipelineRunAccess(namespace: string, user: string): P
       ],
     },
   });
-  await api.createNamespacedRoleBinding({
+  await bindRole(adminKubeConfig(), namespace, {
+    name: `pipelinerun-editor-${user}`,
+    role: { kind: "Role", name: "pipelinerun-editor" },
+    subject: userSubject(user),
+  });
+}
+
+/** A user, as a RoleBinding names one. */
+export const userSubject = (name: string): RbacV1Subject => ({
+  apiGroup: "rbac.authorization.k8s.io",
+  kind: "User",
+  name,
+});
+
+/** A RoleBinding in `namespace` of a Role or ClusterRole to one subject. */
+export async function bindRole(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  binding: { name: string; role: { kind: "Role" | "ClusterRole"; name: string }; subject: RbacV1Subject },
+): Promise<void> {
+  await kubeConfig.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
     namespace,
     body: {
-      metadata: { name: `pipelinerun-editor-${user}` },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pipelinerun-editor" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+      metadata: { name: binding.name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", ...binding.role },
+      subjects: [binding.subject],
     },
   });
 }
