@@ -14,7 +14,7 @@ import { renderText } from "./explain/render.ts";
 import { apiFailure } from "./kube/api-errors.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { buildInfo } from "./observability/build-info.ts";
-import { clearQueue, listQueues } from "./queue/cli.ts";
+import { clearQueue, formatQueueReport, readQueues } from "./queue/cli.ts";
 
 export const pluginUsage = `kubectl lineage: tekton-lineage's view of PipelineRuns, for kubectl.
 
@@ -149,9 +149,8 @@ export async function runPlugin(argv: readonly string[]): Promise<string> {
     if (action === "list" && key === undefined) {
       const config = await installConfig(kubeConfig, args.lineageNamespace);
       const pac = { namespace: config.pacNamespace, globalRepository: config.pacGlobalRepository };
-      if (args.output === "text") return listQueues(kubeConfig, args.lineageNamespace, "text", pac);
-      const json = JSON.parse(await listQueues(kubeConfig, args.lineageNamespace, "json", pac));
-      return render(json, args.output, () => "");
+      const report = await readQueues(kubeConfig, args.lineageNamespace, pac);
+      return render(report, args.output, () => formatQueueReport(report));
     }
     if (action === "clear" && key !== undefined) return clearQueue(kubeConfig, args.lineageNamespace, key);
     throw new PluginUsageError("queue needs list, or clear <queue key>");

@@ -4,7 +4,7 @@ import { displayName, runMetaOf } from "./pipelinerun-request.ts";
 import type { AdmissionDecision, AdmissionRequest } from "./types.ts";
 
 /** The path of a route's audit mode: the same decision, reported, nothing changed. */
-export const auditPath = (path: string) => `${path}-audit`;
+const auditPath = (path: string) => `${path}-audit`;
 
 /**
  * A route in audit mode, as Gatekeeper's `dryrun` and Kyverno's `Audit`: the decision is made as for a

@@ -14,25 +14,40 @@ import { HttpLeaseStore } from "../kube/lease-http.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { optInConflict } from "./choose.ts";
 import { queueIdOf, queueLeaseKind, queueLeaseName, readQueueState } from "./state.ts";
-import { formatQueues, summarizeQueues } from "./view.ts";
+import { formatQueues, type QueueSummary, summarizeQueues } from "./view.ts";
 
-/**
- * `tekton-lineage queue list`: every queue, its limit, who runs and who waits, in order; and every
- * Repository whose opt-in is refused because Pipelines-as-Code enforces a limit on it itself.
- */
+/** Every queue, and every Repository whose opt-in is refused because PaC enforces a limit on it itself. */
+export interface QueueReport {
+  queues: QueueSummary[];
+  refusedOptIns: string[];
+}
+
+/** The queues as the cluster holds them, read with the caller's rights. */
+export async function readQueues(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  pac: { namespace: string; globalRepository: string },
+): Promise<QueueReport> {
+  const store = new HttpLeaseStore(kubeConfig, namespace);
+  const leases = await store.list(`${leaseLabels.kind}=${queueLeaseKind}`).finally(() => store.close());
+  return { queues: summarizeQueues(leases), refusedOptIns: await refusedOptIns(kubeConfig, pac) };
+}
+
+/** The report as text: each queue, its limit, who runs and who waits, in order; then refused opt-ins. */
+export function formatQueueReport(report: QueueReport): string {
+  const notes = report.refusedOptIns.map((r) => `refused opt-in: ${r}\n`).join("");
+  return `${formatQueues(report.queues)}${notes ? `\n${notes}` : ""}`;
+}
+
+/** `tekton-lineage queue list` (--output json: the report as JSON). */
 export async function listQueues(
   kubeConfig: KubeConfig,
   namespace: string,
   output: "text" | "json",
   pac: { namespace: string; globalRepository: string },
 ): Promise<string> {
-  const store = new HttpLeaseStore(kubeConfig, namespace);
-  const leases = await store.list(`${leaseLabels.kind}=${queueLeaseKind}`).finally(() => store.close());
-  const queues = summarizeQueues(leases);
-  const refused = await refusedOptIns(kubeConfig, pac);
-  if (output === "json") return `${JSON.stringify({ queues, refusedOptIns: refused }, null, 2)}\n`;
-  const notes = refused.map((r) => `refused opt-in: ${r}\n`).join("");
-  return `${formatQueues(queues)}${notes ? `\n${notes}` : ""}`;
+  const report = await readQueues(kubeConfig, namespace, pac);
+  return output === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatQueueReport(report);
 }
 
 /** The opt-ins PaC would override, from every Repository the caller may list (none if it may list none). */
