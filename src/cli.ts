@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "./config/load.ts";
 import { explainQuery, takeExplainFlags } from "./explain/args.ts";
 import { explain } from "./explain/gather.ts";
 import { renderText } from "./explain/render.ts";
-import { apiFailure } from "./kube/api-errors.ts";
+import { failureText } from "./kube/api-errors.ts";
 import { loadKubeConfig, ownNamespace } from "./kube/kubeconfig.ts";
 import { rotateSigningKey } from "./kube/signing-keys.ts";
 import { buildInfo } from "./observability/build-info.ts";
@@ -92,8 +92,7 @@ async function main(commandLine: string[]): Promise<void> {
       explanations = await explain({ kubeConfig, namespace, config: parsed.config }, query);
     } catch (error) {
       // What could not be read is said in one line; the API server's words when it refused.
-      const failure = apiFailure(error);
-      fail(failure.code ? `${failure.message} (HTTP ${failure.code})` : (error as Error).message, 1);
+      fail(failureText(error), 1);
     }
 
     process.stdout.write(

@@ -9,7 +9,7 @@ if (tooOld !== undefined) {
   process.exit(2);
 }
 const { PluginUsageError, pluginUsage, runPlugin } = await import("./kubectl-plugin.ts");
-const { apiFailure } = await import("./kube/api-errors.ts");
+const { failureText } = await import("./kube/api-errors.ts");
 try {
   process.stdout.write(await runPlugin(process.argv.slice(2)));
 } catch (error) {
@@ -18,9 +18,6 @@ try {
     process.exit(2);
   }
   // What could not be read is said in one line; the API server's words when it refused.
-  const failure = apiFailure(error);
-  process.stderr.write(
-    `error: ${failure.code ? `${failure.message} (HTTP ${failure.code})` : (error as Error).message}\n`,
-  );
+  process.stderr.write(`error: ${failureText(error)}\n`);
   process.exit(1);
 }

@@ -36,3 +36,9 @@ export function apiFailure(error: unknown): ApiFailure {
 export function isAmbiguous(error: unknown): boolean {
   return transientStatus(apiFailure(error).code);
 }
+
+/** A failure in one line, for a person: the API server's words and code when it answered, else the error's. */
+export function failureText(error: unknown): string {
+  const failure = apiFailure(error);
+  return failure.code ? `${failure.message} (HTTP ${failure.code})` : (error as Error).message;
+}
