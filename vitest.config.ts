@@ -11,6 +11,7 @@ export default defineConfig({
             "test/fakes/**/*.test.ts",
             "test/lint/**/*.test.ts",
             "bench/**/*.test.ts",
+            "release/**/*.test.ts",
           ],
           environment: "node",
           sequence: { groupOrder: 0 },
