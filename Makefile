@@ -12,7 +12,7 @@ export E2E_KUBECONFIG := $(KUBECONFIG)
 endif
 
 .PHONY: help install build typecheck lint test unit e2e bench run demo cluster-up cluster-down binaries \
-        image e2e-kind release configmap clean
+        image e2e-kind release release-files chart configmap clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,13 +33,15 @@ lint: $(STAMP) ## biome lint and format check; imports of src/ point down its la
 	biome check .
 	node test/lint/layers.ts
 
-binaries: ## build (or reuse) the control plane's binaries and the test bed's (PaC, Tekton, kwok, kube-scheduler)
+binaries: ## build (or reuse) the control plane's binaries, the test bed's (PaC, Tekton, kwok, kube-scheduler) and the release tools (helm, krew)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 	bash test/e2e/testbed/binaries.sh >/dev/null
+	bash release/tools.sh >/dev/null
 
 test: $(STAMP) ## everything: typecheck, lint, unit and e2e tests (starts its own control plane and test bed)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 	bash test/e2e/testbed/binaries.sh >/dev/null
+	bash release/tools.sh >/dev/null
 	npm test $(if $(VITEST_JSON),-- --reporter=default --reporter=json --outputFile.json=$(VITEST_JSON))
 
 unit: $(STAMP) ## unit tests only
@@ -48,6 +50,7 @@ unit: $(STAMP) ## unit tests only
 e2e: $(STAMP) build ## e2e tests only (KUBECONFIG=<file> on the command line uses that cluster)
 	bash test/e2e/controlplane/binaries.sh kubectl >/dev/null
 	bash test/e2e/testbed/binaries.sh >/dev/null
+	bash release/tools.sh >/dev/null
 	vitest run --project e2e
 
 bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios
@@ -60,12 +63,19 @@ run: $(STAMP) build ## local control plane + tekton-lineage + fake GitLab + simu
 demo: $(STAMP) build ## replay the reported failure and print the GitLab status timeline
 	node test/local/demo.ts
 
+RELEASE_YAML ?= dist/tekton-lineage.yaml
 release: $(STAMP) ## render the in-cluster release into dist/tekton-lineage.yaml (IMAGE=...; uses kustomize or kubectl from the PATH, else builds kubectl once)
-	@mkdir -p dist
+	@mkdir -p $(dir $(RELEASE_YAML))
 	bash test/e2e/controlplane/kustomize.sh webhook-config/overlays/in-cluster \
 	  | sed "s#image: ghcr.io/tekton-lineage/tekton-lineage:.*#image: $(or $(IMAGE),ghcr.io/tekton-lineage/tekton-lineage:v0.1.0)#" \
-	  > dist/tekton-lineage.yaml
-	@echo "wrote dist/tekton-lineage.yaml"
+	  > $(RELEASE_YAML)
+	@echo "wrote $(RELEASE_YAML)"
+
+chart: $(STAMP) ## regenerate the Helm chart (charts/tekton-lineage) from webhook-config/ and the settings table
+	node release/chart/generate.ts
+
+release-files: $(STAMP) ## what the tag workflow attaches, in dist/release (TAG=v<version> IMAGE=<repository>@sha256:...)
+	bash release/build.sh "$(TAG)" "$(IMAGE)"
 
 configmap: $(STAMP) ## regenerate the ConfigMap and docs/settings.md from the settings table
 	node src/config/configmap.ts > webhook-config/base/configmap.yaml
