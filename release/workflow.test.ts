@@ -63,6 +63,15 @@ describe("the release workflow", () => {
     );
   });
 
+  it("verifies the image's signature with the README's command", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const words = (text: string) => text.replaceAll("\\\n", " ").split(/\s+/).filter(Boolean);
+    const documented = words(/^ {4}(cosign verify [\s\S]*?)\n\n/m.exec(readme)?.[1] ?? "");
+    const verify = steps.find((s) => s.run?.startsWith("cosign verify"))?.run ?? "";
+    expect(documented.slice(3)).toEqual(words(verify).slice(3, 3 + documented.length - 3));
+    expect(documented.length).toBe(7);
+  });
+
   it("attaches the release files made with the pushed digest, the chart and checksums signed", () => {
     expect(runs).toContain('make release-files TAG="$GITHUB_REF_NAME" IMAGE="$IMAGE@$DIGEST"');
     expect(runs).toMatch(/helm"? push dist\/release\/tekton-lineage-/);

@@ -177,6 +177,8 @@ function valuesYaml(): string {
   ].join("\n");
 }
 
+const octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+
 function valuesSchema(): object {
   const strict = (properties: object, required: string[] = []) => ({
     type: "object",
@@ -198,7 +200,7 @@ function valuesSchema(): object {
         podCIDR: {
           type: "string",
           description: "The cluster's pod CIDR (required at install).",
-          pattern: "^$|^[0-9.]+/[0-9]{1,2}$|^[0-9a-fA-F:]+/[0-9]{1,3}$",
+          pattern: `^$|^(${octet}\\.){3}${octet}/(3[0-2]|[12]?[0-9])$|^[0-9a-fA-F:]+/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$`,
         },
       }),
       components: strict(

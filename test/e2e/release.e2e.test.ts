@@ -7,8 +7,10 @@ import { loadAllYaml } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { components, generateChart, renderRelease } from "../../release/chart/generate.ts";
 import { scriptValues } from "./controlplane/binaries.ts";
+import { type ControlPlaneState, startControlPlane, stopControlPlane } from "./controlplane/control-plane.ts";
 import { e2eContext } from "./support/context.ts";
 import { installAddonCrds, kubectlApply, withCheckNames, withPodCidr } from "./support/manifests.ts";
+import { eventually } from "./support/poll.ts";
 import { createSuite } from "./support/suite.ts";
 
 /**
@@ -154,6 +156,96 @@ describe("the Helm chart", () => {
       "podmonitor.monitoring.coreos.com/tekton-lineage serverside-applied",
     ])
       expect(out).toContain(applied);
+  });
+});
+
+describe("the README's Helm commands, on a control plane of their own", () => {
+  // A real install registers cluster-wide webhooks whose Service has no pods here: on the shared control
+  // plane they would refuse other files' runs, so this cluster is its own.
+  let cluster: ControlPlaneState;
+  beforeAll(async () => {
+    cluster = await startControlPlane();
+    return () => stopControlPlane(cluster, { keep: process.env.E2E_KEEP === "1" });
+  });
+
+  const readmeCommand = (start: string) => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const at = readme.indexOf(`    ${start}`);
+    expect(at, `README: ${start}`).toBeGreaterThanOrEqual(0);
+    // A command continues over lines ending in a backslash; a comment ends it.
+    const lines: string[] = [];
+    for (const line of readme.slice(at).split("\n")) {
+      lines.push(
+        line
+          .replace(/\s+#.*$/, "")
+          .replace(/\\$/, "")
+          .trim(),
+      );
+      if (!line.endsWith("\\")) break;
+    }
+    return lines.join(" ").split(/\s+/).filter(Boolean);
+  };
+
+  it("install, upgrade with a setting, and uninstall webhook configurations first", async () => {
+    const kubectl = (...args: string[]) =>
+      run(e2eContext().kubectl, [...args, `--kubeconfig=${cluster.kubeconfig}`]).then((r) => r.stdout);
+    const helmHere = (args: string[]) => helm(...args, `--kubeconfig=${cluster.kubeconfig}`);
+    const install = readmeCommand("helm install tekton-lineage charts/tekton-lineage");
+    expect(install.slice(0, 2)).toEqual(["helm", "install"]);
+    await helmHere(install.slice(1).map((a) => (a === "charts/tekton-lineage" ? chartDir : a)));
+    const settings = async () =>
+      (
+        JSON.parse(
+          await kubectl("get", "configmap", "tekton-lineage", "-n", "tekton-lineage", "-o", "json"),
+        ) as {
+          data: Record<string, string>;
+        }
+      ).data;
+    expect((await settings()).TEKTON_LINEAGE_GITLAB_URL).toBe("https://gitlab.example.com");
+    expect((await settings()).TEKTON_LINEAGE_MANAGE_CERTIFICATES).toBe("true");
+    expect(await kubectl("get", "mutatingwebhookconfiguration", "tekton-lineage", "-o", "name")).toContain(
+      "tekton-lineage",
+    );
+
+    const upgrade = readmeCommand("helm upgrade tekton-lineage charts/tekton-lineage");
+    await helmHere([
+      ...upgrade.slice(1).map((a) => (a === "charts/tekton-lineage" ? chartDir : a)),
+      "--set",
+      "settings.log-level=debug",
+    ]);
+    expect((await settings()).TEKTON_LINEAGE_LOG_LEVEL).toBe("debug");
+    expect((await settings()).TEKTON_LINEAGE_GITLAB_URL).toBe("https://gitlab.example.com");
+    const mutating = JSON.parse(
+      await kubectl("get", "mutatingwebhookconfiguration", "tekton-lineage", "-o", "json"),
+    ) as {
+      webhooks: { name: string }[];
+    };
+    // The opt-in Component: an enforcing and an audit webhook, each for the namespaces labelled so.
+    expect(mutating.webhooks.map((w) => w.name)).toEqual([
+      "mutate.pipelineruns.tekton-lineage.io",
+      "audit.mutate.pipelineruns.tekton-lineage.io",
+    ]);
+
+    const [del, ...deleteArgs] = readmeCommand(
+      "kubectl delete mutatingwebhookconfiguration,validatingwebhookconfiguration",
+    );
+    expect(del).toBe("kubectl");
+    await kubectl(...deleteArgs);
+    const uninstall = readmeCommand("helm uninstall tekton-lineage");
+    await helmHere(uninstall.slice(1));
+    await eventually(
+      "helm uninstall removed everything it installed",
+      async () =>
+        (await kubectl(
+          "get",
+          "clusterroles,deployments,configmaps,services",
+          "-A",
+          "-l",
+          "app.kubernetes.io/name=tekton-lineage",
+          "-o",
+          "name",
+        )) === "",
+    );
   });
 });
 
