@@ -257,7 +257,7 @@ describe("the release files (make release-files)", () => {
 
   beforeAll(async () => {
     out = mkdtempSync(join(e2eContext().logDir, "release-"));
-    await run("bash", [join(root, "release/build.sh"), tag, image], {
+    await run("make", ["--no-print-directory", "-C", root, "release-files", `TAG=${tag}`, `IMAGE=${image}`], {
       env: { ...process.env, RELEASE_OUT: out },
       maxBuffer: 16 * 1024 * 1024,
     });
