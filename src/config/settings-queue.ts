@@ -42,7 +42,7 @@ export const queueSettings = {
     env: "TEKTON_LINEAGE_QUEUE_POSITION_DELAY",
     default: "2s",
     description:
-      "Place-in-line annotations of one queue are written at most this often (they change with every start).",
+      "Runs newly waiting in one queue are told so (their waiting decision and a Queued Event) at most this often, coalesced. Places in line are kept in the queue's Lease only (`queue list`), never rewritten on runs.",
     parse: parseDuration,
   }),
   leaderElectionId: setting({

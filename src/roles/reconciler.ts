@@ -84,7 +84,7 @@ export function createReconciler(context: ServiceContext): Component {
     ttlMs: config.queueTtl,
     exists: customObjectExistence(kubeConfig, pipelineRunResource),
     watchedNamespaces: config.watchNamespaces,
-    positionDelayMs: config.queuePositionDelay,
+    waitingDelayMs: config.queuePositionDelay,
   });
   const supersede = new SupersedeController({
     runs,
@@ -188,7 +188,7 @@ export function createReconciler(context: ServiceContext): Component {
   const controllerMetrics = new ControllerMetrics(registry);
   for (const shell of [
     queues.controller,
-    queues.positions.controller,
+    queues.waiting.controller,
     supersede.controller,
     gitlab.controller,
     pacFailures.controller,

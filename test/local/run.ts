@@ -17,7 +17,7 @@ async function main() {
   say(`  export KUBECONFIG=${stack.kubeconfig}`);
   say(`  export PATH=${join(stack.kubectl, "..")}:$PATH   # kubectl ${stack.serverVersion}`);
   say("  kubectl create -f examples/pipelinerun.yaml       # twice: a retest gets the next attempt");
-  say("  kubectl get pipelineruns -n demo -L tekton-lineage.io/attempt,tekton-lineage.io/queue-position");
+  say("  kubectl get pipelineruns -n demo -L tekton-lineage.io/attempt,tekton-lineage.io/queue-outcome");
   say(
     `  curl -s ${stack.gitlab.url}/__fake/projects/1001/commits/4d6f1f0c2b1e8a7d9c3b5a4f6e8d7c9b1a2f3e4d/pipelines`,
   );

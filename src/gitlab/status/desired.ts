@@ -94,13 +94,13 @@ export function desiredStatus(latest: ReportedAttempt, links: Links): DesiredSta
   }
   if (isPending(run)) {
     if (annotations[admissionKeys.pendingByQueue] === "true") {
-      const position = annotations[reconcilerKeys.queuePosition];
+      // No place in line: it changes with every start of the queue, and each change would be a GitLab
+      // write per waiting run (`kubectl lineage queue list` shows places, from the queue's Lease).
       const queue = annotations[admissionKeys.queue] ?? "its queue";
-      const place = position ? `, ${position} in line` : "";
       return {
         ...base,
         state: "pending",
-        description: cutText(`${prefix} queued in ${queue}${place}`),
+        description: cutText(`${prefix} queued in ${queue}`),
         targetUrl,
       };
     }

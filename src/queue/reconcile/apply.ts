@@ -5,6 +5,7 @@ import { admissionKeys, reconcilerKeys } from "../../core/vocabulary.ts";
 import type { EventSink } from "../../kube/event-recorder.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { QueueMetrics } from "../metrics.ts";
+import type { Slot } from "../state.ts";
 import type { QueuePlan } from "./plan.ts";
 
 export interface ApplyDependencies {
@@ -17,16 +18,23 @@ export interface ApplyDependencies {
   now: () => number;
 }
 
+export interface Applied {
+  /** The runs the plan has finished with (freed or dropped), which the controller may forget. */
+  settled: string[];
+  /** Slots whose start the API server took. */
+  started: Slot[];
+}
+
 /**
  * Carries out what a plan decided, once its Lease is written: starts (in ticket order, each with the
  * fencing token of its slot), cancellations, and the decisions recorded on runs, with Events and metrics.
- * Returns the runs the plan has finished with (freed or dropped), which the controller may forget.
  */
 export async function applyQueuePlan(
   plan: QueuePlan,
   runs: ReadonlyMap<string, PipelineRun>,
   deps: ApplyDependencies,
-): Promise<string[]> {
+): Promise<Applied> {
+  const started: Slot[] = [];
   const { state } = plan;
   const { metrics, writer } = deps;
   metrics.depth.set({ queue: state.key }, state.waiting.length);
@@ -47,6 +55,7 @@ export async function applyQueuePlan(
     const waited = Number.isFinite(enqueuedAt) ? Math.max(0, (deps.now() - enqueuedAt) / 1000) : undefined;
     const decision = `started by queue ${state.key} after waiting ${waited === undefined ? "?" : waited.toFixed(1)}s (ticket ${slot.ticket}, slot fence ${slot.fence})`;
     if ((await writer.start(run, slot.fence, decision)) !== "done") continue;
+    started.push(slot);
     metrics.promotions.inc();
     if (waited !== undefined) metrics.waitSeconds.observe(waited);
     recordRunEvent(deps.events, run, "Promoted", decision);
@@ -94,5 +103,5 @@ export async function applyQueuePlan(
     metrics.cancellations.inc({ reason: "max-wait" });
     recordRunEvent(deps.events, run, "CancelledInQueue", `cancelled: ${why}`, "Warning");
   }
-  return settled;
+  return { settled, started };
 }

@@ -41,8 +41,6 @@ export interface QueuePlan {
   /** Waiting runs to cancel (waited too long); already removed from the line. */
   cancel: { entry: WaitingEntry; why: string }[];
   absentSince: Map<string, number>;
-  /** Place in line (1-based) of every run still waiting. */
-  positions: Map<string, number>;
 }
 
 /**
@@ -69,7 +67,6 @@ export function planQueue(input: PlanInput): QueuePlan {
     dropped: [],
     cancel: [],
     absentSince,
-    positions: new Map(),
   };
   const state = plan.state;
   const { slots, waiting } = withOrphans(input, plan);
@@ -138,9 +135,6 @@ export function planQueue(input: PlanInput): QueuePlan {
       state.waiting.push(confirmed(entry));
     }
   }
-  state.waiting.forEach((entry, index) => {
-    plan.positions.set(entry.run, index + 1);
-  });
   return plan;
 }
 

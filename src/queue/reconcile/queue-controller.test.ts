@@ -31,7 +31,7 @@ function queued(
   ticket: number,
   shape: Partial<RunShape> & { started?: number } = {},
 ): PipelineRun {
-  const { started, ...rest } = shape;
+  const { started, annotations, ...rest } = shape;
   return pipelineRun({
     name,
     labels: { "tekton-lineage.io/queue-id": id },
@@ -43,6 +43,7 @@ function queued(
       ...(started === undefined
         ? { "tekton-lineage.io/pending-by-queue": "true" }
         : { "tekton-lineage.io/queue-slot": String(started) }),
+      ...annotations,
     },
     status: started === undefined ? "PipelineRunPending" : undefined,
     ...rest,
@@ -138,7 +139,7 @@ async function setUp(c: Case, more: { clock?: () => number; exists?: Existence }
     logger: silentLogger(),
     instance: "test",
     ttlMs: 60_000,
-    positionDelayMs: 100,
+    waitingDelayMs: 100,
     watchedNamespaces: c.watched ?? [],
     clock: more.clock ?? (() => 1_000_000),
     wallClock: () => wallNow,
@@ -297,5 +298,76 @@ describe("taking back the place of a run that never appeared", () => {
     const written = readQueueState(await store.get(queueLeaseName(id)));
     expect(written?.slots.map((s) => s.run)).toEqual(freed ? ["ns/b"] : ["ns/ghost"]);
     expect(writer.actions.map(describeAction)).toEqual(freed ? ["start ns/b fence 2"] : []);
+  });
+});
+
+describe("what a waiting run is told", () => {
+  it("is written once, when it starts waiting; a promotion rewrites nothing on the runs still in line", async () => {
+    const recorded = { "tekton-lineage.io/queue-outcome": "waiting" };
+    const { controller, writer, events } = await setUp({
+      name: "",
+      runs: [
+        queued("a", 1, { started: 1, condition: { status: "True", reason: "Succeeded" } }),
+        queued("b", 2, { annotations: recorded }),
+        queued("c", 3, { annotations: recorded }),
+        queued("d", 4),
+      ],
+      lease: state(
+        1,
+        [["a", 1]],
+        [
+          ["b", 2],
+          ["c", 3],
+          ["d", 4],
+        ],
+      ),
+      limit: 1,
+      want: { actions: [], events: [], slots: [], waiting: [] },
+    });
+    await controller.reconcile(id);
+    const signal = new AbortController();
+    controller.waiting.controller.run(signal.signal);
+    controller.waiting.controller.enqueue(id);
+    await controller.waiting.controller.idle();
+    signal.abort();
+    // b started (the Lease and b: the promotion); c keeps what it was told; d, new in line, is told once.
+    expect(writer.actions.map(describeAction)).toEqual([
+      "start ns/b fence 2",
+      "annotateWaiting ns/d waiting",
+    ]);
+    expect(writer.actions[1]).toMatchObject({
+      annotations: {
+        "tekton-lineage.io/queue-decision": "waiting in queue pac/ns/repo (ticket 4, limit 1)",
+        "tekton-lineage.io/queue-position": null,
+      },
+    });
+    expect(events.summary).toEqual(["Promoted b", "Queued d"]);
+  });
+});
+
+describe("a start the cache has not shown yet", () => {
+  it("is not made twice when the Lease is seen changed before the run", async () => {
+    let now = 1_000_000;
+    const { controller, writer } = await setUp(
+      {
+        name: "",
+        runs: [
+          queued("a", 1, { started: 1, condition: { status: "True", reason: "Succeeded" } }),
+          queued("b", 2),
+        ],
+        lease: state(1, [["a", 1]], [["b", 2]]),
+        limit: 1,
+        want: { actions: [], events: [], slots: [], waiting: [] },
+      },
+      { clock: () => now },
+    );
+    await controller.reconcile(id);
+    // The new Lease comes back first: b still looks Pending, holding its slot.
+    await controller.reconcile(id);
+    expect(writer.actions.map(describeAction)).toEqual(["start ns/b fence 2"]);
+    // Long after, a run still Pending in its slot lost its start: it is started again.
+    now += 10_000;
+    await controller.reconcile(id);
+    expect(writer.actions.map(describeAction)).toEqual(["start ns/b fence 2", "start ns/b fence 2"]);
   });
 });

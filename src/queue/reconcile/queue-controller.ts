@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { Controller, type ReconcileResult, sooner } from "../../core/controller.ts";
 import type { RunWriter } from "../../core/run-actions.ts";
-import { isDone, type PipelineRun } from "../../core/tekton.ts";
+import { isDone, isPending, type PipelineRun } from "../../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../../core/vocabulary.ts";
 import type { EventSink } from "../../kube/event-recorder.ts";
 import type { Existence } from "../../kube/existence.ts";
@@ -22,12 +22,15 @@ import {
 } from "../state.ts";
 import { applyQueuePlan } from "./apply.ts";
 import { planQueue, type QueuePlan } from "./plan.ts";
-import { PositionWriter } from "./position-writer.ts";
 import { QueueMemory } from "./queue-memory.ts";
+import { RecentStarts } from "./recent-starts.ts";
+import { WaitingRecorder } from "./waiting-recorder.ts";
 
 const queueIndex = "queue-id";
 /** Reads of the API server one look at a queue may make to confirm that runs are gone. */
 const maxReadsPerReconcile = 32;
+/** A start the API server took is not made again for this long while the cache catches up. */
+const restartGraceMs = 10_000;
 
 export interface QueueControllerOptions {
   runs: ObjectCache<PipelineRun>;
@@ -45,8 +48,8 @@ export interface QueueControllerOptions {
    * lacks, the API server is asked: a cache that lags must never free a slot a run still holds.
    */
   exists?: Existence;
-  /** Waiting runs' positions are written at most this often per queue (they change with every start). */
-  positionDelayMs: number;
+  /** Newly waiting runs of one queue are recorded (decision, Queued Event) at most this often. */
+  waitingDelayMs: number;
   /** Namespaces this reconciler watches (empty: all). A queue with runs elsewhere is not its to move. */
   watchedNamespaces: readonly string[];
   /** Queues reconciled side by side. */
@@ -66,16 +69,18 @@ export interface QueueControllerOptions {
 export class QueueController {
   private readonly options: QueueControllerOptions;
   private readonly memory: QueueMemory;
+  private readonly starts: RecentStarts;
   private readonly clock: () => number;
   private readonly wallClock: () => number;
   readonly controller: Controller;
-  readonly positions: PositionWriter;
+  readonly waiting: WaitingRecorder;
 
   constructor(options: QueueControllerOptions) {
     this.options = options;
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
     this.memory = new QueueMemory(options.ttlMs, this.clock);
+    this.starts = new RecentStarts(restartGraceMs, this.clock);
     this.controller = new Controller({
       name: "queues",
       reconcile: (id) => this.reconcile(id),
@@ -84,20 +89,22 @@ export class QueueController {
       concurrency: options.concurrency ?? 4,
       logger: options.logger,
     });
-    this.positions = new PositionWriter({
+    this.waiting = new WaitingRecorder({
       leases: options.leases,
       store: options.store,
       runsOf: (id) => this.runsOf(id),
       writer: options.writer,
       events: options.events,
       logger: options.logger,
-      delayMs: options.positionDelayMs,
+      delayMs: options.waitingDelayMs,
     });
     options.runs.addIndex(queueIndex, (run) => run.metadata.labels?.[labelKeys.queueId]);
     options.runs.onChange((run, event) => {
       const id = run.metadata.labels?.[labelKeys.queueId];
       if (!id) return;
       const how = event === "deleted" ? "deleted" : isDone(run) ? "done" : "exists";
+      if (how !== "exists" || !isPending(run))
+        this.starts.forget(runKey(run.metadata.namespace, run.metadata.name));
       this.memory.observe(id, run.metadata.namespace, run.metadata.name, how);
       this.controller.enqueue(id);
     });
@@ -110,7 +117,7 @@ export class QueueController {
   /** Starts reconciling (on the leader), until the signal aborts. */
   run(signal: AbortSignal): void {
     this.controller.run(signal);
-    this.positions.controller.run(signal);
+    this.waiting.controller.run(signal);
   }
 
   /** Every queue known from runs or Leases (recovery: Leases and runs are found by label, never by full list). */
@@ -181,7 +188,9 @@ export class QueueController {
     if (!plan) return {};
     this.options.metrics.maxWait.set({ queue: plan.state.key }, maxWaitMs / 1000);
 
-    const settled = await applyQueuePlan(plan, runs, {
+    // A run this process has just started may still look Pending in the cache: not started twice.
+    plan.restart = plan.restart.filter((slot) => !this.starts.isRecent(slot.run, slot.fence));
+    const { settled, started } = await applyQueuePlan(plan, runs, {
       writer: this.options.writer,
       events: this.options.events,
       metrics: this.options.metrics,
@@ -189,8 +198,9 @@ export class QueueController {
       ttlMs: this.options.ttlMs,
       now: this.wallClock,
     });
+    for (const slot of started) this.starts.record(slot.run, slot.fence);
     this.memory.update(id, plan.absentSince, settled);
-    this.positions.schedule(id);
+    if (plan.state.waiting.length > 0) this.waiting.schedule(id);
     return { requeueAfterMs: this.nextLook(plan, maxWaitMs) };
   }
 

@@ -10,14 +10,7 @@ import type { CachedLease, LeaseAccess } from "../../kube/leases.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { queueLeaseName, readableQueueState } from "../state.ts";
 
-/** Places beyond this are written as "<n>+": exact positions far back in a long line cost a write per start. */
-export const exactPositions = 20;
-
-export function positionText(position: number): string {
-  return position <= exactPositions ? String(position) : `${exactPositions}+`;
-}
-
-export interface PositionWriterOptions {
+export interface WaitingRecorderOptions {
   leases: ObjectCache<CachedLease>;
   store: LeaseAccess;
   /** The cached runs of one queue, by namespace/name. */
@@ -25,25 +18,27 @@ export interface PositionWriterOptions {
   writer: RunWriter;
   events: EventSink;
   logger: Logger;
-  /** Positions of one queue are written at most this often (they change with every start). */
+  /** Newly queued runs of one queue are recorded at most this often (coalesced). */
   delayMs: number;
 }
 
 /**
- * Writes the place in line and the decision of every waiting run, only where they changed, and a Queued
- * Event the first time. Its own controller of concurrency 1: positions are coalesced per queue (one timer,
- * the earliest), written one request at a time for the whole process, and starts never wait behind them.
- * Each write applies only while the run still waits.
+ * Records once that a run waits: the waiting decision (queue, ticket, limit) on the run and a Queued Event
+ * with its place at that moment. A place in line changes with every start of its queue, so it lives in the
+ * queue's Lease alone (`queue list`, `explain`) and is never rewritten on runs: a promotion costs the
+ * Lease write and the started run's patch, however long the line. Its own controller of concurrency 1:
+ * queues are coalesced (one timer, the earliest), and starts never wait behind these writes. Each write
+ * applies only while the run still waits.
  */
-export class PositionWriter {
-  private readonly options: PositionWriterOptions;
+export class WaitingRecorder {
+  private readonly options: WaitingRecorderOptions;
   readonly controller: Controller;
 
-  constructor(options: PositionWriterOptions) {
+  constructor(options: WaitingRecorderOptions) {
     this.options = options;
     this.controller = new Controller({
-      name: "queue-positions",
-      reconcile: (id) => this.write(id),
+      name: "queue-waiting",
+      reconcile: (id) => this.record(id),
       caches: [options.leases],
       initialKeys: () => [],
       concurrency: 1,
@@ -51,12 +46,12 @@ export class PositionWriter {
     });
   }
 
-  /** The positions of this queue changed (or may have): write them soon. */
+  /** This queue may have runs newly waiting: record them soon. */
   schedule(queueId: string): void {
     this.controller.enqueueAfter(queueId, this.options.delayMs);
   }
 
-  private async write(queueId: string): Promise<undefined> {
+  private async record(queueId: string): Promise<undefined> {
     const name = queueLeaseName(queueId);
     const state = readableQueueState(
       this.options.leases.get(this.options.store.namespace, name) ?? (await this.options.store.get(name)),
@@ -66,13 +61,14 @@ export class PositionWriter {
     for (const [index, entry] of state.waiting.entries()) {
       const run = runs.get(entry.run);
       if (!run || !isPending(run)) continue;
-      const first = run.metadata.annotations?.[reconcilerKeys.queuePosition] === undefined;
+      if (run.metadata.annotations?.[reconcilerKeys.queueOutcome] === "waiting") continue;
       const decision = `waiting in queue ${state.key} (ticket ${entry.ticket}, limit ${state.limit})`;
       const written = await this.options.writer.annotateWaiting(run, {
-        [reconcilerKeys.queuePosition]: positionText(index + 1),
         ...decisionAnnotations("waiting", decision),
+        // Written by releases before 0.2, which rewrote it on every start; a place is read from the Lease.
+        [reconcilerKeys.queuePosition]: null,
       });
-      if (first && written === "done") {
+      if (written === "done") {
         recordRunEvent(
           this.options.events,
           run,
