@@ -18,6 +18,7 @@ import { type LineageProcess, startLineageProcess } from "../test/e2e/support/li
 import { inParallel } from "../test/e2e/support/load.ts";
 import { pacPipelineRun } from "../test/e2e/support/pipelineruns.ts";
 import { eventually } from "../test/e2e/support/poll.ts";
+import { imageEnvironment } from "../test/e2e/support/process-memory.ts";
 import { createRepository } from "../test/e2e/support/repositories.ts";
 import type { BenchEnvironment } from "./lib/environment.ts";
 import { rssMiB } from "./lib/process-memory.ts";
@@ -213,13 +214,25 @@ async function benchMemory(env: BenchEnvironment, print: (line: string) => void)
   const args = [`--watch-namespaces=${namespace}`, "--leader-election-id=bench-memory"];
   /** RSS sampled every second for 20 s after the cache synced: the peak, and where it settles. */
   const measure = async () => {
-    const reconciler = await startLineageProcess(env, { role: "reconciler", args, logLevel: "info" });
+    // With the image's V8 and malloc settings (Dockerfile), as the Deployment runs it.
+    const reconciler = await startLineageProcess(env, {
+      role: "reconciler",
+      args,
+      logLevel: "info",
+      env: imageEnvironment,
+    });
     const samples: number[] = [];
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       samples.push(rssMiB(reconciler.pid));
     }
     const heap = (await reconciler.metric("tekton_lineage_nodejs_heap_size_used_bytes")) / 2 ** 20;
+    const mib = async (name: string, labels?: Record<string, string>) =>
+      ((await reconciler.metric(name, labels)) / 2 ** 20).toFixed(0);
+    if (process.env.BENCH_MEMORY_DETAIL)
+      print(
+        `heap total ${await mib("tekton_lineage_nodejs_heap_size_total_bytes")} MiB, external ${await mib("tekton_lineage_nodejs_external_memory_bytes")} MiB, old space ${await mib("tekton_lineage_nodejs_heap_space_size_used_bytes", { space: "old" })}/${await mib("tekton_lineage_nodejs_heap_space_size_total_bytes", { space: "old" })} MiB`,
+      );
     await reconciler.stop();
     return { peak: Math.max(...samples), settled: samples[samples.length - 1] ?? Number.NaN, heap };
   };
