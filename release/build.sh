@@ -18,7 +18,6 @@ base="${3:-https://github.com/tekton-lineage/tekton-lineage/releases/download/$t
 out="${RELEASE_OUT:-dist/release}"
 say() { echo "[release] $*" >&2; }
 [[ "$image" =~ ^[^@[:space:]]+@sha256:[0-9a-f]{64}$ ]] || { say "the image must be given by digest (repository@sha256:...), not $image"; exit 2; }
-version="${tag#v}"
 
 rm -rf "$out" && mkdir -p "$out"
 node release/notes.ts "$tag" >"$out/notes.md"
@@ -44,7 +43,7 @@ cp package.json package-lock.json LICENSE "$plugin/"
 # Production dependencies only, from the npm cache the checkout's own install filled.
 (cd "$plugin" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline >/dev/null)
 # krew unpacks regular files and folders only: npm's .bin links would fail its install.
-rm -r "$plugin/package-lock.json" "$plugin/node_modules/.bin"
+rm -rf "$plugin/package-lock.json" "$plugin/node_modules/.bin"
 links="$(find "$plugin" -type l)"
 [ -z "$links" ] || { say "krew cannot unpack links: $links"; exit 1; }
 chmod +x "$plugin/dist/kubectl-lineage.js" "$plugin/dist/main.js"
