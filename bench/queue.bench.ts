@@ -215,12 +215,15 @@ async function benchMemory(env: BenchEnvironment, print: (line: string) => void)
   /** RSS sampled every second for 20 s after the cache synced: the peak, and where it settles. */
   const measure = async () => {
     // With the image's V8 and malloc settings (Dockerfile), as the Deployment runs it.
+    const starting = performance.now();
     const reconciler = await startLineageProcess(env, {
       role: "reconciler",
       args,
       logLevel: "info",
       env: imageEnvironment,
+      readyTimeoutMs: 600_000,
     });
+    print(`reconciler ready (its caches synced) in ${((performance.now() - starting) / 1000).toFixed(1)}s`);
     const samples: number[] = [];
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 1000));

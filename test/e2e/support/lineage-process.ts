@@ -47,6 +47,8 @@ export interface StartOptions {
   kubeconfig?: string;
   port?: number;
   waitReady?: boolean;
+  /** How long readiness may take (a reconciler lists every run first); default 30 s. */
+  readyTimeoutMs?: number;
   logLevel?: string;
   /** Another build's dist/main.js (the previous release, for the upgrade test); default this checkout's. */
   mainJs?: string;
@@ -107,7 +109,7 @@ export async function startLineageProcess(
       await eventually(
         `${name} to be ready`,
         async () => (await httpGet(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
-        { timeoutMs: 30_000 },
+        { timeoutMs: options.readyTimeoutMs ?? 30_000 },
       );
       // And the admission port serves a certificate the test trusts (any answer: only POSTs are routed).
       await eventually(`${name} to serve TLS`, async () => {
