@@ -7,18 +7,15 @@
  *
  *   node release/chart/generate.ts [<out-dir>]      (default charts/tekton-lineage)
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadYaml } from "@kubernetes/client-node";
 import { inClusterValues, notInConfigMap } from "../../src/config/configmap.ts";
 import { type Setting, settings } from "../../src/config/settings.ts";
+import { renderWithComponents, root } from "../kustomize.ts";
 import { type RenderedDoc, release, templateOf } from "./substitute.ts";
 import { mergeVariants, renderTemplate } from "./variants.ts";
-
-export const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The Components a chart value switches on, bit i of a combination being components[i]. */
 export const components = [
@@ -56,27 +53,10 @@ const configMapSettings = (Object.values(settings) as Setting<unknown>[]).filter
 
 /** kustomize's render of the in-cluster release with the Components of one combination. */
 export function renderRelease(combination: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "tekton-lineage-chart-"));
-  try {
-    const path = (p: string) => relative(dir, join(root, p));
-    const chosen = components.filter((_, bit) => combination & (1 << bit));
-    writeFileSync(
-      join(dir, "kustomization.yaml"),
-      [
-        "apiVersion: kustomize.config.k8s.io/v1beta1",
-        "kind: Kustomization",
-        `resources: [${path("webhook-config/overlays/in-cluster")}]`,
-        `components: [${chosen.map((c) => path(`webhook-config/components/${c.dir}`)).join(", ")}]`,
-        "",
-      ].join("\n"),
-    );
-    return execFileSync("bash", [join(root, "test/e2e/controlplane/kustomize.sh"), dir], {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return renderWithComponents(
+    "in-cluster",
+    components.filter((_, bit) => combination & (1 << bit)).map((c) => c.dir),
+  );
 }
 
 /** The documents of a multi-document YAML, each with its kind and name. */

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scriptValues } from "../controlplane/binaries.ts";
 import { applyManifests, renderOverlay as render } from "../controlplane/release.ts";
@@ -29,25 +29,8 @@ export function withPodCidr(yaml: string, cidr = "10.244.0.0/16"): string {
   return yaml.replaceAll(podCidrPlaceholder, cidr);
 }
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-
-/** `kubectl kustomize` of an overlay with components added, as a user's own overlay would combine them. */
-export function renderWithComponents(overlay: string, components: readonly string[]): string {
-  const dir = mkdtempSync(join(e2eContext().logDir, "overlay-"));
-  const path = (p: string) => relative(dir, join(root, p));
-  writeFileSync(
-    join(dir, "kustomization.yaml"),
-    [
-      "apiVersion: kustomize.config.k8s.io/v1beta1",
-      "kind: Kustomization",
-      "resources:",
-      `  - ${path(`webhook-config/overlays/${overlay}`)}`,
-      "components:",
-      ...components.map((c) => `  - ${path(`webhook-config/components/${c}`)}`),
-    ].join("\n"),
-  );
-  return execFileSync(e2eContext().kubectl, ["kustomize", dir], { encoding: "utf8" });
-}
+/** An overlay with Components added, as a user's own overlay combines them (release/kustomize.ts). */
+export { renderWithComponents } from "../../../release/kustomize.ts";
 
 /**
  * The release's webhook configurations under another name, for a dry run: tests register the real name
