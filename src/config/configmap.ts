@@ -11,6 +11,16 @@ export const inClusterValues: Record<string, string> = {
   "rollout-deployment": "tekton-lineage",
 };
 
+/** Every setting the ConfigMap holds, in the settings table's order. */
+export const configMapSettings = (Object.values(settings) as Setting<unknown>[]).filter(
+  (s) => !notInConfigMap.has(s.flag),
+);
+
+/** A setting's value in the release: its in-cluster value, else its default. */
+export function releaseValue(s: Setting<unknown>): string {
+  return inClusterValues[s.flag] ?? s.default ?? "";
+}
+
 function quote(value: string): string {
   return JSON.stringify(value);
 }
@@ -32,9 +42,8 @@ export function renderConfigMap(): string {
     "    app.kubernetes.io/name: tekton-lineage",
     "data:",
   ];
-  for (const s of Object.values(settings) as Setting<unknown>[]) {
-    if (notInConfigMap.has(s.flag)) continue;
-    const value = inClusterValues[s.flag] ?? s.default ?? "";
+  for (const s of configMapSettings) {
+    const value = releaseValue(s);
     const note =
       inClusterValues[s.flag] !== undefined ? ` (default: ${s.default === "" ? "empty" : s.default})` : "";
     lines.push(`  # --${s.flag}: ${s.description}${note}`.replace(/\s+$/, ""));
