@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadYaml } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { readmeCommand } from "../test/e2e/support/readme.ts";
 
 /**
  * The tag workflow's promises, read from the file (it runs only on a tag, where GitHub runs it): what it
@@ -64,9 +65,8 @@ describe("the release workflow", () => {
   });
 
   it("verifies the image's signature with the README's command", () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
     const words = (text: string) => text.replaceAll("\\\n", " ").split(/\s+/).filter(Boolean);
-    const documented = words(/^ {4}(cosign verify [\s\S]*?)\n\n/m.exec(readme)?.[1] ?? "");
+    const documented = readmeCommand("cosign verify");
     const verify = steps.find((s) => s.run?.startsWith("cosign verify"))?.run ?? "";
     expect(documented.slice(3)).toEqual(words(verify).slice(3, 3 + documented.length - 3));
     expect(documented.length).toBe(7);

@@ -11,6 +11,7 @@ import { type ControlPlaneState, startControlPlane, stopControlPlane } from "./c
 import { e2eContext } from "./support/context.ts";
 import { installAddonCrds, kubectlApply, withCheckNames, withPodCidr } from "./support/manifests.ts";
 import { eventually } from "./support/poll.ts";
+import { readmeCommand } from "./support/readme.ts";
 import { createSuite } from "./support/suite.ts";
 
 /**
@@ -167,24 +168,6 @@ describe("the README's Helm commands, on a control plane of their own", () => {
     cluster = await startControlPlane();
     return () => stopControlPlane(cluster, { keep: process.env.E2E_KEEP === "1" });
   });
-
-  const readmeCommand = (start: string) => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
-    const at = readme.indexOf(`    ${start}`);
-    expect(at, `README: ${start}`).toBeGreaterThanOrEqual(0);
-    // A command continues over lines ending in a backslash; a comment ends it.
-    const lines: string[] = [];
-    for (const line of readme.slice(at).split("\n")) {
-      lines.push(
-        line
-          .replace(/\s+#.*$/, "")
-          .replace(/\\$/, "")
-          .trim(),
-      );
-      if (!line.endsWith("\\")) break;
-    }
-    return lines.join(" ").split(/\s+/).filter(Boolean);
-  };
 
   it("install, upgrade with a setting, and uninstall webhook configurations first", async () => {
     const kubectl = (...args: string[]) =>
