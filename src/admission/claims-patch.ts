@@ -1,4 +1,4 @@
-import { isOwnedAnnotation, isOwnedLabel, signatureKey } from "../core/vocabulary.ts";
+import { isOwnedAnnotation, isOwnedLabel, routingLabelKeys, signatureKey } from "../core/vocabulary.ts";
 import { type SigningKey, signClaims } from "../lineage/claims.ts";
 import { runMetaOf } from "./pipelinerun-request.ts";
 
@@ -28,7 +28,12 @@ export function withAdmissionClaims(
   const metadata: Record<string, unknown> = copy.metadata ?? {};
   copy.metadata = metadata;
   metadata.name = claims.name;
-  metadata.labels = { ...((metadata.labels as Record<string, string> | null) ?? {}), ...claims.labels };
+  // The routing labels are tekton-lineage's to choose: one the claims do not set is not left as given.
+  const given = Object.entries((metadata.labels as Record<string, string> | null) ?? {});
+  metadata.labels = {
+    ...Object.fromEntries(given.filter(([key]) => !routingLabelKeys.includes(key))),
+    ...claims.labels,
+  };
   const annotations = {
     ...((metadata.annotations as Record<string, string> | null) ?? {}),
     ...claims.annotations,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bucketOf } from "../core/buckets.ts";
 import { planAllocations } from "../lineage/attempt-plan.ts";
 import { checkClaims } from "../lineage/claims.ts";
 import type { Lineage } from "../lineage/lineage.ts";
@@ -50,6 +51,7 @@ function route(overrides: Partial<MutateDependencies> = {}) {
     keys: { current: () => key, all: () => [key] },
     rule: { labels: [] },
     instance: "webhook-a",
+    buckets: 16,
     claimMaxAgeMs: 120_000,
     onAllocationFailure: "allow",
     now: () => now,
@@ -86,7 +88,9 @@ describe("createMutateRoute", () => {
     expect(meta.labels).toMatchObject({
       "tekton-lineage.io/lineage-id": id,
       "tekton-lineage.io/attempt": "1",
+      "tekton-lineage.io/bucket": bucketOf("team-a", 16),
     });
+    expect(meta.labels["tekton-lineage.io/queue-scope"]).toBeUndefined();
     expect(meta.annotations["tekton-lineage.io/signature"]).toMatch(new RegExp(`^${key.id}:[\\w-]{43}$`));
   });
 
@@ -303,13 +307,18 @@ describe("createMutateRoute with a queue", () => {
     source: { kind: "repository" as const, namespace: "team-a", name: "my-repo" },
     maxWaitMs: 0,
   };
+  const ruleChoice = {
+    ...choice,
+    key: "deploys",
+    source: { kind: "rule" as const, name: "deploys" },
+  };
   type Admission = import("../queue/admit/admit-plan.ts").QueueAdmission;
-  const withQueue = (admission: Admission) => {
+  const withQueue = (admission: Admission, chosen: typeof choice | typeof ruleChoice = choice) => {
     const seen: string[] = [];
     const released: string[] = [];
     const { route: mutate, attempts } = route({
       queues: {
-        choose: () => choice,
+        choose: () => chosen,
         admitter: {
           admit: async (_c, run) => {
             seen.push(run);
@@ -357,11 +366,31 @@ describe("createMutateRoute with a queue", () => {
     });
     expect(meta.annotations["tekton-lineage.io/pending-by-queue"]).toBeUndefined();
     expect(meta.labels["tekton-lineage.io/queue-id"]).toBe("abcdefghij");
+    // A Repository's queue lies in its namespace's bucket.
+    expect(meta.labels["tekton-lineage.io/queue-scope"]).toBeUndefined();
     expect(mutated.spec.status).toBeUndefined();
     expect(decision.allowed && decision.warnings).toEqual([
       "queue pac/team-a/my-repo: started at once (1/2 running)",
     ]);
     expect(checkClaims(runMetaOf(mutated, "team-a"), [key], now, 120_000)).toEqual({ state: "valid" });
+  });
+
+  it("marks a run of a rule's queue, which may span namespaces, for the leader; a tenant's own marks are dropped", async () => {
+    const start = { outcome: "start" as const, ticket: 1, fence: 1, running: 1, limit: 2 };
+    const forged = request();
+    const object = forged.object as { metadata: { labels?: Record<string, string> } };
+    object.metadata.labels = {
+      ...object.metadata.labels,
+      "tekton-lineage.io/queue-scope": "cluster",
+      "tekton-lineage.io/bucket": "0-of-16",
+    };
+    const { mutate } = withQueue(start);
+    const meta = metaOf(((await mutate.decide(forged, context())) as { mutated: unknown }).mutated);
+    expect(meta.labels["tekton-lineage.io/queue-scope"]).toBeUndefined();
+    expect(meta.labels["tekton-lineage.io/bucket"]).toBe(bucketOf("team-a", 16));
+    const { mutate: ruled } = withQueue(start, ruleChoice);
+    const ruledMeta = metaOf(((await ruled.decide(request(), context())) as { mutated: unknown }).mutated);
+    expect(ruledMeta.labels["tekton-lineage.io/queue-scope"]).toBe("cluster");
   });
 
   it("makes a run that must wait Pending, marked as made Pending by the queue", async () => {

@@ -1,3 +1,4 @@
+import { bucketOf, queueNamespaceOf } from "../core/buckets.ts";
 import { pendingStatus, type RunMeta } from "../core/tekton.ts";
 import { admissionKeys, labelKeys } from "../core/vocabulary.ts";
 import { admittedRunRecordOf } from "../lineage/admitted-run-record.ts";
@@ -38,6 +39,8 @@ export interface MutateDependencies {
   keys: KeyRing;
   rule: LineageRule;
   instance: string;
+  /** --buckets: the run is labelled with its namespace's bucket. */
+  buckets: number;
   claimMaxAgeMs: number;
   onAllocationFailure: "allow" | "deny";
   now: () => Date;
@@ -104,7 +107,11 @@ export function createMutateRoute(deps: MutateDependencies): AdmissionRoute {
           [admissionKeys.admittedAt]: now.toISOString(),
           [admissionKeys.admittedBy]: deps.instance,
         },
-        labels: { [labelKeys.lineageId]: lineage.id, [labelKeys.attempt]: attempt },
+        labels: {
+          [labelKeys.lineageId]: lineage.id,
+          [labelKeys.attempt]: attempt,
+          [labelKeys.bucket]: bucketOf(subject.namespace, deps.buckets),
+        },
       };
       if (dryRun) warnings.push(`dry run: attempt ${attempt} of this lineage is shown, not reserved`);
       if (deps.queues) {
@@ -175,6 +182,8 @@ function queueClaims(choice: Queued, admission: Exclude<QueueAdmission, { outcom
     [admissionKeys.enqueuedAt]: now.toISOString(),
   };
   const labels: Record<string, string> = { [labelKeys.queueId]: choice.id };
+  // A rule's queue may span namespaces, hence buckets: the leader keeps it (core/buckets.ts).
+  if (queueNamespaceOf(choice.key) === undefined) labels[labelKeys.queueScope] = "cluster";
   if (admission.outcome === "start") {
     annotations[admissionKeys.queueSlot] = String(admission.fence);
     return { annotations, labels, specStatus: undefined };

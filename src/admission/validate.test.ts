@@ -85,6 +85,22 @@ describe("decideValidation on UPDATE", () => {
     delete stripped.metadata.annotations["tekton-lineage.io/attempt"];
     expect(changedOwnedKeys(old, stripped)).toEqual(["annotation tekton-lineage.io/attempt"]);
   });
+
+  it("keeps the routing labels too: a moved bucket would hide the run from its queue's owner", () => {
+    const labelled = (labels: Record<string, string>) => ({
+      metadata: { name: "r", namespace: "team-a", labels },
+    });
+    const before = labelled({ "tekton-lineage.io/bucket": "3-of-16" });
+    expect(changedOwnedKeys(before, labelled({ "tekton-lineage.io/bucket": "4-of-16" }))).toEqual([
+      "label tekton-lineage.io/bucket",
+    ]);
+    expect(
+      changedOwnedKeys(
+        before,
+        labelled({ ...before.metadata.labels, "tekton-lineage.io/queue-scope": "cluster" }),
+      ),
+    ).toEqual(["label tekton-lineage.io/queue-scope"]);
+  });
 });
 
 describe("starting a queued run", () => {

@@ -1,5 +1,11 @@
 import { isCancelRequested, isPending, type PipelineRun } from "../core/tekton.ts";
-import { admissionKeys, isOwnedAnnotation, isOwnedLabel, labelKeys } from "../core/vocabulary.ts";
+import {
+  admissionKeys,
+  isOwnedAnnotation,
+  isOwnedLabel,
+  labelKeys,
+  routingLabelKeys,
+} from "../core/vocabulary.ts";
 import { checkClaims, type KeyRing, learnSigner } from "../lineage/claims.ts";
 import type { AdmissionRoute } from "./handler.ts";
 import { claimsDenial } from "./mutate.ts";
@@ -30,7 +36,7 @@ export function changedOwnedKeys(oldObject: unknown, newObject: unknown): string
     }
   };
   compare(before.annotations, after.annotations, isOwnedAnnotation, "annotation");
-  compare(before.labels, after.labels, isOwnedLabel, "label");
+  compare(before.labels, after.labels, (key) => isOwnedLabel(key) || routingLabelKeys.includes(key), "label");
   return [...changed].sort();
 }
 

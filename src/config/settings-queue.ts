@@ -1,4 +1,4 @@
-import { parseDnsLabel, parseDuration, parseOneOf, parsePositiveInteger } from "./parsers.ts";
+import { parseDnsLabel, parseDuration, parseOneOf, parsePositiveInteger, SettingError } from "./parsers.ts";
 import { parseQueueRules } from "./queue-rules.ts";
 import { setting } from "./setting.ts";
 
@@ -51,6 +51,18 @@ export const queueSettings = {
     default: "tekton-lineage-reconciler",
     description: "Name of the Lease (in --namespace) the reconciler replicas elect their leader with.",
     parse: parseDnsLabel,
+  }),
+  buckets: setting({
+    flag: "buckets",
+    env: "TEKTON_LINEAGE_BUCKETS",
+    default: "1",
+    description:
+      "Reconcile work shared between replicas: runs are labelled with the bucket of their namespace, and each bucket has a Lease (<leader-election-id>-bucket-<i>-of-<n>) held by one replica, which caches and reconciles only its buckets' runs. 1 keeps one elected leader for everything. Every replica must run with the same count: replicas act on buckets only while all live replicas agree.",
+    parse: (raw: string) => {
+      const count = parsePositiveInteger(raw);
+      if (count > 256) throw new SettingError("at most 256 buckets");
+      return count;
+    },
   }),
   leaderLeaseDuration: setting({
     flag: "leader-lease-duration",

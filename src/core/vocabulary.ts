@@ -67,12 +67,24 @@ export const labelKeys = {
   lineageId: `${prefix}lineage-id`,
   attempt: `${prefix}attempt`,
   queueId: `${prefix}queue-id`,
+  /** The bucket of the run's namespace (core/buckets.ts): which replica reconciles it. */
+  bucket: `${prefix}bucket`,
+  /** "cluster" on runs of a --queue-rules queue, which may span namespaces: the leader keeps those queues. */
+  queueScope: `${prefix}queue-scope`,
   /** Opt-out: a namespace or PipelineRun labelled tekton-lineage.io/webhook=disabled is left alone. */
   webhook: `${prefix}webhook`,
 } as const;
 
 /** The label keys that tekton-lineage writes (the opt-out label belongs to users). */
 export const ownedLabelKeys: readonly string[] = [labelKeys.lineageId, labelKeys.attempt, labelKeys.queueId];
+
+/**
+ * Labels that route a run to the replica that reconciles it (core/buckets.ts): set at admission, kept
+ * from change by validation like the owned labels, but not signed — a replica of the previous release
+ * would leave them out of the text it verifies (claims-compat.test.ts) — and labelled again by the
+ * reconciler when they are missing or wrong.
+ */
+export const routingLabelKeys: readonly string[] = [labelKeys.bucket, labelKeys.queueScope];
 
 /** Pipelines-as-Code's keys (prefix pipelinesascode.tekton.dev/), read from annotations first, then labels. */
 export const pac = {

@@ -123,6 +123,20 @@ describe("chooseQueue", () => {
       queued: false,
     });
   });
+
+  it("never lets a rule's key pass for a Repository's queue, whose key names its namespace's bucket", () => {
+    const rules = parseQueueRules('[{"name":"by-label","key":"{label:queue}","limit":1}]');
+    const subject: RunMeta = {
+      namespace: "tenant",
+      generateName: "x-",
+      labels: { queue: "pac/victim/repo" },
+      annotations: {},
+    };
+    expect(chooseQueue(subject, false, undefined, undefined, rules, 0)).toMatchObject({
+      queued: true,
+      key: "rule/pac/victim/repo",
+    });
+  });
 });
 
 describe("pacLimitOf (RepositorySpec.Merge)", () => {

@@ -1,4 +1,5 @@
 import { type QueueRule, renderKey } from "../config/queue-rules.ts";
+import { repositoryQueuePrefix } from "../core/buckets.ts";
 import { type PacLimit, type RepositoryView, repositoryQueue } from "../core/repository.ts";
 import type { RunMeta } from "../core/tekton.ts";
 import { pac } from "../core/vocabulary.ts";
@@ -74,7 +75,7 @@ export function chooseQueue(
           reason: `Repository ${repository.name} sets no tekton-lineage.io/concurrency-limit`,
         };
       if (pendingAtCreation) return { queued: false, reason: "the run was created Pending by its author" };
-      const key = `pac/${repository.namespace}/${repository.name}`;
+      const key = `${repositoryQueuePrefix}${repository.namespace}/${repository.name}`;
       return {
         queued: true,
         key,
@@ -88,7 +89,9 @@ export function chooseQueue(
   if (pendingAtCreation) return { queued: false, reason: "the run was created Pending by its author" };
   const rule = rules.find((r) => Object.entries(r.selector).every(([k, v]) => subject.labels[k] === v));
   if (!rule) return { queued: false, reason: "no queue applies" };
-  const key = renderKey(rule.key, subject, read(pac.originalPrName) ?? baseOf(subject));
+  const rendered = renderKey(rule.key, subject, read(pac.originalPrName) ?? baseOf(subject));
+  // A rule's queue never passes for a Repository's (whose key names the namespace its bucket is of).
+  const key = rendered.startsWith(repositoryQueuePrefix) ? `rule/${rendered}` : rendered;
   return {
     queued: true,
     key,

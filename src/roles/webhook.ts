@@ -73,6 +73,7 @@ export function createWebhook(context: ServiceContext): Component {
     keys,
     rule: { labels: config.lineageLabels },
     instance: config.instanceId,
+    buckets: config.buckets,
     claimMaxAgeMs: config.claimMaxAge,
     onAllocationFailure: config.onAllocationFailure,
     now,
