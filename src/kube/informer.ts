@@ -41,6 +41,20 @@ export interface InformerOptions<T extends CachedObject> {
   resyncMs: number;
   logger: Logger;
   pageSize?: number;
+  /**
+   * Watch only objects whose label `partitionLabel` has one of the values given to setPartitions(): one
+   * list-watch per namespace and value, so a partition is added or dropped without relisting the others.
+   */
+  partitionLabel?: string;
+}
+
+/** One list-watch: a namespace ("" for all), and a value of the partition label when partitioned. */
+interface Scope {
+  id: string;
+  namespace: string;
+  partition?: string;
+  stopped: boolean;
+  aborts: Set<AbortController>;
 }
 
 export type Handler<T> = (object: T, event: InformerEvent) => void;
@@ -69,10 +83,11 @@ export interface ObjectCache<T extends CachedObject> {
 export class Informer<T extends CachedObject> implements ObjectCache<T> {
   private readonly cache = new IndexedStore<T>();
   private readonly handlers: Handler<T>[] = [];
-  private readonly scopes: string[];
+  private readonly namespaces: string[];
+  private partitions: readonly string[] = [];
+  private scopes = new Map<string, Scope>();
   private readonly syncedScopes = new Set<string>();
-  private readonly syncWaiters: (() => void)[] = [];
-  private readonly aborts = new Set<AbortController>();
+  private syncWaiters: (() => void)[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = true;
 
@@ -80,7 +95,8 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
-    this.scopes = options.namespaces.length === 0 ? [""] : [...options.namespaces];
+    this.namespaces = options.namespaces.length === 0 ? [""] : [...options.namespaces];
+    this.scopes = this.scopesFor([]);
   }
 
   onChange(handler: Handler<T>): void {
@@ -113,7 +129,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 
   get synced(): boolean {
-    return this.syncedScopes.size === this.scopes.length;
+    return [...this.scopes.keys()].every((id) => this.syncedScopes.has(id));
   }
 
   whenSynced(): Promise<void> {
@@ -124,7 +140,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const scope of this.scopes) void this.run(scope);
+    for (const scope of this.scopes.values()) void this.run(scope);
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs);
     this.resyncTimer.unref();
   }
@@ -132,8 +148,58 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   stop(): void {
     this.stopped = true;
     clearInterval(this.resyncTimer);
-    for (const abort of this.aborts) abort.abort();
-    this.aborts.clear();
+    for (const scope of this.scopes.values()) halt(scope);
+  }
+
+  /**
+   * Watches these values of the partition label from now on; resolves once every one is listed. A value
+   * no longer given is dropped with its objects, without events: they were not deleted, only no longer
+   * watched here.
+   */
+  async setPartitions(values: readonly string[]): Promise<void> {
+    if (!this.options.partitionLabel) throw new Error(`informer ${this.options.name} is not partitioned`);
+    this.partitions = [...new Set(values)].sort();
+    const next = this.scopesFor(this.partitions);
+    for (const [id, scope] of this.scopes) {
+      if (next.has(id)) continue;
+      halt(scope);
+      this.syncedScopes.delete(id);
+      for (const [key, object] of [...this.cache.entries()])
+        if (inScope(scope, object, this.options.partitionLabel)) this.cache.put(key, undefined);
+    }
+    for (const [id, scope] of next) {
+      const current = this.scopes.get(id);
+      if (current) next.set(id, current);
+      else if (!this.stopped) void this.run(scope);
+    }
+    this.scopes = next;
+    if (this.synced) for (const wake of this.syncWaiters.splice(0)) wake();
+    await this.whenSynced();
+  }
+
+  /** The partition values watched now. */
+  get watchedPartitions(): readonly string[] {
+    return this.partitions;
+  }
+
+  private scopesFor(partitions: readonly string[]): Map<string, Scope> {
+    const scopes = new Map<string, Scope>();
+    const values: (string | undefined)[] = this.options.partitionLabel ? [...partitions] : [undefined];
+    for (const namespace of this.namespaces)
+      for (const partition of values) {
+        const id = partition === undefined ? namespace : `${namespace}|${partition}`;
+        scopes.set(id, { id, namespace, partition, stopped: false, aborts: new Set() });
+      }
+    return scopes;
+  }
+
+  private selectorOf(scope: Scope): string | undefined {
+    const parts = [
+      this.options.labelSelector,
+      scope.partition !== undefined ? `${this.options.partitionLabel}=${scope.partition}` : undefined,
+    ];
+    const selector = parts.filter(Boolean).join(",");
+    return selector || undefined;
   }
 
   private resync(): void {
@@ -150,10 +216,10 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
     }
   }
 
-  private async run(scope: string): Promise<void> {
+  private async run(scope: Scope): Promise<void> {
     let failures = 0;
     let resourceVersion = "";
-    while (!this.stopped) {
+    while (!this.stopped && !scope.stopped) {
       try {
         if (!resourceVersion) resourceVersion = await this.relist(scope);
         const outcome = await this.watchOnce(scope, resourceVersion, (rv) => {
@@ -167,7 +233,13 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
         failures += 1;
         const backoffMs = backoffDelay(failures, { baseMs: 500, capMs: 30_000, jitter: 0.5 });
         this.options.logger.warn(
-          { informer: this.options.name, namespace: scope || "*", code: failure.code, retryInMs: backoffMs },
+          {
+            informer: this.options.name,
+            namespace: scope.namespace || "*",
+            partition: scope.partition,
+            code: failure.code,
+            retryInMs: backoffMs,
+          },
           `list/watch failed: ${failure.message}`,
         );
         await sleep(backoffMs, undefined, { ref: false });
@@ -176,13 +248,13 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   }
 
   /** Lists every page, replaces this scope's part of the cache, and returns the list's resourceVersion. */
-  private async relist(scope: string): Promise<string> {
+  private async relist(scope: Scope): Promise<string> {
     const seen = new Set<string>();
     let continueToken: string | undefined;
     let resourceVersion = "";
     do {
-      const page = await this.options.source.list(scope, {
-        labelSelector: this.options.labelSelector,
+      const page = await this.options.source.list(scope.namespace, {
+        labelSelector: this.selectorOf(scope),
         fieldSelector: this.options.fieldSelector,
         limit: this.options.pageSize ?? 500,
         continueToken,
@@ -194,9 +266,10 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
       }
       continueToken = page.continueToken || undefined;
       resourceVersion = page.resourceVersion;
-    } while (continueToken && !this.stopped);
+    } while (continueToken && !this.stopped && !scope.stopped);
+    if (scope.stopped) return resourceVersion;
     for (const [key, object] of [...this.cache.entries()]) {
-      if (!seen.has(key) && (scope === "" || object.metadata.namespace === scope)) {
+      if (!seen.has(key) && inScope(scope, object, this.options.partitionLabel)) {
         this.cache.put(key, undefined);
         this.emit(object, "deleted");
       }
@@ -213,17 +286,14 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
     this.emit(object, previous ? "updated" : "added");
   }
 
-  private markSynced(scope: string): void {
-    this.syncedScopes.add(scope);
+  private markSynced(scope: Scope): void {
+    if (this.scopes.get(scope.id) !== scope) return;
+    this.syncedScopes.add(scope.id);
     if (this.synced) for (const wake of this.syncWaiters.splice(0)) wake();
   }
 
   /** Watches until the server or the client ends the stream; "expired" asks for a relist. */
-  private watchOnce(
-    scope: string,
-    from: string,
-    advance: (rv: string) => void,
-  ): Promise<"ended" | "expired"> {
+  private watchOnce(scope: Scope, from: string, advance: (rv: string) => void): Promise<"ended" | "expired"> {
     const watch = new Watch(this.options.kubeConfig);
     // client-node cuts a watch after 30 s without data (a private setting). Bookmarks arrive about once a
     // minute, so allow two minutes of silence before reconnecting instead of reconnecting every 30 s.
@@ -236,13 +306,15 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
         allowWatchBookmarks: true,
         timeoutSeconds: Math.floor(jitter(300, 0.2)),
       };
-      if (this.options.labelSelector) params.labelSelector = this.options.labelSelector;
+      const labelSelector = this.selectorOf(scope);
+      if (labelSelector) params.labelSelector = labelSelector;
       if (this.options.fieldSelector) params.fieldSelector = this.options.fieldSelector;
       watch
         .watch(
-          this.options.source.path(scope),
+          this.options.source.path(scope.namespace),
           params,
           (type: string, raw: { metadata?: { resourceVersion?: string }; code?: number }) => {
+            if (scope.stopped) return;
             if (type === "ERROR") {
               if (raw.code === 410) expired = true;
               return;
@@ -252,13 +324,17 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
             else if (type === "DELETED") {
               const object = this.options.transform(raw);
               const key = keyOf(object.metadata.namespace, object.metadata.name);
-              const known = this.cache.put(key, undefined);
-              this.emit(known ?? object, "deleted");
+              const cached = this.cache.getByKey(key);
+              // Relabelled into another watched partition, whose watch may have told us first: not gone.
+              if (!cached || inScope(scope, cached, this.options.partitionLabel)) {
+                const known = this.cache.put(key, undefined);
+                this.emit(known ?? object, "deleted");
+              }
             }
             if (rv) advance(rv);
           },
           (error: unknown) => {
-            if (controller) this.aborts.delete(controller);
+            if (controller) scope.aborts.delete(controller);
             const name = (error as { name?: string } | null)?.name;
             if (!error || name === "TimeoutError" || name === "AbortError")
               resolve(expired ? "expired" : "ended");
@@ -267,8 +343,8 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
         )
         .then((c) => {
           controller = c;
-          if (this.stopped) c.abort();
-          else this.aborts.add(c);
+          if (this.stopped || scope.stopped) c.abort();
+          else scope.aborts.add(c);
         }, reject);
     });
   }
@@ -280,4 +356,20 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
  */
 export function raiseWatchTimeout(watch: Watch, ms: number): void {
   (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = ms;
+}
+
+function halt(scope: Scope): void {
+  scope.stopped = true;
+  for (const abort of scope.aborts) abort.abort();
+  scope.aborts.clear();
+}
+
+/** Whether a cached object came from this scope's list-watch. */
+function inScope(
+  scope: Scope,
+  object: CachedObject & { metadata: { labels?: Record<string, string> } },
+  label?: string,
+): boolean {
+  if (scope.namespace !== "" && object.metadata.namespace !== scope.namespace) return false;
+  return scope.partition === undefined || object.metadata.labels?.[label ?? ""] === scope.partition;
 }

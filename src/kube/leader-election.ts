@@ -17,6 +17,8 @@ export interface LeaderElectionOptions {
   /** Runs while this process leads; `epoch` (leaseTransitions) grows with every change of leader. */
   onStartedLeading(epoch: number, signal: AbortSignal): void;
   onStoppedLeading?(): void;
+  /** Awaited after stepping down and before releasing the Lease on stop(): the work of the term ends first. */
+  beforeRelease?(): Promise<void>;
   /** A monotonic clock in ms; leases are judged by this process's own clock, never the writer's. */
   now?: () => number;
 }
@@ -35,8 +37,8 @@ interface Observed {
  * before anyone else may take over (renewDeadline < leaseDuration).
  */
 export class LeaderElector {
-  private readonly options: Required<Omit<LeaderElectionOptions, "onStoppedLeading">> &
-    Pick<LeaderElectionOptions, "onStoppedLeading">;
+  private readonly options: Required<Omit<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease">> &
+    Pick<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease">;
   private observed: Observed | undefined;
   private leading: AbortController | undefined;
   private lastRenew = 0;
@@ -65,6 +67,11 @@ export class LeaderElector {
     return this.epochValue;
   }
 
+  /** Who held the Lease when this process last looked ("" for nobody), undefined before the first look. */
+  get observedHolder(): string | undefined {
+    return this.observed?.holder;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -85,6 +92,13 @@ export class LeaderElector {
     await Promise.race([this.ticking, sleep(this.options.renewDeadlineMs, undefined, { ref: false })]);
     if (!this.leading) return;
     this.stepDown("stopping");
+    // The term's work must end before another replica may start it: bounded, since a hung write ends
+    // anyway when the Lease expires.
+    if (this.options.beforeRelease)
+      await Promise.race([
+        this.options.beforeRelease().catch(() => undefined),
+        sleep(this.options.renewDeadlineMs, undefined, { ref: false }),
+      ]);
     try {
       await compareAndSwap(this.options.store, this.options.name, (current) => {
         if (current?.spec?.holderIdentity !== this.options.identity) return undefined;

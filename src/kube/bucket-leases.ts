@@ -1,0 +1,245 @@
+import { createHash } from "node:crypto";
+import type { V1Lease } from "@kubernetes/client-node";
+import type { Logger } from "../observability/logger.ts";
+import { jitter } from "./backoff.ts";
+import { assignBuckets } from "./bucket-assignment.ts";
+import { LeaderElector } from "./leader-election.ts";
+import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
+import { managedByLabel } from "./managed-by.ts";
+
+/** On a member Lease: the bucket count the member runs with. */
+export const bucketCountKey = "tekton-lineage.io/bucket-count";
+
+export interface BucketLeasesOptions {
+  store: LeaseAccess;
+  /** Leases are named <prefix>-bucket-<i>-of-<count> and <prefix>-member-<hash of identity>. */
+  prefix: string;
+  identity: string;
+  count: number;
+  /** Label (key and value) that marks member Leases, so they are listed by selector. */
+  memberLabel: readonly [string, string];
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  logger: Logger;
+  /** The buckets this process holds now; called on every change. */
+  onChange(held: ReadonlySet<number>): void;
+  /** Awaited before a held bucket is given up: the work on it has stopped. */
+  drain(): Promise<void>;
+  /**
+   * Who holds the leader Lease, as last seen. A holder that is no live member runs a release without
+   * buckets, which reconciles everything: no bucket is acted on beside it.
+   */
+  leaderHolder?: () => string | undefined;
+  now?: () => number;
+}
+
+interface Seen {
+  identity: string;
+  count: string;
+  resourceVersion: string;
+  /** When this process saw that resourceVersion (its own clock). */
+  at: number;
+}
+
+/**
+ * Buckets shared between replicas. Each replica keeps a member Lease renewed; all replicas compute the
+ * same assignment from the live members (assignBuckets) and compete only for their own buckets, each
+ * through a Lease of its own and a LeaderElector: the Lease, not the assignment, says who acts. A bucket
+ * the assignment moves away is given up in order — its work stopped (drain), then its Lease released —
+ * and a replica that dies loses its buckets when their Leases expire. Replicas act only while every live
+ * member runs the same bucket count, so a change of the count never has two owners for one namespace.
+ */
+export class BucketLeases {
+  private readonly options: BucketLeasesOptions;
+  private readonly now: () => number;
+  private readonly electors = new Map<number, LeaderElector>();
+  private readonly heldBuckets = new Set<number>();
+  private readonly seen = new Map<string, Seen>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private round: Promise<void> = Promise.resolve();
+  private wanted: readonly number[] = [];
+  private heldBackFor: string | undefined;
+
+  constructor(options: BucketLeasesOptions) {
+    this.options = options;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get memberLeaseName(): string {
+    const hash = createHash("sha256").update(this.options.identity).digest("hex").slice(0, 16);
+    return `${this.options.prefix}-member-${hash}`;
+  }
+
+  bucketLeaseName(bucket: number): string {
+    return `${this.options.prefix}-bucket-${bucket}-of-${this.options.count}`;
+  }
+
+  get held(): ReadonlySet<number> {
+    return this.heldBuckets;
+  }
+
+  /** The buckets this replica competes for now (its share of the assignment). */
+  get assigned(): readonly number[] {
+    return this.wanted;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = () => {
+      if (!this.running) return;
+      this.round = this.look().finally(() => {
+        if (this.running) this.timer = setTimeout(loop, jitter(this.options.retryPeriodMs, 0.2));
+      });
+    };
+    loop();
+  }
+
+  /** Gives every bucket up in order and leaves the members, so the others take over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.round;
+    await Promise.all([...this.electors.values()].map((elector) => elector.stop()));
+    this.electors.clear();
+    try {
+      const lease = await this.options.store.get(this.memberLeaseName);
+      const version = lease?.metadata?.resourceVersion;
+      if (version) await this.options.store.deleteIfUnchanged(this.memberLeaseName, version);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not remove the member Lease; it will expire");
+    }
+  }
+
+  /** One round: renew membership, read the members, compete for this replica's share only. */
+  private async look(): Promise<void> {
+    try {
+      await this.renewMembership();
+      const members = await this.liveMembers();
+      this.wanted = this.share(members);
+    } catch (error) {
+      // Membership unknown: keep competing for what we had; the bucket Leases stay the judges.
+      this.options.logger.debug({ err: error }, "bucket membership round failed");
+    }
+    const wanted = new Set(this.wanted);
+    for (const bucket of wanted) if (!this.electors.has(bucket)) this.compete(bucket);
+    for (const [bucket, elector] of this.electors) {
+      if (wanted.has(bucket)) continue;
+      this.electors.delete(bucket);
+      await elector.stop();
+    }
+  }
+
+  private share(members: Seen[]): number[] {
+    const identities = new Set(members.map((m) => m.identity));
+    const count = String(this.options.count);
+    const disagreeing = members.filter((m) => m.count !== count);
+    if (disagreeing.length > 0) {
+      this.holdBack(
+        `replicas run with another bucket count (${disagreeing.map((m) => `${m.identity}: ${m.count}`).join(", ")}; here ${count}): no bucket is reconciled until they agree`,
+      );
+      return [];
+    }
+    const leader = this.options.leaderHolder?.();
+    if (leader && !identities.has(leader)) {
+      this.holdBack(
+        `the leader Lease is held by ${leader}, a replica without buckets (an older release): no bucket is reconciled beside it`,
+      );
+      return [];
+    }
+    this.holdBack(undefined);
+    if (!identities.has(this.options.identity)) return [];
+    return assignBuckets(this.options.count, [...identities]).get(this.options.identity) ?? [];
+  }
+
+  /** Says once why this replica holds back from every bucket (and once when it no longer does). */
+  private holdBack(why: string | undefined): void {
+    if (why === this.heldBackFor) return;
+    if (why) this.options.logger.warn(why);
+    else if (this.heldBackFor) this.options.logger.info("replicas agree on buckets again");
+    this.heldBackFor = why;
+  }
+
+  private compete(bucket: number): void {
+    const elector = new LeaderElector({
+      store: this.options.store,
+      name: this.bucketLeaseName(bucket),
+      identity: this.options.identity,
+      leaseDurationMs: this.options.leaseDurationMs,
+      renewDeadlineMs: this.options.renewDeadlineMs,
+      retryPeriodMs: this.options.retryPeriodMs,
+      logger: this.options.logger.child({ bucket }),
+      now: this.now,
+      onStartedLeading: () => {
+        this.heldBuckets.add(bucket);
+        this.options.onChange(new Set(this.heldBuckets));
+      },
+      onStoppedLeading: () => {
+        this.heldBuckets.delete(bucket);
+        this.options.onChange(new Set(this.heldBuckets));
+      },
+      beforeRelease: () => this.options.drain(),
+    });
+    this.electors.set(bucket, elector);
+    elector.start();
+  }
+
+  private async renewMembership(): Promise<void> {
+    const { identity, leaseDurationMs, memberLabel, count } = this.options;
+    await compareAndSwap(
+      this.options.store,
+      this.memberLeaseName,
+      (current): V1Lease => ({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: {
+          ...current?.metadata,
+          labels: { ...current?.metadata?.labels, ...managedByLabel, [memberLabel[0]]: memberLabel[1] },
+          annotations: { ...current?.metadata?.annotations, [bucketCountKey]: String(count) },
+        },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+          renewTime: microTime(new Date()),
+        },
+      }),
+      { maxAttempts: 2, signal: AbortSignal.timeout(this.options.renewDeadlineMs) },
+    );
+  }
+
+  /**
+   * The members whose Lease changed within its duration by this process's clock (tolerant of skew, as
+   * leader election is). Members silent for ten durations are removed, by a live member only.
+   */
+  private async liveMembers(): Promise<Seen[]> {
+    const [key, value] = this.options.memberLabel;
+    const leases = await this.options.store.list(`${key}=${value}`);
+    const now = this.now();
+    const live: Seen[] = [];
+    const names = new Set<string>();
+    for (const lease of leases) {
+      const name = lease.metadata?.name ?? "";
+      names.add(name);
+      // Every renewal is a write, so a member is alive while its resourceVersion moves.
+      const resourceVersion = lease.metadata?.resourceVersion ?? "";
+      const before = this.seen.get(name);
+      const seen: Seen = {
+        identity: lease.spec?.holderIdentity ?? "",
+        count: lease.metadata?.annotations?.[bucketCountKey] ?? "",
+        resourceVersion,
+        at: before && before.resourceVersion === resourceVersion ? before.at : now,
+      };
+      this.seen.set(name, seen);
+      const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+      const silentMs = now - seen.at;
+      if (seen.identity && silentMs <= durationMs) live.push(seen);
+      else if (silentMs > 10 * durationMs && name !== this.memberLeaseName) {
+        await this.options.store.deleteIfUnchanged(name, seen.resourceVersion).catch(() => false);
+      }
+    }
+    for (const name of this.seen.keys()) if (!names.has(name)) this.seen.delete(name);
+    return live;
+  }
+}
