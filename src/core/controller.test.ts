@@ -54,6 +54,37 @@ describe("Controller", () => {
     expect(controller.running).toBe(false);
   });
 
+  it("is settled once the reconciles of an ended term are over, not when the term ends", async () => {
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const log: string[] = [];
+    const controller = new Controller({
+      name: "t",
+      reconcile: async (key) => {
+        log.push(`start ${key}`);
+        await finished;
+        log.push(`end ${key}`);
+        return undefined;
+      },
+      caches: [],
+      initialKeys: () => ["a"],
+      concurrency: 1,
+      logger: silentLogger(),
+    });
+    const term = new AbortController();
+    controller.run(term.signal);
+    await vi.waitFor(() => expect(log).toEqual(["start a"]));
+    term.abort();
+    const settled = controller.settled().then(() => log.push("settled"));
+    await Promise.resolve();
+    expect(log).toEqual(["start a"]);
+    finish();
+    await settled;
+    expect(log).toEqual(["start a", "end a", "settled"]);
+  });
+
   it("comes back when the reconcile asks, and not after the term ends", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     try {

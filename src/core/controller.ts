@@ -78,6 +78,8 @@ export interface ControllerOptions {
 export class Controller {
   private readonly options: ControllerOptions;
   private work: WorkQueue | undefined;
+  /** The work queue of the last term that ended, whose reconciles may still be running. */
+  private ended: WorkQueue | undefined;
   /** Failures in a row of each key, for backoff; gone with a reconcile that ends without one. */
   private readonly failures = new Map<string, number>();
   private metrics: ControllerMetrics | undefined;
@@ -139,6 +141,7 @@ export class Controller {
       "abort",
       () => {
         work.stop();
+        this.ended = work;
         if (this.work === work) {
           this.work = undefined;
           this.metrics?.track(name, undefined);
@@ -151,6 +154,11 @@ export class Controller {
   /** Resolves when nothing is waiting or running (tests). */
   async idle(): Promise<void> {
     await this.work?.idle();
+  }
+
+  /** Resolves when no reconcile of an ended term is still running: its writes are over. */
+  async settled(): Promise<void> {
+    await this.ended?.idle();
   }
 
   /** One reconcile, its outcome counted; returns when to come back (ms), if at all. */

@@ -225,9 +225,9 @@ export class RunActions implements RunWriter {
       if (!isAmbiguous(error)) throw refusedForGood(error, run) ?? error;
       const fresh = await this.read(run);
       if (!fresh) return "gone";
-      const applied = Object.entries(changes.annotations).every(
-        ([k, v]) => fresh.metadata.annotations?.[k] === v,
-      );
+      const applied =
+        Object.entries(changes.annotations).every(([k, v]) => fresh.metadata.annotations?.[k] === v) &&
+        Object.entries(changes.labels).every(([k, v]) => fresh.metadata.labels?.[k] === v);
       return applied ? "done" : "changed";
     }
   }

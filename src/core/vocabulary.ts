@@ -124,6 +124,8 @@ export const leaseLabels = {
   runNamespace: `${prefix}run-namespace`,
   queueId: `${prefix}queue-id`,
   lineageId: `${prefix}lineage-id`,
+  /** On attempt counters: the bucket of their runs' namespace (core/buckets.ts), as on the runs. */
+  bucket: `${prefix}bucket`,
 } as const;
 
 /** Annotations of tekton-lineage's Leases. */

@@ -1,5 +1,6 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { bucketOf } from "../core/buckets.ts";
 import { ownedLease } from "../core/owned-lease.ts";
 import { admissionKeys, leaseKeys, leaseLabels } from "../core/vocabulary.ts";
 import { LeaseBatcher, ShedError } from "../kube/lease-batcher.ts";
@@ -104,8 +105,11 @@ export class AttemptAllocator {
     maxWaitMs?: number;
     /** How many new lineages (counters created) may start; over it, an admission falls back at once. */
     newLineages?: NewLineageBudget;
+    /** --buckets: a counter is labelled with its runs' bucket, so their replica caches only its own. */
+    buckets?: number;
   }) {
     const { instance, metrics } = options;
+    const buckets = options.buckets ?? 1;
     this.metrics = metrics;
     this.store = options.store;
     this.batcher = new LeaseBatcher({
@@ -127,7 +131,9 @@ export class AttemptAllocator {
           requests.map((r) => r.request),
         );
         return {
-          lease: first ? counterLease(current, first.lineage, plan.record, instance, new Date()) : undefined,
+          lease: first
+            ? counterLease(current, first.lineage, plan.record, instance, new Date(), buckets)
+            : undefined,
           results: plan.allocations,
         };
       },
@@ -202,6 +208,7 @@ function counterLease(
   record: CounterRecord,
   instance: string,
   now: Date,
+  buckets: number,
 ): V1Lease {
   return ownedLease(
     current,
@@ -210,6 +217,7 @@ function counterLease(
       labels: {
         [leaseLabels.lineageId]: lineage.id,
         [leaseLabels.runNamespace]: lineage.parts.namespace ?? "",
+        [leaseLabels.bucket]: bucketOf(lineage.parts.namespace ?? "", buckets),
       },
       annotations: {
         [admissionKeys.lineage]: record.lineageKey ?? lineage.key,

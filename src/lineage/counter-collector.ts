@@ -1,3 +1,4 @@
+import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, type Registry } from "prom-client";
 import type { PipelineRun } from "../core/tekton.ts";
 import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
@@ -12,6 +13,8 @@ export function createCounterCollector(options: {
   store: LeaseAccess;
   runs: ObjectCache<PipelineRun>;
   watchedNamespaces: readonly string[];
+  /** Sharded: the counters this replica may collect now (labelled with a bucket it reconciles). */
+  owns?: (counter: V1Lease) => boolean;
   grace: CollectGrace;
   logger: Logger;
   registry: Registry;
@@ -23,7 +26,9 @@ export function createCounterCollector(options: {
   });
   return async function collect(signal: AbortSignal): Promise<void> {
     if (!options.runs.synced) return;
-    const leases = await options.store.list(`${leaseLabels.kind}=${attemptLeaseKind}`);
+    const owns = options.owns;
+    const listed = await options.store.list(`${leaseLabels.kind}=${attemptLeaseKind}`);
+    const leases = owns ? listed.filter(owns) : listed;
     const live = new Set(
       options.runs.list().flatMap((run) => {
         const id = run.metadata.labels?.[labelKeys.lineageId];

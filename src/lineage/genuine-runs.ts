@@ -1,5 +1,6 @@
 import type { PipelineRun, RunMeta } from "../core/tekton.ts";
 import { labelKeys, signatureKey } from "../core/vocabulary.ts";
+import { filterCache } from "../kube/filtered-cache.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import { claimsGenuine, type KeyRing, signatureKeyId } from "./claims.ts";
 
@@ -27,17 +28,7 @@ export function genuineRuns(
   cache: ObjectCache<PipelineRun>,
   keys: KeyRing & Partial<Pick<ObjectCache<PipelineRun>, "synced" | "whenSynced">>,
 ): ObjectCache<PipelineRun> {
-  const genuine = (run: PipelineRun | undefined) => (run && isGenuine(run, keys) ? run : undefined);
-  return {
-    get: (namespace, name) => genuine(cache.get(namespace, name)),
-    list: (namespace) => cache.list(namespace).filter((run) => isGenuine(run, keys)),
-    addIndex: (name, of) => cache.addIndex(name, of),
-    byIndex: (name, value) => cache.byIndex(name, value).filter((run) => isGenuine(run, keys)),
-    indexValues: (name) => cache.indexValues(name),
-    onChange: (handler) =>
-      cache.onChange((run, event) => {
-        if (isGenuine(run, keys)) handler(run, event);
-      }),
+  return filterCache(cache, (run) => isGenuine(run, keys), {
     // Synced once the runs are listed and the keys to verify them are loaded.
     get synced() {
       return cache.synced && keys.synced !== false;
@@ -45,7 +36,7 @@ export function genuineRuns(
     whenSynced: async () => {
       await Promise.all([cache.whenSynced(), keys.whenSynced?.()]);
     },
-  };
+  });
 }
 
 /** The lineage index of runs: namespace/lineage id, so a lineage never spans namespaces. */

@@ -1,65 +1,75 @@
 import { Gauge } from "prom-client";
 import { CertificateManager, servingNames } from "../certs/manager.ts";
+import { BucketLabeller } from "../core/bucket-labeller.ts";
 import { ControllerMetrics } from "../core/controller-metrics.ts";
 import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
-import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/tekton.ts";
-import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
-import { customResourceSource } from "../kube/custom-objects.ts";
-import { type CachedEvent, eventSource } from "../kube/event-source.ts";
+import { pipelineRunResource } from "../core/tekton.ts";
+import { leaseLabels } from "../core/vocabulary.ts";
+import { BucketLeases } from "../kube/bucket-leases.ts";
 import { customObjectExistence, secretExistence } from "../kube/existence.ts";
-import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
-import { type CachedLease, leaseSource, trimLease } from "../kube/leases.ts";
 import { dropUnusedKeys } from "../kube/signing-keys.ts";
-import { attemptLeaseKind } from "../lineage/attempts.ts";
 import { signClaims } from "../lineage/claims.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
 import { genuineRuns, signingKeysInUse } from "../lineage/genuine-runs.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { PacConfigWatch } from "../pac/config-watch.ts";
-import { CreationFailures, pacFailureReason, trimEvent } from "../pac/creation-failures.ts";
+import { CreationFailures } from "../pac/creation-failures.ts";
 import { OrphanController } from "../pac/orphan-controller.ts";
 import { createQueueMetrics } from "../queue/metrics.ts";
 import { OptInCheck } from "../queue/reconcile/opt-in-check.ts";
-import { QueueController } from "../queue/reconcile/queue-controller.ts";
-import { queueLeaseKind } from "../queue/state.ts";
+import { QueueController, type QueueControllerOptions } from "../queue/reconcile/queue-controller.ts";
+import { BucketTerms } from "./bucket-terms.ts";
+import { bucketViews, clusterQueues, ownsCounter } from "./bucket-views.ts";
 import type { Component } from "./component.ts";
 import { createGitLabReporting } from "./gitlab-reporting.ts";
+import { createReconcilerCaches } from "./reconciler-caches.ts";
 import type { ServiceContext } from "./service.ts";
 
 /**
  * The reconciler role: caches of the PipelineRuns tekton-lineage admitted (selected by label, never a
- * list of every PipelineRun), of the queue Leases and of the Repositories; on the elected leader only,
- * the loops that act on them.
+ * list of every PipelineRun), of the queue Leases and of the Repositories, and the loops that act on
+ * them. With --buckets 1 the elected leader runs every loop. With more, the elected leader keeps what
+ * spans the cluster (rule queues, the labeller, certificates, settings, opt-in checks) and the bucketed
+ * loops (Repository queues, supersede, GitLab, PaC failures, orphans, counter collection) run in every
+ * replica over the buckets it holds (BucketLeases), each term over one set of buckets (BucketTerms).
  */
 export function createReconciler(context: ServiceContext): Component {
   const { config, kubeConfig, logger, registry, namespace } = context;
   const { events, leaseStore: store, leaseConflicts: conflicts, repositories, signingKeys } = context.shared;
-  const informedRuns = new Informer<PipelineRun>({
-    name: "pipelineruns",
-    kubeConfig,
-    source: customResourceSource(kubeConfig, pipelineRunResource),
-    namespaces: config.watchNamespaces,
-    labelSelector: labelKeys.lineageId,
-    transform: trimPipelineRun,
-    // Small pages: each page is parsed whole before it is trimmed, so the page size bounds the peak.
-    pageSize: 100,
-    resyncMs: config.resync,
-    logger,
-  });
-  const queueLeases = new Informer<CachedLease>({
-    name: "queue-leases",
-    kubeConfig,
-    source: leaseSource(kubeConfig, namespace),
-    namespaces: [namespace],
-    labelSelector: `${leaseLabels.kind}=${queueLeaseKind}`,
-    transform: trimLease,
-    resyncMs: config.resync,
-    logger,
-  });
+  const sharded = config.buckets > 1;
+  const caches = createReconcilerCaches(context);
+  const terms = sharded
+    ? new BucketTerms({
+        count: config.buckets,
+        caches: [caches.runs, caches.counters],
+        start: (signal) => startBucketed(signal),
+        drain: () => drainBucketed(),
+        logger,
+      })
+    : undefined;
   // The controllers act only on runs whose claims tekton-lineage signed for their name and namespace.
-  const runs = genuineRuns(informedRuns, signingKeys);
+  const genuine = genuineRuns(caches.runs, signingKeys);
+  const views = terms
+    ? bucketViews(
+        {
+          runs: genuine,
+          counters: caches.counters,
+          pacEvents: caches.pacEvents,
+          queueLeases: caches.queueLeases,
+        },
+        { count: config.buckets, owns: (ns) => terms.owns(ns) },
+      )
+    : {
+        runs: genuine,
+        queueRuns: genuine,
+        counters: caches.counters,
+        pacEvents: caches.pacEvents,
+        queueLeases: caches.queueLeases,
+      };
+  const runs = views.runs;
+  const counters = views.counters;
   const actions = new RunActions(kubeConfig, logger, (meta) => signClaims(signingKeys.current(), meta));
   const queueMetrics = createQueueMetrics(registry, conflicts);
   const limits = context.shared.queueLimits;
@@ -71,9 +81,7 @@ export function createReconciler(context: ServiceContext): Component {
     registry,
     globalRepositoryChanged: (changed) => context.shared.pacGlobalRepository?.onChange(changed),
   });
-  const queues = new QueueController({
-    runs,
-    leases: queueLeases,
+  const queueOptions: Omit<QueueControllerOptions, "runs" | "leases"> = {
     store,
     limits,
     writer: actions,
@@ -85,37 +93,28 @@ export function createReconciler(context: ServiceContext): Component {
     exists: customObjectExistence(kubeConfig, pipelineRunResource),
     watchedNamespaces: config.watchNamespaces,
     waitingDelayMs: config.queuePositionDelay,
-  });
+  };
+  const queues = new QueueController({ ...queueOptions, runs: views.queueRuns, leases: views.queueLeases });
+  // Sharded: the rule queues, which may span buckets, are the leader's.
+  const clusterQueueViews =
+    caches.clusterQueueRuns &&
+    clusterQueues({
+      runs: genuineRuns(caches.clusterQueueRuns, signingKeys),
+      queueLeases: caches.queueLeases,
+    });
+  const ruleQueues = clusterQueueViews
+    ? new QueueController({
+        ...queueOptions,
+        name: "cluster-queues",
+        runs: clusterQueueViews.runs,
+        leases: clusterQueueViews.queueLeases,
+      })
+    : undefined;
   const supersede = new SupersedeController({
     runs,
     writer: actions,
     events,
     cancellations: queueMetrics.cancellations,
-    logger,
-  });
-  const counters = new Informer<CachedLease>({
-    name: "attempt-counters",
-    kubeConfig,
-    source: leaseSource(kubeConfig, namespace),
-    namespaces: [namespace],
-    labelSelector:
-      `${leaseLabels.kind}=${attemptLeaseKind}` +
-      (config.watchNamespaces.length > 0
-        ? `,${leaseLabels.runNamespace} in (${config.watchNamespaces.join(",")})`
-        : ""),
-    transform: trimLease,
-    resyncMs: config.resync,
-    logger,
-  });
-  // PaC's records of creates that failed (Events on Repositories), the proof of an attempt never created.
-  const pacEvents = new Informer<CachedEvent>({
-    name: "pac-failure-events",
-    kubeConfig,
-    source: eventSource(kubeConfig),
-    namespaces: config.watchNamespaces,
-    fieldSelector: `reason=${pacFailureReason}`,
-    transform: trimEvent,
-    resyncMs: config.resync,
     logger,
   });
   // PaC's own settings (application name, console links), so its statuses are corrected, not doubled.
@@ -126,7 +125,7 @@ export function createReconciler(context: ServiceContext): Component {
     resyncMs: config.resync,
     logger,
   });
-  const creationFailures = new CreationFailures(pacEvents);
+  const creationFailures = new CreationFailures(views.pacEvents);
   // Runs PaC was told it could not create and never took over: handed to its watcher, or cancelled.
   const orphans = new OrphanController({
     runs,
@@ -147,6 +146,18 @@ export function createReconciler(context: ServiceContext): Component {
     writer: actions,
     pacConfig: () => pacConfig.current(),
   });
+  // Sharded: runs and counters admitted before buckets (or under another count) get their bucket.
+  const labeller =
+    caches.unlabelledRuns && caches.unlabelledCounters
+      ? new BucketLabeller({
+          runs: genuineRuns(caches.unlabelledRuns, signingKeys),
+          counters: caches.unlabelledCounters,
+          writer: actions,
+          store,
+          count: config.buckets,
+          logger,
+        })
+      : undefined;
   const certificates = config.manageCertificates
     ? new CertificateManager({
         kubeConfig,
@@ -166,12 +177,13 @@ export function createReconciler(context: ServiceContext): Component {
     store,
     runs,
     watchedNamespaces: config.watchNamespaces,
+    owns: terms ? (counter) => ownsCounter(counter, config.buckets, terms) : undefined,
     grace: { graceMs: config.counterGcGrace, singleAttemptGraceMs: config.counterGcGraceSingle },
     logger,
     registry,
   });
   const dropRetiredKeys = async () => {
-    if (!informedRuns.synced) return;
+    if (!caches.runs.synced) return;
     const inUse = signingKeysInUse(runs.list());
     const dropped = await dropUnusedKeys(
       kubeConfig,
@@ -183,19 +195,47 @@ export function createReconciler(context: ServiceContext): Component {
     if (dropped.length > 0)
       logger.info({ keys: dropped }, "dropped retired signing keys no live run was signed with");
   };
-  // Every controller's reconciles counted by result and timed, its work queue's depth reported, and its
-  // terminal errors said as Events (core/controller.ts).
-  const controllerMetrics = new ControllerMetrics(registry);
-  for (const shell of [
+  const bucketed = [
     queues.controller,
     queues.waiting.controller,
     supersede.controller,
     gitlab.controller,
     pacFailures.controller,
-    optInCheck.controller,
     orphans.controller,
+  ];
+  // Every controller's reconciles counted by result and timed, its work queue's depth reported, and its
+  // terminal errors said as Events (core/controller.ts).
+  const controllerMetrics = new ControllerMetrics(registry);
+  for (const shell of [
+    ...bucketed,
+    optInCheck.controller,
+    ...(ruleQueues ? [ruleQueues.controller, ruleQueues.waiting.controller] : []),
+    ...(labeller ? [labeller.controller] : []),
   ])
     shell.instrument({ metrics: controllerMetrics, events });
+  // The queues' gauges speak for the queues reconciled here now: earlier values would look current.
+  const resetQueueGauges = () => {
+    for (const gauge of [
+      queueMetrics.depth,
+      queueMetrics.running,
+      queueMetrics.oldestWaiting,
+      queueMetrics.maxWait,
+    ])
+      gauge.reset();
+  };
+  /** The bucketed loops, for one term (sharded) or one leadership (not). */
+  function startBucketed(signal: AbortSignal): void {
+    if (terms) resetQueueGauges();
+    queues.run(signal);
+    supersede.run(signal);
+    gitlab.run(signal);
+    pacFailures.run(signal);
+    orphans.run(signal);
+    void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
+  }
+  async function drainBucketed(): Promise<void> {
+    await Promise.all(bucketed.map((shell) => shell.settled()));
+  }
   const elector = new LeaderElector({
     store,
     name: config.leaderElectionId,
@@ -206,59 +246,79 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     onStartedLeading: (_epoch, signal) => {
       context.settingsWatch?.lead(signal);
-      queues.run(signal);
-      supersede.run(signal);
-      gitlab.run(signal);
-      pacFailures.run(signal);
       optInCheck.run(signal);
-      orphans.run(signal);
-      void every("attempt-counter-gc", config.counterGcInterval, collectCounters, signal, logger);
+      if (!terms) startBucketed(signal);
+      ruleQueues?.run(signal);
+      labeller?.run(signal);
       // Retired signing keys are dropped only by a reconciler that sees every run.
-      if (config.watchNamespaces.length === 0)
+      if (config.watchNamespaces.length === 0 && !sharded)
         void every("signing-key-gc", config.counterGcInterval, dropRetiredKeys, signal, logger);
       if (certificates) {
         const interval = Math.min(60_000, Math.max(1000, config.certRenewBefore / 4));
         void every("certificates", interval, () => certificates.reconcile(), signal, logger);
       }
     },
-    // The queues' gauges speak for the leader only: a former leader's last values would look current.
     onStoppedLeading: () => {
-      for (const gauge of [
-        queueMetrics.depth,
-        queueMetrics.running,
-        queueMetrics.oldestWaiting,
-        queueMetrics.maxWait,
-      ])
-        gauge.reset();
+      if (!terms) resetQueueGauges();
     },
   });
+  const bucketLeases = terms
+    ? new BucketLeases({
+        store,
+        prefix: config.leaderElectionId,
+        identity: config.instanceId,
+        count: config.buckets,
+        memberLabel: [leaseLabels.kind, "member"],
+        leaseDurationMs: config.leaderLeaseDuration,
+        renewDeadlineMs: config.leaderRenewDeadline,
+        retryPeriodMs: config.leaderRetryPeriod,
+        logger,
+        onChange: (held) => void terms.change(held),
+        drain: () => terms.settled(),
+        leaderHolder: () => elector.observedHolder,
+      })
+    : undefined;
   new Gauge({
     name: "tekton_lineage_leader",
-    help: "1 while this reconciler leads (runs the queues, the GitLab reporter and the other controllers), else 0.",
+    help: "1 while this reconciler leads (runs the cluster-wide loops; with --buckets 1, every loop), else 0.",
     registers: [registry],
     collect() {
       this.set(elector.isLeader ? 1 : 0);
     },
   });
-  const informers = [informedRuns, queueLeases, counters, pacEvents];
+  new Gauge({
+    name: "tekton_lineage_buckets_reconciled",
+    help: "How many buckets this reconciler reconciles now (--buckets above 1; with 1, its leadership).",
+    registers: [registry],
+    collect() {
+      this.set(terms ? terms.held.size : elector.isLeader ? 1 : 0);
+    },
+  });
 
   return {
     name: "reconciler",
     readiness: {
-      "pipelineruns-synced": () => informedRuns.synced,
-      "queue-leases-synced": () => queueLeases.synced,
+      "pipelineruns-synced": () => caches.runs.synced,
+      "queue-leases-synced": () => caches.queueLeases.synced,
       "repositories-synced": () => repositories.synced,
-      "attempt-counters-synced": () => counters.synced,
-      "pac-events-synced": () => pacEvents.synced,
+      "attempt-counters-synced": () => caches.counters.synced,
+      "pac-events-synced": () => caches.pacEvents.synced,
+      ...(caches.clusterQueueRuns
+        ? { "cluster-queue-runs-synced": () => caches.clusterQueueRuns?.synced ?? true }
+        : {}),
     },
     start() {
-      for (const informer of informers) informer.start();
+      for (const informer of caches.all) informer.start();
       pacConfig.start();
       elector.start();
+      bucketLeases?.start();
     },
     async stop() {
+      // Buckets first, in order (their work drained, then their Leases released), then the leadership.
+      await bucketLeases?.stop();
+      await terms?.stop();
       await elector.stop();
-      for (const informer of informers) informer.stop();
+      for (const informer of caches.all) informer.stop();
       pacConfig.stop();
     },
   };

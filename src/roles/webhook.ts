@@ -29,6 +29,7 @@ export function createWebhook(context: ServiceContext): Component {
       perMinute: config.maxNewLineages,
     }),
     instance: config.instanceId,
+    buckets: config.buckets,
     metrics: createAttemptMetrics(registry, conflicts),
     logger,
     maxLeasesInFlight: config.maxLeaseWrites,

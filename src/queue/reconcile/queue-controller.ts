@@ -33,6 +33,8 @@ const maxReadsPerReconcile = 32;
 const restartGraceMs = 10_000;
 
 export interface QueueControllerOptions {
+  /** The controller's name, in metrics and logs ("queues"; "cluster-queues" for the leader's rule queues). */
+  name?: string;
   runs: ObjectCache<PipelineRun>;
   leases: ObjectCache<CachedLease>;
   store: LeaseAccess;
@@ -82,7 +84,7 @@ export class QueueController {
     this.memory = new QueueMemory(options.ttlMs, this.clock);
     this.starts = new RecentStarts(restartGraceMs, this.clock);
     this.controller = new Controller({
-      name: "queues",
+      name: options.name ?? "queues",
       reconcile: (id) => this.reconcile(id),
       caches: [options.runs, options.leases],
       initialKeys: () => this.queueIds(),
@@ -90,6 +92,7 @@ export class QueueController {
       logger: options.logger,
     });
     this.waiting = new WaitingRecorder({
+      name: `${options.name ?? "queues"}-waiting`,
       leases: options.leases,
       store: options.store,
       runsOf: (id) => this.runsOf(id),

@@ -11,6 +11,8 @@ import type { Logger } from "../../observability/logger.ts";
 import { queueLeaseName, readableQueueState } from "../state.ts";
 
 export interface WaitingRecorderOptions {
+  /** The controller's name ("queues-waiting"). */
+  name: string;
   leases: ObjectCache<CachedLease>;
   store: LeaseAccess;
   /** The cached runs of one queue, by namespace/name. */
@@ -37,7 +39,7 @@ export class WaitingRecorder {
   constructor(options: WaitingRecorderOptions) {
     this.options = options;
     this.controller = new Controller({
-      name: "queue-waiting",
+      name: options.name,
       reconcile: (id) => this.record(id),
       caches: [options.leases],
       initialKeys: () => [],
