@@ -1,7 +1,7 @@
 import type { CustomResource } from "../kube/custom-objects.ts";
 import { Interner } from "../kube/intern.ts";
 import { acceptedPacValue, maxOwnValueLength } from "./pac-values.ts";
-import { isOwnedLabel, pac, prefix } from "./vocabulary.ts";
+import { isOwnedLabel, pac, prefix, routingLabelKeys } from "./vocabulary.ts";
 
 /**
  * Tekton's PipelineRun as tekton-lineage reads it: the fields, the trim that keeps only those in the
@@ -96,7 +96,10 @@ export function trimPipelineRun(raw: unknown): PipelineRun {
   const annotations = keep(m.annotations ?? undefined, (key) => key.startsWith(prefix) || pacKeys.has(key));
   const labels = keep(
     m.labels ?? undefined,
-    (key) => isOwnedLabel(key) || (pacKeys.has(key) && annotations[key] === undefined),
+    (key) =>
+      isOwnedLabel(key) ||
+      routingLabelKeys.includes(key) ||
+      (pacKeys.has(key) && annotations[key] === undefined),
   );
   const succeeded = run.status?.conditions?.find((c) => c.type === "Succeeded");
   return {

@@ -44,6 +44,8 @@ export interface InformerOptions<T extends CachedObject> {
   /**
    * Watch only objects whose label `partitionLabel` has one of the values given to setPartitions(): one
    * list-watch per namespace and value, so a partition is added or dropped without relisting the others.
+   * `transform` must keep this label. An object relabelled from one watched partition to another may be
+   * seen deleted and then added again (the two watches tell it in either order).
    */
   partitionLabel?: string;
 }
@@ -325,7 +327,8 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
               const object = this.options.transform(raw);
               const key = keyOf(object.metadata.namespace, object.metadata.name);
               const cached = this.cache.getByKey(key);
-              // Relabelled into another watched partition, whose watch may have told us first: not gone.
+              // Relabelled into another watched partition whose watch told us first: not gone. (Told in the
+              // other order — a DELETED carries the object as it was — it is gone, then added again.)
               if (!cached || inScope(scope, cached, this.options.partitionLabel)) {
                 const known = this.cache.put(key, undefined);
                 this.emit(known ?? object, "deleted");

@@ -24,7 +24,8 @@ export function inClusterQueue(run: PipelineRun): boolean {
  * What the bucketed controllers of a sharded replica read: runs labelled with the right bucket of a
  * namespace it owns (a run with a wrong label waits for the labeller), the counters and PaC's failure
  * Events of those namespaces, and the queues bound to them. The leader's view of the rule queues is the
- * complement: `clusterQueues`.
+ * complement: `clusterQueues`. (A run the labeller moves between two buckets held here may reach the
+ * informer as deleted, then added: it had the wrong label, so this view never showed it.)
  */
 export function bucketViews(
   caches: {

@@ -287,6 +287,14 @@ export function createReconciler(context: ServiceContext): Component {
     },
   });
   new Gauge({
+    name: "tekton_lineage_cached_runs",
+    help: "PipelineRuns in this reconciler's cache (with --buckets above 1, those of the buckets it holds).",
+    registers: [registry],
+    collect() {
+      this.set(caches.runs.size);
+    },
+  });
+  new Gauge({
     name: "tekton_lineage_buckets_reconciled",
     help: "How many buckets this reconciler reconciles now (--buckets above 1; with 1, its leadership).",
     registers: [registry],
