@@ -3,9 +3,12 @@ import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { jitter } from "./backoff.ts";
 import { assignBuckets } from "./bucket-assignment.ts";
-import { LeaderElector } from "./leader-election.ts";
+import { LeaderElector, type Observed, observedVersion } from "./leader-election.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
 import { managedByLabel } from "./managed-by.ts";
+
+/** The kind (value of the member label's key) of bucket Leases. */
+const bucketLeaseKind = "bucket";
 
 /** On a member Lease: the bucket count the member runs with. */
 export const bucketCountKey = "tekton-lineage.io/bucket-count";
@@ -40,6 +43,10 @@ interface Seen {
   resourceVersion: string;
   /** When this process saw that resourceVersion (its own clock). */
   at: number;
+  /** This process has seen the member renew (a Lease seen only once may be a dead member's). */
+  renewed: boolean;
+  /** Since when (its own clock) it has seen the member alive without a break. */
+  since?: number;
 }
 
 /**
@@ -60,6 +67,8 @@ export class BucketLeases {
   private running = false;
   private round: Promise<void> = Promise.resolve();
   private wanted: readonly number[] = [];
+  /** Every bucket Lease as last seen, so an elector started for one judges its holder from then. */
+  private readonly bucketsSeen = new Map<string, Observed>();
   private heldBackFor: string | undefined;
 
   constructor(options: BucketLeasesOptions) {
@@ -117,6 +126,7 @@ export class BucketLeases {
   private async look(): Promise<void> {
     try {
       await this.renewMembership();
+      await this.observeBuckets();
       const members = await this.liveMembers();
       this.wanted = this.share(members);
     } catch (error) {
@@ -151,7 +161,19 @@ export class BucketLeases {
     }
     this.holdBack(undefined);
     if (!identities.has(this.options.identity)) return [];
-    return assignBuckets(this.options.count, [...identities]).get(this.options.identity) ?? [];
+    // Only members alive for a lease duration are counted, and this one: a replica that just joined is
+    // not given buckets by others until it has stayed, so a restart in a loop moves nothing back and forth.
+    const now = this.now();
+    const settled = members.filter(
+      (m) =>
+        m.identity === this.options.identity ||
+        (m.since !== undefined && now - m.since >= this.options.leaseDurationMs),
+    );
+    return (
+      assignBuckets(this.options.count, [...new Set(settled.map((m) => m.identity))]).get(
+        this.options.identity,
+      ) ?? []
+    );
   }
 
   /** Says once why this replica holds back from every bucket (and once when it no longer does). */
@@ -160,6 +182,23 @@ export class BucketLeases {
     if (why) this.options.logger.warn(why);
     else if (this.heldBackFor) this.options.logger.info("replicas agree on buckets again");
     this.heldBackFor = why;
+  }
+
+  /**
+   * Looks at every bucket Lease: a replica that takes over a dead member's bucket then waits one lease
+   * duration from the holder's last renewal as seen here, not from its own first look.
+   */
+  private async observeBuckets(): Promise<void> {
+    const [key] = this.options.memberLabel;
+    const now = this.now();
+    for (const lease of await this.options.store.list(`${key}=${bucketLeaseKind}`)) {
+      const name = lease.metadata?.name ?? "";
+      const holder = lease.spec?.holderIdentity ?? "";
+      const version = observedVersion(lease);
+      const before = this.bucketsSeen.get(name);
+      const same = before && before.holder === holder && before.version === version;
+      this.bucketsSeen.set(name, same ? before : { holder, version, at: now });
+    }
   }
 
   private compete(bucket: number): void {
@@ -172,6 +211,8 @@ export class BucketLeases {
       retryPeriodMs: this.options.retryPeriodMs,
       logger: this.options.logger.child({ bucket }),
       now: this.now,
+      labels: { [this.options.memberLabel[0]]: bucketLeaseKind },
+      observed: this.bucketsSeen.get(this.bucketLeaseName(bucket)),
       onStartedLeading: () => {
         this.heldBuckets.add(bucket);
         this.options.onChange(new Set(this.heldBuckets));
@@ -225,16 +266,22 @@ export class BucketLeases {
       // Every renewal is a write, so a member is alive while its resourceVersion moves.
       const resourceVersion = lease.metadata?.resourceVersion ?? "";
       const before = this.seen.get(name);
+      const changed = before !== undefined && before.resourceVersion !== resourceVersion;
       const seen: Seen = {
         identity: lease.spec?.holderIdentity ?? "",
         count: lease.metadata?.annotations?.[bucketCountKey] ?? "",
         resourceVersion,
-        at: before && before.resourceVersion === resourceVersion ? before.at : now,
+        at: before && !changed ? before.at : now,
+        renewed: (before?.renewed ?? false) || changed,
+        since: before?.since,
       };
-      this.seen.set(name, seen);
       const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
       const silentMs = now - seen.at;
-      if (seen.identity && silentMs <= durationMs) live.push(seen);
+      const alive =
+        seen.identity !== "" && (seen.renewed || name === this.memberLeaseName) && silentMs <= durationMs;
+      seen.since = alive ? (seen.since ?? now) : undefined;
+      this.seen.set(name, seen);
+      if (alive) live.push(seen);
       else if (silentMs > 10 * durationMs && name !== this.memberLeaseName) {
         await this.options.store.deleteIfUnchanged(name, seen.resourceVersion).catch(() => false);
       }

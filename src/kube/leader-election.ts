@@ -21,12 +21,20 @@ export interface LeaderElectionOptions {
   beforeRelease?(): Promise<void>;
   /** A monotonic clock in ms; leases are judged by this process's own clock, never the writer's. */
   now?: () => number;
+  /** Labels the Lease carries besides managed-by (so its kind can be listed). */
+  labels?: Record<string, string>;
+  /**
+   * What this process already saw of the Lease before this elector started (by the same clock): a holder
+   * seen silent that long expires that much sooner, by the same rule.
+   */
+  observed?: Observed;
 }
 
-interface Observed {
+export interface Observed {
   holder: string;
-  renewTime: string;
-  /** When this process saw that holder/renewTime (its own clock). */
+  /** The Lease's resourceVersion: every renewal is a write, so a holder renews while it moves. */
+  version: string;
+  /** When this process saw that holder and version (its own clock). */
   at: number;
 }
 
@@ -37,8 +45,10 @@ interface Observed {
  * before anyone else may take over (renewDeadline < leaseDuration).
  */
 export class LeaderElector {
-  private readonly options: Required<Omit<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease">> &
-    Pick<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease">;
+  private readonly options: Required<
+    Omit<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease" | "labels" | "observed">
+  > &
+    Pick<LeaderElectionOptions, "onStoppedLeading" | "beforeRelease" | "labels">;
   private observed: Observed | undefined;
   private leading: AbortController | undefined;
   private lastRenew = 0;
@@ -57,6 +67,7 @@ export class LeaderElector {
       now: () => performance.now(),
       ...options,
     };
+    this.observed = options.observed;
   }
 
   get isLeader(): boolean {
@@ -156,7 +167,7 @@ export class LeaderElector {
       kind: "Lease",
       metadata: {
         ...current?.metadata,
-        labels: { ...current?.metadata?.labels, ...managedByLabel },
+        labels: { ...current?.metadata?.labels, ...this.options.labels, ...managedByLabel },
       },
       spec: {
         ...spec,
@@ -171,9 +182,9 @@ export class LeaderElector {
 
   private observe(lease: V1Lease): void {
     const holder = lease.spec?.holderIdentity ?? "";
-    const renewTime = String(lease.spec?.renewTime ?? "");
-    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, at: this.options.now() };
+    const version = observedVersion(lease);
+    if (!this.observed || this.observed.holder !== holder || this.observed.version !== version) {
+      this.observed = { holder, version, at: this.options.now() };
     }
   }
 
@@ -200,4 +211,9 @@ export class LeaderElector {
     this.options.logger.warn({ lease: this.options.name, why }, "stopped leading");
     this.options.onStoppedLeading?.();
   }
+}
+
+/** What changes with every write of a Lease: its resourceVersion (its renewTime where it has none). */
+export function observedVersion(lease: V1Lease): string {
+  return lease.metadata?.resourceVersion || String(lease.spec?.renewTime ?? "");
 }

@@ -8,7 +8,17 @@ import { HttpLeaseStore } from "../../src/kube/lease-http.ts";
 import { type CachedLease, leaseSource } from "../../src/kube/leases.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readQueueState } from "../../src/queue/state.ts";
+import type { FakeGitLab } from "../fakes/gitlab/server.ts";
 import { adminKubeConfig } from "./support/context.ts";
+import {
+  gitlabToken,
+  gitlabUser,
+  gitProviderOf,
+  pipelinesOf,
+  shareGitLabToken,
+  sourceBranch,
+  startFakeGitLab,
+} from "./support/gitlab.ts";
 import { inParallel, withRetries } from "./support/load.ts";
 import { pacPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { eventually } from "./support/poll.ts";
@@ -19,24 +29,53 @@ import { TektonSimulator } from "./support/tekton-simulator.ts";
 import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
 
 /**
- * Chaos: 3 reconciler processes, killed with SIGKILL and restarted at random, keep 10 queues (limits 1 to
- * 5) moving for 300 PipelineRuns while a simulated Tekton controller runs them for random durations.
- * Checked continuously from the cluster's own event stream: never more running than the limit, FIFO
- * grants per queue, no slot held by a finished run longer than the TTL; at the end every run ran once.
+ * Chaos: 3 reconciler processes sharing 8 buckets of four namespaces, bucket owners killed with SIGKILL
+ * and restarted at random, keep 10 queues (limits 1 to 5) moving for 300 PipelineRuns while a simulated
+ * Tekton controller runs them for random durations. Checked continuously from the cluster's own event
+ * stream: never more running than the limit, FIFO grants per queue, no slot held by a finished run longer
+ * than the TTL; at the end every run ran once, and — after one more kill — every commit's GitLab status
+ * converged to the success of its run.
  */
 const suite = createSuite("chaos");
 const admin = adminKubeConfig();
 const runs = pipelineRuns(admin);
-const keys = Array.from({ length: 10 }, (_, i) => ({ repository: `repo-${i}`, limit: (i % 5) + 1 }));
 const total = 300;
 const ttlMs = 8_000;
-let namespace: string;
+const buckets = 8;
+const electionId = `tl-chaos-${process.pid}`;
+const namespaces: string[] = [];
+/** Ten queues over four namespaces: repo-i in namespace i % 4, each its own GitLab project. */
+const keys = Array.from({ length: 10 }, (_, i) => ({
+  index: i,
+  repository: `repo-${i}`,
+  limit: (i % 5) + 1,
+  project: 3000 + i,
+  namespace: () => namespaces[i % 4] ?? "",
+}));
+const keyOf = (namespace: string, repository: string) => `${namespace}/${repository}`;
+let gitlab: FakeGitLab;
 let webhook: LineageProcess;
 let webhooks: RegisteredWebhooks;
 let reconcilers: (LineageProcess | undefined)[] = [];
+const leaseStore = new HttpLeaseStore(admin, "tekton-lineage");
+
+/** The replicas holding a bucket's Lease now. */
+async function bucketOwners(): Promise<Set<string>> {
+  const names = await Promise.all(
+    Array.from({ length: buckets }, async (_, b) => {
+      const lease = await leaseStore.get(`${electionId}-bucket-${b}-of-${buckets}`);
+      return lease?.spec?.holderIdentity ?? "";
+    }),
+  );
+  return new Set(names.filter(Boolean));
+}
 
 const reconcilerArgs = () => [
-  `--watch-namespaces=${namespace}`,
+  `--watch-namespaces=${namespaces.join(",")}`,
+  `--buckets=${buckets}`,
+  `--leader-election-id=${electionId}`,
+  `--gitlab-hosts=${new URL(gitlab.url).host}`,
+  "--gitlab-resync=1s",
   `--queue-ttl=${ttlMs}ms`,
   "--queue-position-delay=250ms",
   "--leader-lease-duration=2s",
@@ -46,11 +85,20 @@ const reconcilerArgs = () => [
 ];
 
 beforeAll(async () => {
-  namespace = await suite.namespace("runs");
+  for (let i = 0; i < 4; i++) namespaces.push(await suite.namespace(`runs${i}`));
+  gitlab = await startFakeGitLab(namespaces[0] ?? "");
+  for (const namespace of namespaces.slice(1)) await shareGitLabToken(gitlab, namespace);
+  for (const key of keys) gitlab.model.addProject(key.project, `demo/${key.repository}`);
+  gitlab.model.addToken(
+    gitlabToken,
+    gitlabUser,
+    keys.map((k) => k.project),
+  );
   for (const key of keys) {
     await createRepository(admin, {
-      namespace,
+      namespace: key.namespace(),
       name: key.repository,
+      gitProvider: gitProviderOf(gitlab),
       annotations: {
         "tekton-lineage.io/queue": "enabled",
         "tekton-lineage.io/concurrency-limit": String(key.limit),
@@ -59,14 +107,14 @@ beforeAll(async () => {
   }
   webhook = await startTektonLineage({
     role: "webhook",
-    args: [`--watch-namespaces=${namespace}`],
+    args: [`--watch-namespaces=${namespaces.join(",")}`, `--buckets=${buckets}`],
     logLevel: "info",
   });
   webhooks = await registerAndServe({
     suite: suite.id,
     port: webhook.port,
     mutatingFailurePolicy: "Fail",
-    namespace,
+    namespace: namespaces[0] ?? "",
     processes: webhook,
   });
   reconcilers = await Promise.all(
@@ -78,6 +126,8 @@ afterAll(async () => {
   await webhooks?.remove();
   await webhook?.stop();
   await Promise.all(reconcilers.map((r) => r?.stop()));
+  leaseStore.close();
+  await gitlab?.stop();
   await suite.cleanup();
 });
 
@@ -85,11 +135,16 @@ describe("the queue under chaos", () => {
   it("holds every limit, grants in FIFO order, frees slots of finished runs in time, and runs everything once", {
     timeout: 400_000,
   }, async () => {
-    const limitOf = new Map(keys.map((k) => [k.repository, k.limit]));
+    const limitOf = new Map(keys.map((k) => [keyOf(k.namespace(), k.repository), k.limit]));
     const repositoryOf = (run: PipelineRun) =>
-      run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "";
+      keyOf(
+        run.metadata.namespace ?? "",
+        run.metadata.annotations?.["pipelinesascode.tekton.dev/repository"] ?? "",
+      );
     const violations: string[] = [];
+    const commits: { sha: string; project: number }[] = [];
     const checks = {
+      ownerKills: 0,
       samples: 0,
       maxRunning: new Map<string, number>(),
       fifoPairs: 0,
@@ -104,14 +159,14 @@ describe("the queue under chaos", () => {
       name: "chaos-observer",
       kubeConfig: admin,
       source: customResourceSource(admin, pipelineRunResource),
-      namespaces: [namespace],
+      namespaces,
       transform: trimPipelineRun,
       resyncMs: 60_000,
       logger: silentLogger(),
     });
     watched.onChange((run, event) => {
       const repository = repositoryOf(run);
-      const key = `${namespace}/${run.metadata.name}`;
+      const key = `${run.metadata.namespace}/${run.metadata.name}`;
       const set = running.get(repository) ?? new Set<string>();
       running.set(repository, set);
       if (event === "deleted" || isDone(run)) {
@@ -158,46 +213,65 @@ describe("the queue under chaos", () => {
       );
     }, 5000);
 
-    const tekton = new TektonSimulator(admin, [namespace], () => ({
+    const tekton = new TektonSimulator(admin, namespaces, () => ({
       durationMs: 200 + Math.floor(Math.random() * 1300),
       succeeded: true,
     }));
     await tekton.start();
 
-    // Chaos: every 1.5-3 s one reconciler is killed (SIGKILL) and restarted 0.3-1.3 s later.
+    // Chaos: every 1.5-3 s a bucket owner is killed (SIGKILL) and restarted 0.3-1.3 s later.
     let chaos = true;
+    const killOwner = async () => {
+      const owners = await bucketOwners();
+      const candidates = reconcilers.flatMap((r, i) => (r && owners.has(r.name) ? [i] : []));
+      const index = candidates[Math.floor(Math.random() * candidates.length)] ?? 0;
+      const victim = reconcilers[index];
+      reconcilers[index] = undefined;
+      await victim?.kill();
+      checks.kills += 1;
+      if (victim && owners.has(victim.name)) checks.ownerKills += 1;
+      return index;
+    };
+    const restart = async (index: number) => {
+      reconcilers[index] = await startTektonLineage({
+        role: "reconciler",
+        args: reconcilerArgs(),
+        logLevel: "info",
+      });
+    };
     const monkey = (async () => {
       while (chaos) {
         await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
         if (!chaos) break;
-        const index = Math.floor(Math.random() * reconcilers.length);
-        const victim = reconcilers[index];
-        reconcilers[index] = undefined;
-        await victim?.kill();
-        checks.kills += 1;
+        const index = await killOwner();
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 1000));
-        reconcilers[index] = await startTektonLineage({
-          role: "reconciler",
-          args: reconcilerArgs(),
-          logLevel: "info",
-        });
+        await restart(index);
       }
     })();
 
     try {
-      const created = await inParallel(total, 12, (i) =>
-        withRetries(
+      const created = await inParallel(total, 12, (i) => {
+        const key = keys[i % keys.length] as (typeof keys)[number];
+        const sha = randomBytes(20).toString("hex");
+        gitlab.model.addCommit(key.project, sha, sourceBranch);
+        commits.push({ sha, project: key.project });
+        const project = String(key.project);
+        return withRetries(
           () =>
             runs.create(
               pacPipelineRun({
-                namespace,
-                sha: randomBytes(20).toString("hex"),
-                repository: keys[i % keys.length]?.repository,
+                namespace: key.namespace(),
+                sha,
+                repository: key.repository,
+                extraAnnotations: {
+                  "pipelinesascode.tekton.dev/source-project-id": project,
+                  "pipelinesascode.tekton.dev/target-project-id": project,
+                },
               }),
             ),
           5,
-        ),
-      );
+        );
+      });
       expect(created).toHaveLength(total);
       await eventually("every run to finish", () => watched.list().filter((r) => isDone(r)).length >= total, {
         timeoutMs: 240_000,
@@ -210,10 +284,7 @@ describe("the queue under chaos", () => {
           `[chaos] unfinished ${run.metadata.name} spec.status=${run.spec?.status} ${JSON.stringify(run.metadata.annotations)}\n`,
         );
       }
-      const queueLeases = new HttpLeaseStore(admin, "tekton-lineage");
-      const stored = await queueLeases
-        .list("tekton-lineage.io/lease-kind=queue")
-        .finally(() => queueLeases.close());
+      const stored = await leaseStore.list("tekton-lineage.io/lease-kind=queue");
       process.stdout.write(`[chaos] ${stored.length} queue Leases (cache: ${leases.size})\n`);
       for (const lease of stored) {
         const state = readQueueState(lease);
@@ -239,11 +310,28 @@ describe("the queue under chaos", () => {
       true,
     );
 
+    // One more bucket owner killed once all is done: GitLab still converges, whoever holds the buckets.
+    const last = await killOwner();
+    await restart(last);
+    await eventually(
+      "every commit's merge request to show its run's success on GitLab",
+      async () => {
+        const shown = await Promise.all(commits.map((c) => pipelinesOf(gitlab, c.sha, c.project)));
+        const pending = shown.filter(
+          (p) => p.length === 0 || p.some((pipeline) => pipeline.status !== "success"),
+        );
+        if (pending.length > 0)
+          process.stdout.write(`[chaos] ${pending.length} commits not yet green on GitLab\n`);
+        return pending.length === 0;
+      },
+      { timeoutMs: 120_000, intervalMs: 2000 },
+    );
+
     // FIFO: within each queue, slots were granted (fence) in ticket order.
     for (const key of keys) {
       const inQueue = watched
         .list()
-        .filter((r) => repositoryOf(r) === key.repository)
+        .filter((r) => repositoryOf(r) === keyOf(key.namespace(), key.repository))
         .map((r) => ({
           ticket: Number(r.metadata.annotations?.["tekton-lineage.io/queue-ticket"]),
           fence: Number(r.metadata.annotations?.["tekton-lineage.io/queue-slot"]),
@@ -262,7 +350,8 @@ describe("the queue under chaos", () => {
 
     const maxRunning = [...checks.maxRunning].map(([k, v]) => `${k}=${v}/${limitOf.get(k)}`).join(" ");
     process.stdout.write(
-      `[chaos] ${total} runs over ${keys.length} queues; ${checks.kills} reconciler kills; ${checks.samples} state samples; ` +
+      `[chaos] ${total} runs over ${keys.length} queues in ${namespaces.length} namespaces, ${buckets} buckets; ` +
+        `${checks.kills} reconciler kills (${checks.ownerKills} of bucket owners); ${checks.samples} state samples; ` +
         `${checks.fifoPairs} FIFO pairs; ${checks.slotChecks} slot-vs-finished checks; max running ${maxRunning}; ` +
         `${violations.length} violations\n`,
     );

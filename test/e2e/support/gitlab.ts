@@ -27,6 +27,12 @@ export async function startFakeGitLab(namespace: string): Promise<FakeGitLab> {
   gitlab.model.addProject(projectId, "demo/demo-repo");
   gitlab.model.addProject(forkProjectId, "contributor/demo-repo");
   gitlab.model.addToken(gitlabToken, gitlabUser, [projectId]);
+  await shareGitLabToken(gitlab, namespace);
+  return gitlab;
+}
+
+/** The Repository's token as a Secret in one more namespace, readable by tekton-lineage. */
+export async function shareGitLabToken(gitlab: FakeGitLab, namespace: string): Promise<void> {
   await adminKubeConfig()
     .makeApiClient(CoreV1Api)
     .createNamespacedSecret({
@@ -34,7 +40,6 @@ export async function startFakeGitLab(namespace: string): Promise<FakeGitLab> {
       body: { metadata: { name: gitProviderOf(gitlab).secret.name }, stringData: { token: gitlabToken } },
     });
   await grantRepositoryTokens(adminKubeConfig(), namespace);
-  return gitlab;
 }
 
 /** A Repository's git_provider for this fake GitLab, with the token Secret startFakeGitLab made. */
