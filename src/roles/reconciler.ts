@@ -1,5 +1,4 @@
 import { Gauge } from "prom-client";
-import { CertificateManager, servingNames } from "../certs/manager.ts";
 import { BucketLabeller } from "../core/bucket-labeller.ts";
 import { ControllerMetrics } from "../core/controller-metrics.ts";
 import { every } from "../core/periodic.ts";
@@ -9,10 +8,9 @@ import { leaseLabels } from "../core/vocabulary.ts";
 import { BucketLeases } from "../kube/bucket-leases.ts";
 import { customObjectExistence, secretExistence } from "../kube/existence.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
-import { dropUnusedKeys } from "../kube/signing-keys.ts";
 import { signClaims } from "../lineage/claims.ts";
 import { createCounterCollector } from "../lineage/counter-collector.ts";
-import { genuineRuns, signingKeysInUse } from "../lineage/genuine-runs.ts";
+import { genuineRuns } from "../lineage/genuine-runs.ts";
 import { SupersedeController } from "../lineage/supersede-controller.ts";
 import { PacConfigWatch } from "../pac/config-watch.ts";
 import { CreationFailures } from "../pac/creation-failures.ts";
@@ -24,6 +22,7 @@ import { BucketTerms } from "./bucket-terms.ts";
 import { bucketViews, clusterQueues, ownsCounter } from "./bucket-views.ts";
 import type { Component } from "./component.ts";
 import { createGitLabReporting } from "./gitlab-reporting.ts";
+import { createHousekeeping } from "./housekeeping.ts";
 import { createReconcilerCaches } from "./reconciler-caches.ts";
 import type { ServiceContext } from "./service.ts";
 
@@ -36,7 +35,7 @@ import type { ServiceContext } from "./service.ts";
  * replica over the buckets it holds (BucketLeases), each term over one set of buckets (BucketTerms).
  */
 export function createReconciler(context: ServiceContext): Component {
-  const { config, kubeConfig, logger, registry, namespace } = context;
+  const { config, kubeConfig, logger, registry } = context;
   const { events, leaseStore: store, leaseConflicts: conflicts, repositories, signingKeys } = context.shared;
   const sharded = config.buckets > 1;
   const caches = createReconcilerCaches(context);
@@ -158,21 +157,6 @@ export function createReconciler(context: ServiceContext): Component {
           logger,
         })
       : undefined;
-  const certificates = config.manageCertificates
-    ? new CertificateManager({
-        kubeConfig,
-        namespace,
-        secretName: config.tlsSecret || "tekton-lineage-tls",
-        policy: {
-          sans: servingNames(config.serviceName, namespace, config.extraSans),
-          servingValidMs: config.certValidity,
-          renewBeforeMs: config.certRenewBefore,
-          caValidMs: Math.max(config.certValidity * 10, 365 * 86_400_000),
-        },
-        webhookConfigurations: config.webhookConfigurations,
-        logger,
-      })
-    : undefined;
   const collectCounters = createCounterCollector({
     store,
     runs,
@@ -182,19 +166,10 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     registry,
   });
-  const dropRetiredKeys = async () => {
-    if (!caches.runs.synced) return;
-    const inUse = signingKeysInUse(runs.list());
-    const dropped = await dropUnusedKeys(
-      kubeConfig,
-      namespace,
-      config.signingSecret,
-      inUse,
-      2 * config.claimMaxAge,
-    );
-    if (dropped.length > 0)
-      logger.info({ keys: dropped }, "dropped retired signing keys no live run was signed with");
-  };
+  // Retired signing keys are dropped only by a reconciler that sees every run.
+  const housekeeping = createHousekeeping(context, {
+    runs: config.watchNamespaces.length === 0 && !sharded ? { cache: caches.runs, genuine: runs } : undefined,
+  });
   const bucketed = [
     queues.controller,
     queues.waiting.controller,
@@ -250,13 +225,7 @@ export function createReconciler(context: ServiceContext): Component {
       if (!terms) startBucketed(signal);
       ruleQueues?.run(signal);
       labeller?.run(signal);
-      // Retired signing keys are dropped only by a reconciler that sees every run.
-      if (config.watchNamespaces.length === 0 && !sharded)
-        void every("signing-key-gc", config.counterGcInterval, dropRetiredKeys, signal, logger);
-      if (certificates) {
-        const interval = Math.min(60_000, Math.max(1000, config.certRenewBefore / 4));
-        void every("certificates", interval, () => certificates.reconcile(), signal, logger);
-      }
+      housekeeping.run(signal);
     },
     onStoppedLeading: () => {
       if (!terms) resetQueueGauges();
