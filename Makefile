@@ -11,7 +11,7 @@ ifeq ($(origin KUBECONFIG),command line)
 export E2E_KUBECONFIG := $(KUBECONFIG)
 endif
 
-.PHONY: help install build typecheck lint test unit e2e bench run demo cluster-up cluster-down binaries \
+.PHONY: help install build typecheck lint test unit e2e bench bench-scale run demo cluster-up cluster-down binaries \
         image e2e-kind release release-files chart configmap clean
 
 help: ## list targets
@@ -56,6 +56,10 @@ e2e: $(STAMP) build ## e2e tests only (KUBECONFIG=<file> on the command line use
 bench: $(STAMP) build ## benchmarks in bench/, printing figures and ratios
 	bash test/e2e/controlplane/binaries.sh >/dev/null
 	node bench/run.ts
+
+bench-scale: $(STAMP) build ## 100k runs over 5k namespaces and 2k queues, 1 vs 3 replicas sharing buckets (SCALE_RUNS=... to size it)
+	bash test/e2e/controlplane/binaries.sh >/dev/null
+	node bench/run.ts scale
 
 run: $(STAMP) build ## local control plane + tekton-lineage + fake GitLab + simulated Tekton (Ctrl-C to stop)
 	node test/local/run.ts

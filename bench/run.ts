@@ -2,6 +2,7 @@
  * make bench: runs the benchmarks on a fresh local control plane and prints their figures.
  *   node bench/run.ts            all benchmarks
  *   node bench/run.ts mutate     only the named ones
+ *   node bench/run.ts scale      the scale bench (make bench-scale), only when named
  */
 
 import { benchGitLab } from "./gitlab.bench.ts";
@@ -9,16 +10,20 @@ import { benchLeaseClient } from "./lease-client.bench.ts";
 import { benchEnvironment } from "./lib/environment.ts";
 import { benchMutate } from "./mutate.bench.ts";
 import { benchQueue } from "./queue.bench.ts";
+import { benchScale } from "./scale.bench.ts";
 
 const benches: Record<string, typeof benchMutate> = {
   mutate: benchMutate,
   queue: benchQueue,
   gitlab: benchGitLab,
   "lease-client": benchLeaseClient,
+  scale: benchScale,
 };
+/** Run only when named (make bench-scale): it takes a quarter of an hour and most of the machine. */
+const onRequest = new Set(["scale"]);
 
 async function main(selected: string[]) {
-  const names = selected.length > 0 ? selected : Object.keys(benches);
+  const names = selected.length > 0 ? selected : Object.keys(benches).filter((n) => !onRequest.has(n));
   const unknown = names.filter((n) => !benches[n]);
   if (unknown.length > 0)
     throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(benches).join(", ")}`);
