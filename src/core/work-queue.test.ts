@@ -60,6 +60,29 @@ describe("WorkQueue", () => {
     expect(h.maxConcurrent).toBe(2);
   });
 
+  it("takes a hundred thousand keys in order, and lets the event loop run between them", async () => {
+    const done: string[] = [];
+    let timerFiredAfter: number | undefined;
+    const queue = new WorkQueue({
+      name: "t",
+      concurrency: 4,
+      logger: silentLogger(),
+      // Reconciles that never wait on I/O: left alone, they would chain as microtasks to the end.
+      handler: async (key) => {
+        done.push(key);
+      },
+    });
+    setTimeout(() => {
+      timerFiredAfter = done.length;
+    }, 0);
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}`);
+    for (const key of keys) queue.add(key);
+    await queue.idle();
+    expect(done).toEqual(keys);
+    // A timer due at once ran long before the last key: a Lease renewal would have too.
+    expect(timerFiredAfter).toBeLessThan(1000);
+  });
+
   it("is idle only once nothing waits or runs, and says so without polling", async () => {
     const h = held();
     const queue = new WorkQueue({ name: "t", concurrency: 1, logger: silentLogger(), handler: h.handler });

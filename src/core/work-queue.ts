@@ -9,8 +9,12 @@ import type { Logger } from "../observability/logger.ts";
  * shell's (controller.ts); the handler is expected not to throw.
  */
 export class WorkQueue {
+  /** Keys waiting, in the order they came (a Set keeps insertion order: taking the first is O(1)). */
   private readonly pending = new Set<string>();
-  private readonly order: string[] = [];
+  /** Reconciles finished since the queue last let the event loop run (timers, I/O, Lease renewals). */
+  private sinceYield = 0;
+  /** A turn of the event loop is awaited: nothing new starts until it came. */
+  private yielding = false;
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private idleWaiters: (() => void)[] = [];
@@ -46,7 +50,6 @@ export class WorkQueue {
     }
     if (this.pending.has(key)) return;
     this.pending.add(key);
-    this.order.push(key);
     this.pump();
   }
 
@@ -76,7 +79,6 @@ export class WorkQueue {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
-    this.order.length = 0;
     this.settle();
   }
 
@@ -99,9 +101,10 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.concurrency && this.order.length > 0) {
-      const key = this.order.shift();
-      if (key === undefined || !this.pending.delete(key)) continue;
+    if (this.yielding) return;
+    while (!this.stopped && this.running < this.concurrency && this.pending.size > 0) {
+      const key = this.pending.values().next().value as string;
+      this.pending.delete(key);
       this.running += 1;
       this.active.add(key);
       void this.process(key);
@@ -118,7 +121,16 @@ export class WorkQueue {
       this.active.delete(key);
       this.running -= 1;
       if (this.dirty.delete(key)) this.add(key);
-      this.pump();
+      // Reconciles that finish without waiting on I/O would chain as microtasks and starve the event
+      // loop (a term starting with 100k keys): every so often the next ones wait for a turn of it.
+      if (++this.sinceYield >= 64 && !this.yielding) {
+        this.sinceYield = 0;
+        this.yielding = true;
+        setImmediate(() => {
+          this.yielding = false;
+          this.pump();
+        });
+      } else this.pump();
       this.settle();
     }
   }

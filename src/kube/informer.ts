@@ -48,6 +48,11 @@ export interface InformerOptions<T extends CachedObject> {
    * seen deleted and then added again (the two watches tell it in either order).
    */
   partitionLabel?: string;
+  /**
+   * Lists at most this many scopes at once (default: all). A partitioned informer taking on many buckets
+   * lists them a few at a time, so the API server still answers everything else (Lease renewals) meanwhile.
+   */
+  listConcurrency?: number;
 }
 
 /** One list-watch: a namespace ("" for all), and a value of the partition label when partitioned. */
@@ -92,12 +97,14 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
   private syncWaiters: (() => void)[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private readonly listing: Limiter;
 
   private readonly options: InformerOptions<T>;
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
     this.namespaces = options.namespaces.length === 0 ? [""] : [...options.namespaces];
+    this.listing = new Limiter(options.listConcurrency ?? Number.POSITIVE_INFINITY);
     this.scopes = this.scopesFor([]);
   }
 
@@ -223,7 +230,7 @@ export class Informer<T extends CachedObject> implements ObjectCache<T> {
     let resourceVersion = "";
     while (!this.stopped && !scope.stopped) {
       try {
-        if (!resourceVersion) resourceVersion = await this.relist(scope);
+        if (!resourceVersion) resourceVersion = await this.listing.run(() => this.relist(scope));
         const outcome = await this.watchOnce(scope, resourceVersion, (rv) => {
           resourceVersion = rv;
           failures = 0;
@@ -375,4 +382,26 @@ function inScope(
 ): boolean {
   if (scope.namespace !== "" && object.metadata.namespace !== scope.namespace) return false;
   return scope.partition === undefined || object.metadata.labels?.[label ?? ""] === scope.partition;
+}
+
+/** Runs at most `limit` tasks at once, the others in arrival order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running += 1;
+    try {
+      return await task();
+    } finally {
+      this.running -= 1;
+      this.waiting.shift()?.();
+    }
+  }
 }

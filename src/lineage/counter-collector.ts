@@ -1,20 +1,22 @@
-import type { V1Lease } from "@kubernetes/client-node";
 import { Counter, type Registry } from "prom-client";
 import type { PipelineRun } from "../core/tekton.ts";
-import { labelKeys, leaseLabels } from "../core/vocabulary.ts";
+import { labelKeys } from "../core/vocabulary.ts";
 import type { ObjectCache } from "../kube/informer.ts";
-import type { LeaseAccess } from "../kube/leases.ts";
+import type { CachedLease, LeaseAccess } from "../kube/leases.ts";
 import type { Logger } from "../observability/logger.ts";
-import { attemptLeaseKind } from "./attempts.ts";
 import { type CollectGrace, countersToCollect } from "./counter-gc-plan.ts";
 
-/** Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). */
+/**
+ * Deletes attempt counters whose lineage has no PipelineRun left (see countersToCollect). The counters are
+ * read from the cache the reporter keeps anyway (sharded: those of the buckets held), never listed whole:
+ * at 100k lineages one list would be a hundred megabytes to parse. A delete holds only while the counter
+ * is as cached (its resourceVersion), so a lagging cache never deletes a counter written since.
+ */
 export function createCounterCollector(options: {
   store: LeaseAccess;
   runs: ObjectCache<PipelineRun>;
+  counters: ObjectCache<CachedLease>;
   watchedNamespaces: readonly string[];
-  /** Sharded: the counters this replica may collect now (labelled with a bucket it reconciles). */
-  owns?: (counter: V1Lease) => boolean;
   grace: CollectGrace;
   logger: Logger;
   registry: Registry;
@@ -25,10 +27,8 @@ export function createCounterCollector(options: {
     registers: [options.registry],
   });
   return async function collect(signal: AbortSignal): Promise<void> {
-    if (!options.runs.synced) return;
-    const owns = options.owns;
-    const listed = await options.store.list(`${leaseLabels.kind}=${attemptLeaseKind}`);
-    const leases = owns ? listed.filter(owns) : listed;
+    if (!options.runs.synced || !options.counters.synced) return;
+    const leases = options.counters.list();
     const live = new Set(
       options.runs.list().flatMap((run) => {
         const id = run.metadata.labels?.[labelKeys.lineageId];

@@ -22,7 +22,16 @@ export class BucketTerms {
     /** Resolves once the reconciles of the ended term are over. */
     drain(): Promise<void>;
     logger: Logger;
+    /**
+     * A bucket lost stays listed this long (unseen by the controllers), so one lost and taken back soon
+     * — a replica too busy to renew while it lists — is not listed again. It never holds more than it
+     * held before the loss.
+     */
+    lingerMs?: number;
   };
+  /** Buckets lost lately, still listed, until when (performance.now()). */
+  private readonly lingering = new Map<number, number>();
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** The buckets the controllers see (those of the running term). */
   private visible: ReadonlySet<number> = new Set();
   private wanted: ReadonlySet<number> = new Set();
@@ -65,6 +74,9 @@ export class BucketTerms {
 
   /** Ends the running term, for good (shutdown). */
   stop(): Promise<void> {
+    clearTimeout(this.lingerTimer);
+    this.options.lingerMs = 0;
+    this.lingering.clear();
     return this.change(new Set());
   }
 
@@ -83,6 +95,8 @@ export class BucketTerms {
       if (!sameSet(target, this.wanted)) continue;
       this.endTerm();
       await this.options.drain();
+      this.linger([...this.visible].filter((bucket) => !target.has(bucket)));
+      for (const bucket of target) this.lingering.delete(bucket);
       this.visible = target;
       await this.watch(target);
       if (!sameSet(target, this.wanted)) continue;
@@ -95,7 +109,30 @@ export class BucketTerms {
     }
   }
 
-  private async watch(buckets: ReadonlySet<number>): Promise<void> {
+  /** Keeps lost buckets listed a while; drops those whose while is over (and is called back for the next). */
+  private linger(lost: readonly number[]): void {
+    const now = performance.now();
+    for (const bucket of lost) this.lingering.set(bucket, now + (this.options.lingerMs ?? 0));
+    for (const [bucket, until] of this.lingering) if (until <= now) this.lingering.delete(bucket);
+    clearTimeout(this.lingerTimer);
+    const next = Math.min(...this.lingering.values());
+    if (Number.isFinite(next)) {
+      this.lingerTimer = setTimeout(
+        () => {
+          this.switching = this.switching.then(() => {
+            this.linger([]);
+            return this.watch(this.visible);
+          });
+        },
+        next - now + 1,
+      );
+      this.lingerTimer.unref();
+    }
+  }
+
+  /** Lists these buckets and the lingering ones, and no other. */
+  private async watch(held: ReadonlySet<number>): Promise<void> {
+    const buckets = new Set([...held, ...this.lingering.keys()]);
     const values = [...buckets].map((bucket) => bucketValue(bucket, this.options.count));
     await Promise.all(this.options.caches.map((cache) => cache.setPartitions(values)));
   }

@@ -23,7 +23,9 @@ export function inClusterQueue(run: PipelineRun): boolean {
 /**
  * What the bucketed controllers of a sharded replica read: runs labelled with the right bucket of a
  * namespace it owns (a run with a wrong label waits for the labeller), the counters and PaC's failure
- * Events of those namespaces, and the queues bound to them. The leader's view of the rule queues is the
+ * Events of those namespaces, and the queues bound to them. (A run labelled with another bucket is not
+ * shown: only a run admitted without claims, which no controller acts on, or one a trusted user
+ * relabelled, can carry one; the leader labels runs whose label is of no bucket of this count.) The leader's view of the rule queues is the
  * complement: `clusterQueues`. (A run the labeller moves between two buckets held here may reach the
  * informer as deleted, then added: it had the wrong label, so this view never showed it.)
  */
@@ -83,7 +85,7 @@ function queueNamespaceOfLease(lease: CachedLease): string | undefined | null {
  * label (admitted before buckets) waits for the labeller, as its runs do, so that it is never collected
  * while its runs are out of sight.
  */
-export function ownsCounter(lease: V1Lease, count: number, ownership: Pick<Ownership, "owns">): boolean {
+function ownsCounter(lease: V1Lease, count: number, ownership: Pick<Ownership, "owns">): boolean {
   const namespace = lease.metadata?.labels?.[leaseLabels.runNamespace] ?? "";
   return (
     lease.metadata?.labels?.[leaseLabels.bucket] === bucketOf(namespace, count) && ownership.owns(namespace)

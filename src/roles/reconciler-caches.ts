@@ -39,6 +39,7 @@ export function createReconcilerCaches(context: ServiceContext): ReconcilerCache
       namespaces: config.watchNamespaces,
       labelSelector,
       partitionLabel: partitioned ? labelKeys.bucket : undefined,
+      listConcurrency: partitioned ? 2 : undefined,
       transform: trimPipelineRun,
       // Small pages: each page is parsed whole before it is trimmed, so the page size bounds the peak.
       pageSize: 100,

@@ -19,7 +19,7 @@ import { createQueueMetrics } from "../queue/metrics.ts";
 import { OptInCheck } from "../queue/reconcile/opt-in-check.ts";
 import { QueueController, type QueueControllerOptions } from "../queue/reconcile/queue-controller.ts";
 import { BucketTerms } from "./bucket-terms.ts";
-import { bucketViews, clusterQueues, ownsCounter } from "./bucket-views.ts";
+import { bucketViews, clusterQueues } from "./bucket-views.ts";
 import type { Component } from "./component.ts";
 import { createGitLabReporting } from "./gitlab-reporting.ts";
 import { createHousekeeping } from "./housekeeping.ts";
@@ -46,6 +46,7 @@ export function createReconciler(context: ServiceContext): Component {
         start: (signal) => startBucketed(signal),
         drain: () => drainBucketed(),
         logger,
+        lingerMs: 4 * config.leaderLeaseDuration,
       })
     : undefined;
   // The controllers act only on runs whose claims tekton-lineage signed for their name and namespace.
@@ -161,7 +162,7 @@ export function createReconciler(context: ServiceContext): Component {
     store,
     runs,
     watchedNamespaces: config.watchNamespaces,
-    owns: terms ? (counter) => ownsCounter(counter, config.buckets, terms) : undefined,
+    counters,
     grace: { graceMs: config.counterGcGrace, singleAttemptGraceMs: config.counterGcGraceSingle },
     logger,
     registry,
