@@ -3,7 +3,7 @@ import type { CachedObject, ObjectCache } from "./informer.ts";
 /**
  * The objects of a cache that `keep` accepts, as a cache of their own: reads, indexes and change events
  * all pass through the filter, so whoever reads the view never hears of the others. `keep` may change
- * its answer over time (a bucket taken or given up); index values are the underlying cache's.
+ * its answer over time (a bucket taken or given up).
  */
 export function filterCache<T extends CachedObject>(
   cache: ObjectCache<T>,
@@ -16,7 +16,8 @@ export function filterCache<T extends CachedObject>(
     list: (namespace) => cache.list(namespace).filter(keep),
     addIndex: (name, of) => cache.addIndex(name, of),
     byIndex: (name, value) => cache.byIndex(name, value).filter(keep),
-    indexValues: (name) => cache.indexValues(name),
+    // Only values some kept object has: a term starting from every key asks for no other's.
+    indexValues: (name) => cache.indexValues(name).filter((value) => cache.byIndex(name, value).some(keep)),
     onChange: (handler) =>
       cache.onChange((object, event) => {
         if (keep(object)) handler(object, event);

@@ -1,5 +1,6 @@
 import { Gauge } from "prom-client";
 import { BucketLabeller } from "../core/bucket-labeller.ts";
+import { queueNamespaceOf } from "../core/buckets.ts";
 import { ControllerMetrics } from "../core/controller-metrics.ts";
 import { every } from "../core/periodic.ts";
 import { RunActions } from "../core/run-actions.ts";
@@ -94,7 +95,17 @@ export function createReconciler(context: ServiceContext): Component {
     watchedNamespaces: config.watchNamespaces,
     waitingDelayMs: config.queuePositionDelay,
   };
-  const queues = new QueueController({ ...queueOptions, runs: views.queueRuns, leases: views.queueLeases });
+  const queues = new QueueController({
+    ...queueOptions,
+    runs: views.queueRuns,
+    leases: views.queueLeases,
+    owns: terms
+      ? (state) => {
+          const namespace = queueNamespaceOf(state.key);
+          return namespace !== undefined && terms.owns(namespace);
+        }
+      : undefined,
+  });
   // Sharded: the rule queues, which may span buckets, are the leader's.
   const clusterQueueViews =
     caches.clusterQueueRuns &&
@@ -106,6 +117,7 @@ export function createReconciler(context: ServiceContext): Component {
     ? new QueueController({
         ...queueOptions,
         name: "cluster-queues",
+        owns: (state) => queueNamespaceOf(state.key) === undefined,
         runs: clusterQueueViews.runs,
         leases: clusterQueueViews.queueLeases,
       })

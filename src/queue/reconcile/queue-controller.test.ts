@@ -78,6 +78,8 @@ interface Case {
   limit?: number;
   maxWait?: string;
   watched?: string[];
+  /** Sharded: whether this controller moves the queue now. */
+  owns?: boolean;
   writerAnswer?: (action: RecordedAction) => "done" | "changed" | "gone";
   want: {
     /** Every write and every Event the reconcile makes: one not listed fails the row (knative's TableRow). */
@@ -141,6 +143,7 @@ async function setUp(c: Case, more: { clock?: () => number; exists?: Existence }
     ttlMs: 60_000,
     waitingDelayMs: 100,
     watchedNamespaces: c.watched ?? [],
+    owns: c.owns === undefined ? undefined : () => c.owns ?? true,
     clock: more.clock ?? (() => 1_000_000),
     wallClock: () => wallNow,
     exists: more.exists,
@@ -247,6 +250,15 @@ describe("QueueController.reconcile", () => {
     {
       name: "leaves alone a queue with runs in a namespace it does not watch",
       watched: ["other"],
+      runs: [queued("a", 1, { started: 1, condition: { status: "True" } }), queued("b", 2)],
+      lease: state(1, [["a", 1]], [["b", 2]]),
+      want: { actions: [], events: [], slots: ["ns/a"], waiting: ["ns/b"] },
+    },
+    {
+      // Sharded, its bucket given up: the Lease read past the cache must not be planned from runs
+      // this replica no longer sees (they would look deleted, and the line would lose them).
+      name: "leaves alone a queue it does not own, whatever its caches show",
+      owns: false,
       runs: [queued("a", 1, { started: 1, condition: { status: "True" } }), queued("b", 2)],
       lease: state(1, [["a", 1]], [["b", 2]]),
       want: { actions: [], events: [], slots: ["ns/a"], waiting: ["ns/b"] },

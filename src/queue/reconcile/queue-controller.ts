@@ -52,6 +52,12 @@ export interface QueueControllerOptions {
   exists?: Existence;
   /** Newly waiting runs of one queue are recorded (decision, Queued Event) at most this often. */
   waitingDelayMs: number;
+  /**
+   * Whether this controller moves the queue now (sharded: a Repository's queue of a bucket held, or a
+   * rule's queue on the leader). Asked of the state read for every write: a queue it does not own is
+   * never written, whatever its caches or its memory of earlier terms say.
+   */
+  owns?: (state: QueueState) => boolean;
   /** Namespaces this reconciler watches (empty: all). A queue with runs elsewhere is not its to move. */
   watchedNamespaces: readonly string[];
   /** Queues reconciled side by side. */
@@ -252,6 +258,8 @@ export class QueueController {
 
   /** True when every run of the queue lives in a namespace this reconciler sees. */
   private watches(state: QueueState): boolean {
+    // Judged on the state as read from the API server (a compare-and-swap may read past the cache).
+    if (this.options.owns && !this.options.owns(state)) return false;
     const watched = this.options.watchedNamespaces;
     if (watched.length === 0) return true;
     return [...state.slots, ...state.waiting].every((entry) =>
