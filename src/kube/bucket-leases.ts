@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
-import { jitter } from "./backoff.ts";
 import { assignBuckets } from "./bucket-assignment.ts";
 import { LeaderElector, type Observed, observedVersion } from "./leader-election.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
 import { managedByLabel } from "./managed-by.ts";
+import { Rounds } from "./rounds.ts";
 
 /** The kind (value of the member label's key) of bucket Leases. */
 const bucketLeaseKind = "bucket";
@@ -63,9 +63,7 @@ export class BucketLeases {
   private readonly electors = new Map<number, LeaderElector>();
   private readonly heldBuckets = new Set<number>();
   private readonly seen = new Map<string, Seen>();
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private round: Promise<void> = Promise.resolve();
+  private readonly rounds: Rounds;
   private wanted: readonly number[] = [];
   /** Every bucket Lease as last seen, so an elector started for one judges its holder from then. */
   private readonly bucketsSeen = new Map<string, Observed>();
@@ -73,6 +71,7 @@ export class BucketLeases {
 
   constructor(options: BucketLeasesOptions) {
     this.options = options;
+    this.rounds = new Rounds(options.retryPeriodMs, () => this.look());
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -95,22 +94,12 @@ export class BucketLeases {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const loop = () => {
-      if (!this.running) return;
-      this.round = this.look().finally(() => {
-        if (this.running) this.timer = setTimeout(loop, jitter(this.options.retryPeriodMs, 0.2));
-      });
-    };
-    loop();
+    this.rounds.start();
   }
 
   /** Gives every bucket up in order and leaves the members, so the others take over at once. */
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    await this.round;
+    await this.rounds.stop();
     await Promise.all([...this.electors.values()].map((elector) => elector.stop()));
     this.electors.clear();
     try {

@@ -68,7 +68,7 @@ describe("LeaderElector", () => {
     a.start();
     await until(() => a.isLeader);
     // a dies without releasing (no stop): its timer is simply gone.
-    (a as unknown as { running: boolean }).running = false;
+    void (a as unknown as { rounds: { stop(): Promise<void> } }).rounds.stop();
     await settle();
     const b = candidate("b");
     b.start();

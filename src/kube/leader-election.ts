@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
-import { jitter } from "./backoff.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
 import { managedByLabel } from "./managed-by.ts";
+import { Rounds } from "./rounds.ts";
 
 export interface LeaderElectionOptions {
   store: LeaseAccess;
@@ -53,11 +53,9 @@ export class LeaderElector {
   private leading: AbortController | undefined;
   private lastRenew = 0;
   private epochValue = 0;
-  private timer: NodeJS.Timeout | undefined;
   /** Fires renewDeadline after the last renew: a leader whose renew hangs steps down on time. */
   private watchdog: NodeJS.Timeout | undefined;
-  private running = false;
-  private ticking: Promise<void> = Promise.resolve();
+  private readonly rounds: Rounds;
 
   constructor(options: LeaderElectionOptions) {
     this.options = {
@@ -68,6 +66,7 @@ export class LeaderElector {
       ...options,
     };
     this.observed = options.observed;
+    this.rounds = new Rounds(this.options.retryPeriodMs, () => this.tick());
   }
 
   get isLeader(): boolean {
@@ -84,23 +83,13 @@ export class LeaderElector {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const loop = () => {
-      if (!this.running) return;
-      this.ticking = this.tick().finally(() => {
-        if (this.running) this.timer = setTimeout(loop, jitter(this.options.retryPeriodMs, 0.2));
-      });
-    };
-    loop();
+    this.rounds.start();
   }
 
   /** Stops competing; a leader releases the Lease so another replica can take over at once. */
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
     // A round hung on the API server is not waited for beyond the renew deadline.
-    await Promise.race([this.ticking, sleep(this.options.renewDeadlineMs, undefined, { ref: false })]);
+    await Promise.race([this.rounds.stop(), sleep(this.options.renewDeadlineMs, undefined, { ref: false })]);
     if (!this.leading) return;
     this.stepDown("stopping");
     // The term's work must end before another replica may start it: bounded, since a hung write ends

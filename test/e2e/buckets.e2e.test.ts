@@ -13,7 +13,7 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, serveWebhook } from "./support/webhooks.ts";
 
 /**
  * Buckets (issue #24): three reconcilers share 8 buckets of four namespaces' runs. Each bucket's Lease
@@ -71,18 +71,7 @@ beforeAll(async () => {
       name: "repo",
       annotations: { "tekton-lineage.io/queue": "enabled", "tekton-lineage.io/concurrency-limit": "1" },
     });
-  webhook = await startTektonLineage({
-    role: "webhook",
-    args: [`--watch-namespaces=${namespaces.join(",")}`, `--buckets=${count}`],
-    logLevel: "info",
-  });
-  webhooks = await registerAndServe({
-    suite: suite.id,
-    port: webhook.port,
-    mutatingFailurePolicy: "Fail",
-    namespace: namespaces[0] ?? "",
-    processes: webhook,
-  });
+  ({ webhook, webhooks } = await serveWebhook({ suite: suite.id, namespaces, args: [`--buckets=${count}`] }));
   for (let i = 0; i < 3; i++) replicas.push(await startReplica());
   tekton = new TektonSimulator(admin, namespaces, () => ({ durationMs: 300, succeeded: true }));
   await tekton.start();
@@ -190,17 +179,10 @@ describe("buckets shared by three reconcilers", () => {
     // A namespace whose runs a webhook still on one bucket admits (as during a change of the count).
     const old = createSuite("buckets-old");
     const namespace = await old.namespace("runs");
-    const oldWebhook = await startTektonLineage({
-      role: "webhook",
-      args: [`--watch-namespaces=${namespace}`, "--buckets=1"],
-      logLevel: "info",
-    });
-    const oldWebhooks = await registerAndServe({
+    const { webhook: oldWebhook, webhooks: oldWebhooks } = await serveWebhook({
       suite: old.id,
-      port: oldWebhook.port,
-      mutatingFailurePolicy: "Fail",
-      namespace,
-      processes: oldWebhook,
+      namespaces: [namespace],
+      args: ["--buckets=1"],
     });
     try {
       await createRepository(admin, {
@@ -268,6 +250,11 @@ describe("a partitioned informer", () => {
       logger: silentLogger(),
     });
     const deleted: string[] = [];
+    const names = () =>
+      informer
+        .list()
+        .map((r) => r.metadata.name)
+        .sort();
     informer.onChange((r, event) => {
       if (event === "deleted") deleted.push(r.metadata.name ?? "");
     });
@@ -287,14 +274,9 @@ describe("a partitioned informer", () => {
     informer.start();
     try {
       await informer.setPartitions(["a"]);
-      expect(informer.list().map((r) => r.metadata.name)).toEqual([a]);
+      expect(names()).toEqual([a]);
       await informer.setPartitions(["a", "b"]);
-      expect(
-        informer
-          .list()
-          .map((r) => r.metadata.name)
-          .sort(),
-      ).toEqual([a, b].sort());
+      expect(names()).toEqual([a, b].sort());
       // Relabelled from a to b: gone from one watch, in the other (perhaps seen deleted first); cached in b.
       await runs.patchMetadata(namespace, a, { labels: { "e2e-partition": "b" } });
       await eventually(
@@ -302,12 +284,7 @@ describe("a partitioned informer", () => {
         () => informer.get(namespace, a)?.metadata.labels?.["e2e-partition"] === "b",
       );
       await informer.setPartitions(["b"]);
-      expect(
-        informer
-          .list()
-          .map((r) => r.metadata.name)
-          .sort(),
-      ).toEqual([a, b].sort());
+      expect(names()).toEqual([a, b].sort());
       await informer.setPartitions([]);
       expect(informer.list()).toEqual([]);
       // Dropping a partition deletes nothing: its objects only leave the cache.

@@ -26,7 +26,7 @@ import { createRepository } from "./support/repositories.ts";
 import { createSuite } from "./support/suite.ts";
 import { type LineageProcess, startTektonLineage } from "./support/tekton-lineage.ts";
 import { TektonSimulator } from "./support/tekton-simulator.ts";
-import { type RegisteredWebhooks, registerAndServe } from "./support/webhooks.ts";
+import { type RegisteredWebhooks, serveWebhook } from "./support/webhooks.ts";
 
 /**
  * Chaos: 3 reconciler processes sharing 8 buckets of four namespaces, bucket owners killed with SIGKILL
@@ -105,18 +105,11 @@ beforeAll(async () => {
       },
     });
   }
-  webhook = await startTektonLineage({
-    role: "webhook",
-    args: [`--watch-namespaces=${namespaces.join(",")}`, `--buckets=${buckets}`],
-    logLevel: "info",
-  });
-  webhooks = await registerAndServe({
+  ({ webhook, webhooks } = await serveWebhook({
     suite: suite.id,
-    port: webhook.port,
-    mutatingFailurePolicy: "Fail",
-    namespace: namespaces[0] ?? "",
-    processes: webhook,
-  });
+    namespaces,
+    args: [`--buckets=${buckets}`],
+  }));
   reconcilers = await Promise.all(
     [0, 1, 2].map(() => startTektonLineage({ role: "reconciler", args: reconcilerArgs(), logLevel: "info" })),
   );

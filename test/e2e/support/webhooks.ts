@@ -4,6 +4,7 @@ import { registerWebhooksByUrl } from "../controlplane/register-webhooks.ts";
 import { waitUntilServing } from "./admission.ts";
 import { adminKubeConfig, e2eContext } from "./context.ts";
 import type { LineageProcess } from "./lineage-process.ts";
+import { startTektonLineage } from "./tekton-lineage.ts";
 
 export const suiteLabel = "tekton-lineage.io/e2e-suite";
 
@@ -55,4 +56,28 @@ export async function registerAndServe(
     `/mutate${options.pathSuffix ?? ""}`,
   );
   return webhooks;
+}
+
+/**
+ * A webhook process for these namespaces (`--watch-namespaces`, and `args`), registered for the suite
+ * (mutating failurePolicy Fail) and serving the first namespace.
+ */
+export async function serveWebhook(options: {
+  suite: string;
+  namespaces: readonly string[];
+  args?: string[];
+}): Promise<{ webhook: LineageProcess; webhooks: RegisteredWebhooks }> {
+  const webhook = await startTektonLineage({
+    role: "webhook",
+    args: [`--watch-namespaces=${options.namespaces.join(",")}`, ...(options.args ?? [])],
+    logLevel: "info",
+  });
+  const webhooks = await registerAndServe({
+    suite: options.suite,
+    port: webhook.port,
+    mutatingFailurePolicy: "Fail",
+    namespace: options.namespaces[0] ?? "",
+    processes: webhook,
+  });
+  return { webhook, webhooks };
 }
