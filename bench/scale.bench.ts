@@ -24,7 +24,7 @@ import { lineageIdOf } from "../src/lineage/lineage.ts";
 import { silentLogger } from "../src/observability/logger.ts";
 import { registerWebhooksByUrl } from "../test/e2e/controlplane/register-webhooks.ts";
 import { type LineageProcess, startLineageProcess } from "../test/e2e/support/lineage-process.ts";
-import { inParallel } from "../test/e2e/support/load.ts";
+import { inParallel, withRetries } from "../test/e2e/support/load.ts";
 import { pacPipelineRun } from "../test/e2e/support/pipelineruns.ts";
 import { eventually } from "../test/e2e/support/poll.ts";
 import { imageEnvironment } from "../test/e2e/support/process-memory.ts";
@@ -203,18 +203,29 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
     // Admit one running and `waitingPerQueue` waiting runs per queue.
     const shas = new Map<string, string>();
     const admitted = performance.now();
+    let retried = 0;
     await inParallel(queueCount * (1 + waitingPerQueue), 32, async (i) => {
       const namespace = queued[i % queueCount] ?? "";
       const sha = randomBytes(20).toString("hex");
       gitlab.model.addCommit(project, sha, "feature/login");
-      const run = (await api.createNamespacedCustomObject({
-        ...pipelineRunResource,
-        namespace,
-        body: pacPipelineRun({ namespace, sha, repository: "repo" }),
-      })) as PipelineRun;
+      // A create the API server could not get through to the webhook (an overloaded machine) is made again.
+      const run = (await withRetries(
+        () =>
+          api.createNamespacedCustomObject({
+            ...pipelineRunResource,
+            namespace,
+            body: pacPipelineRun({ namespace, sha, repository: "repo" }),
+          }),
+        5,
+        () => {
+          retried += 1;
+        },
+      )) as PipelineRun;
       shas.set(`${namespace}/${run.metadata.name}`, sha);
     });
-    print(`admitted ${queueCount * (1 + waitingPerQueue)} queued runs in ${secondsSince(admitted)}s`);
+    print(
+      `admitted ${queueCount * (1 + waitingPerQueue)} queued runs in ${secondsSince(admitted)}s (${retried} creates made again)`,
+    );
     const live = () => watched.list().filter((r) => shas.has(key(r)) && !isDone(r));
     const running = () => live().filter((r) => r.spec?.status !== "PipelineRunPending");
     await eventually("one run per queue to run", () => running().length === queueCount, {

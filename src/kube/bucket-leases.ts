@@ -144,7 +144,7 @@ export class BucketLeases {
     const leader = this.options.leaderHolder?.();
     if (leader && !identities.has(leader)) {
       this.holdBack(
-        `the leader Lease is held by ${leader}, a replica without buckets (an older release): no bucket is reconciled beside it`,
+        `the leader Lease is held by ${leader}, not seen renewing a member Lease (a replica without buckets, such as an older release's, reconciles everything): no bucket is reconciled beside it until it is`,
       );
       return [];
     }
