@@ -163,6 +163,33 @@ describe("BucketLeases", () => {
     expect(members.map((m) => m.metadata?.annotations?.[bucketCountKey]).sort()).toEqual(["16", "8"]);
   });
 
+  it("counts only the members of its own election", async () => {
+    const { clock, store, replicas, join } = newCluster();
+    join("a");
+    join("b");
+    // Another install's replica (another --leader-election-id) in the same namespace, renewing.
+    const other = new BucketLeases({
+      store,
+      prefix: "other",
+      identity: "x",
+      count: 16,
+      memberLabel: ["kind", "member"],
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 700,
+      retryPeriodMs: 50,
+      logger: silentLogger(),
+      now: () => clock.t,
+      onChange: () => {},
+      drain: async () => {},
+    });
+    other.start();
+    await until(
+      clock,
+      () => everyBucketOnce(replicas.values()) && [...replicas.values()].every((r) => r.held.size === 8),
+    );
+    void other.stop();
+  });
+
   it("acts on no bucket beside a leader of a release without buckets", async () => {
     const { clock, join } = newCluster();
     const c = join("c", { leader: () => "replica-of-v0.1.0" });

@@ -245,7 +245,11 @@ export class BucketLeases {
    */
   private async liveMembers(): Promise<Seen[]> {
     const [key, value] = this.options.memberLabel;
-    const leases = await this.options.store.list(`${key}=${value}`);
+    // Only this election's members: other installs' (another --leader-election-id) share the label.
+    const mine = `${this.options.prefix}-member-`;
+    const leases = (await this.options.store.list(`${key}=${value}`)).filter((lease) =>
+      (lease.metadata?.name ?? "").startsWith(mine),
+    );
     const now = this.now();
     const live: Seen[] = [];
     const names = new Set<string>();

@@ -90,12 +90,14 @@ export class TektonSimulator {
       this.cancelled.add(key);
       this.handled.add(key);
       if (this.cancelDelayMs > 0) await sleep(this.cancelDelayMs);
+      // Ended as of the write, not its answer: a slot freed by it may be taken before the answer comes.
+      const endedAt = Date.now();
       await this.writeStatus(run, {
         status: "False",
         reason: "Cancelled",
         message: `PipelineRun "${run.metadata.name}" was cancelled`,
       });
-      this.finished.push({ run: key, at: Date.now() });
+      this.finished.push({ run: key, at: endedAt });
       return;
     }
     if (status === "PipelineRunPending") {
@@ -144,6 +146,8 @@ export class TektonSimulator {
     const fresh = this.informer.get(run.metadata.namespace, run.metadata.name ?? "");
     if (!fresh || isDone(fresh)) return;
     const cancelled = fresh.spec?.status?.startsWith("Cancelled");
+    // Ended as of the write, not its answer: the queue may start the next run before the answer comes.
+    const endedAt = Date.now();
     await this.writeStatus(fresh, {
       status: outcome.succeeded && !cancelled ? "True" : "False",
       reason: cancelled ? "Cancelled" : (outcome.reason ?? (outcome.succeeded ? "Succeeded" : "Failed")),
@@ -153,7 +157,7 @@ export class TektonSimulator {
           ? "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"
           : "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0"),
     });
-    this.finished.push({ run: `${run.metadata.namespace}/${run.metadata.name}`, at: Date.now() });
+    this.finished.push({ run: `${run.metadata.namespace}/${run.metadata.name}`, at: endedAt });
   }
 
   private async writeStatus(
