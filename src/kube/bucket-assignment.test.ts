@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignBuckets } from "./bucket-assignment.ts";
+import { assignBuckets, bucketsToCompeteFor, type Candidate } from "./bucket-assignment.ts";
 
 const sizes = (assignment: Map<string, number[]>) => [...assignment.values()].map((b) => b.length);
 const all = (assignment: Map<string, number[]>) => [...assignment.values()].flat().sort((a, b) => a - b);
@@ -30,5 +30,37 @@ describe("assignBuckets", () => {
       const kept = (before.get(member) ?? []).filter((b) => after.get(member)?.includes(b));
       expect(kept.length).toBeGreaterThanOrEqual((before.get(member)?.length ?? 0) - 1);
     }
+  });
+});
+
+describe("bucketsToCompeteFor", () => {
+  const three = assignBuckets(16, ["a", "b", "c"]);
+  const of = (member: string) => three.get(member) ?? [];
+  const settled = (...ids: string[]): Candidate[] => ids.map((identity) => ({ identity, settled: true }));
+  const joining = (...ids: string[]): Candidate[] => ids.map((identity) => ({ identity, settled: false }));
+  const sorted = (buckets: number[]) => [...buckets].sort((x, y) => x - y);
+
+  it.each<[string, Candidate[], number[], number[]]>([
+    ["a settled member competes for its share", settled("a", "b", "c"), [], of("a")],
+    ["and gives up what the others settled into", settled("a", "b", "c"), [...of("a"), ...of("b")], of("a")],
+    ["not yet settled, it takes nothing, seeing others or not", joining("a", "b", "c"), [], []],
+    ["alone and not yet settled, it takes nothing", joining("a"), [], []],
+    ["alone and settled, it takes everything", settled("a"), [], Array.from({ length: 16 }, (_, i) => i)],
+    [
+      "it keeps what it holds of a joining member's share until that one settles",
+      [...settled("a", "b"), ...joining("c")],
+      [...of("a"), ...of("c")],
+      [...of("a"), ...of("c")],
+    ],
+    [
+      "but does not take a joining member's share it does not hold",
+      [...settled("a", "b"), ...joining("c")],
+      [],
+      of("a"),
+    ],
+    ["not yet settled, it keeps its own share's buckets it holds", joining("a", "b", "c"), of("a"), of("a")],
+    ["a replica not among the members competes for nothing", settled("b", "c"), of("b"), []],
+  ])("%s", (_what, candidates, held, expected) => {
+    expect(sorted(bucketsToCompeteFor(16, "a", candidates, new Set(held)))).toEqual(sorted(expected));
   });
 });

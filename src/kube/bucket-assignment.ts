@@ -24,3 +24,43 @@ export function assignBuckets(count: number, members: readonly string[]): Map<st
 function rankOf(bucket: number, member: string): number {
   return createHash("sha256").update(`${bucket}/${member}`).digest().readUInt32BE(0);
 }
+
+/** A member as one replica judges it. */
+export interface Candidate {
+  identity: string;
+  /**
+   * Seen alive for a lease duration (this replica itself: up for one). Until then a member is given its
+   * share in the assignment, so nobody takes that share from it, but nobody hands it over either.
+   */
+  settled: boolean;
+}
+
+/**
+ * The buckets one replica competes for. Every candidate — settled or not, possibly a dead member whose
+ * Lease was seen only once — counts in the assignment, so a replica never takes more than its share of
+ * those it can see: the first of three started together waits one lease duration, seeing the others,
+ * instead of taking all sixteen buckets and listing every run. A bucket already held (or whose Lease
+ * names this replica, restarted under its name) is kept until its assigned member has settled, so a
+ * joining replica gets buckets only once it stays, and in order.
+ */
+export function bucketsToCompeteFor(
+  count: number,
+  self: string,
+  candidates: readonly Candidate[],
+  held: ReadonlySet<number>,
+): number[] {
+  const settled = new Map(candidates.map((c) => [c.identity, c.settled]));
+  if (!settled.has(self)) return [];
+  const owners = new Map<number, string>();
+  for (const [member, buckets] of assignBuckets(count, [...settled.keys()])) {
+    for (const bucket of buckets) owners.set(bucket, member);
+  }
+  const chosen: number[] = [];
+  for (let bucket = 0; bucket < count; bucket++) {
+    const owner = owners.get(bucket) ?? self;
+    const compete =
+      owner === self ? settled.get(self) || held.has(bucket) : held.has(bucket) && !settled.get(owner);
+    if (compete) chosen.push(bucket);
+  }
+  return chosen;
+}

@@ -105,15 +105,46 @@ describe("BucketLeases", () => {
     vi.useRealTimers();
   });
 
-  it("shares every bucket between the replicas, each held once, every replica some", async () => {
-    const { clock, replicas, join } = newCluster();
-    for (const id of ["a", "b", "c"]) join(id);
-    // The first up holds everything until the others have stayed a lease duration; then each its share.
-    await until(
-      clock,
-      () => everyBucketOnce(replicas.values()) && [...replicas.values()].every((r) => r.held.size <= 6),
-    );
-    for (const replica of replicas.values()) expect(replica.held.size).toBeGreaterThan(0);
+  it.each<[string, number[]]>([
+    ["started together", [0, 0, 0]],
+    ["started within a lease duration of each other", [0, 300, 900]],
+  ])(
+    "shares every bucket between replicas %s, each held once, none ever past its share",
+    async (_what, starts) => {
+      const { clock, replicas, join } = newCluster();
+      let most = 0;
+      const watch = () => {
+        for (const replica of replicas.values()) most = Math.max(most, replica.held.size);
+      };
+      for (const [i, at] of starts.entries()) {
+        await until(clock, () => clock.t >= at, watch);
+        join(["a", "b", "c"][i] as string);
+      }
+      await until(clock, () => everyBucketOnce(replicas.values()), watch);
+      // ceil(16 / 3): no replica ever held (and so listed) more than its share, not even the first up.
+      expect(most).toBeLessThanOrEqual(6);
+      for (const replica of replicas.values()) expect(replica.held.size).toBeGreaterThan(0);
+    },
+  );
+
+  it("alone, takes every bucket after one lease duration, a dead member's stale Lease notwithstanding", async () => {
+    const { clock, store, join } = newCluster();
+    // A member killed earlier: its Lease stays, never renewed again.
+    const created = store.create({
+      metadata: {
+        name: "tl-member-dead",
+        labels: { kind: "member" },
+        annotations: { [bucketCountKey]: "16" },
+      },
+      spec: { holderIdentity: "dead", leaseDurationSeconds: 1 },
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    await created;
+    const a = join("a");
+    await pass(clock, 900);
+    expect(a.held.size).toBe(0);
+    await until(clock, () => a.held.size === 16);
+    expect(clock.t).toBeLessThan(1500);
   });
 
   it("hands a dead replica's buckets to the others once its Leases expire, never one bucket to two", async () => {

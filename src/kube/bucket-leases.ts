@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
-import { assignBuckets } from "./bucket-assignment.ts";
+import { bucketsToCompeteFor } from "./bucket-assignment.ts";
 import { LeaderElector, type Observed, observedVersion } from "./leader-election.ts";
 import { compareAndSwap, type LeaseAccess, microTime } from "./leases.ts";
 import { managedByLabel } from "./managed-by.ts";
@@ -47,14 +47,18 @@ interface Seen {
   renewed: boolean;
   /** Since when (its own clock) it has seen the member alive without a break. */
   since?: number;
+  /** Seen renewing within its duration (this process's own Lease: written within it). */
+  alive: boolean;
 }
 
 /**
  * Buckets shared between replicas. Each replica keeps a member Lease renewed; all replicas compute the
- * same assignment from the live members (assignBuckets) and compete only for their own buckets, each
- * through a Lease of its own and a LeaderElector: the Lease, not the assignment, says who acts. A bucket
- * the assignment moves away is given up in order — its work stopped (drain), then its Lease released —
- * and a replica that dies loses its buckets when their Leases expire. Replicas act only while every live
+ * same assignment from the members that may be alive (bucketsToCompeteFor) and compete only for their
+ * own buckets, each through a Lease of its own and a LeaderElector: the Lease, not the assignment, says
+ * who acts. No replica takes more than its share of the members it sees, so none lists every run while
+ * the others start. A bucket the assignment moves away is given up in order, once its new member has
+ * settled — its work stopped (drain), then its Lease released — and a replica that dies loses its buckets
+ * when their Leases expire. Replicas act only while every live
  * member runs the same bucket count, so a change of the count never has two owners for one namespace.
  */
 export class BucketLeases {
@@ -68,6 +72,8 @@ export class BucketLeases {
   /** Every bucket Lease as last seen, so an elector started for one judges its holder from then. */
   private readonly bucketsSeen = new Map<string, Observed>();
   private heldBackFor: string | undefined;
+  /** When this process first looked (its own clock): it takes no bucket of its own for a lease duration. */
+  private startedAt: number | undefined;
 
   constructor(options: BucketLeasesOptions) {
     this.options = options;
@@ -115,8 +121,9 @@ export class BucketLeases {
   private async look(): Promise<void> {
     try {
       await this.renewMembership();
+      this.startedAt ??= this.now();
       await this.observeBuckets();
-      const members = await this.liveMembers();
+      const members = await this.members();
       this.wanted = this.share(members);
     } catch (error) {
       // Membership unknown: keep competing for what we had; the bucket Leases stay the judges.
@@ -132,9 +139,10 @@ export class BucketLeases {
   }
 
   private share(members: Seen[]): number[] {
-    const identities = new Set(members.map((m) => m.identity));
+    const alive = members.filter((m) => m.alive);
+    const identities = new Set(alive.map((m) => m.identity));
     const count = String(this.options.count);
-    const disagreeing = members.filter((m) => m.count !== count);
+    const disagreeing = alive.filter((m) => m.count !== count);
     if (disagreeing.length > 0) {
       this.holdBack(
         `replicas run with another bucket count (${disagreeing.map((m) => `${m.identity}: ${m.count}`).join(", ")}; here ${count}): no bucket is reconciled until they agree`,
@@ -149,20 +157,23 @@ export class BucketLeases {
       return [];
     }
     this.holdBack(undefined);
-    if (!identities.has(this.options.identity)) return [];
-    // Only members alive for a lease duration are counted, and this one: a replica that just joined is
-    // not given buckets by others until it has stayed, so a restart in a loop moves nothing back and forth.
+    // A member counts as settled once seen alive for a lease duration, and this one once up for as long:
+    // in that time it has seen every replica started with it, so none takes the others' share, and a
+    // replica restarting in a loop moves nothing back and forth.
     const now = this.now();
-    const settled = members.filter(
-      (m) =>
-        m.identity === this.options.identity ||
-        (m.since !== undefined && now - m.since >= this.options.leaseDurationMs),
-    );
-    return (
-      assignBuckets(this.options.count, [...new Set(settled.map((m) => m.identity))]).get(
-        this.options.identity,
-      ) ?? []
-    );
+    const { leaseDurationMs, identity } = this.options;
+    const candidates = members.map((m) => ({
+      identity: m.identity,
+      settled:
+        m.identity === identity
+          ? now - (this.startedAt ?? now) >= leaseDurationMs
+          : m.alive && m.since !== undefined && now - m.since >= leaseDurationMs,
+    }));
+    const held = new Set(this.heldBuckets);
+    for (let bucket = 0; bucket < this.options.count; bucket++) {
+      if (this.bucketsSeen.get(this.bucketLeaseName(bucket))?.holder === identity) held.add(bucket);
+    }
+    return bucketsToCompeteFor(this.options.count, identity, candidates, held);
   }
 
   /** Says once why this replica holds back from every bucket (and once when it no longer does). */
@@ -240,10 +251,11 @@ export class BucketLeases {
   }
 
   /**
-   * The members whose Lease changed within its duration by this process's clock (tolerant of skew, as
-   * leader election is). Members silent for ten durations are removed, by a live member only.
+   * The members that may be alive: those whose Lease changed within its duration by this process's clock
+   * (tolerant of skew, as leader election is), and those seen once and not yet for a duration (not
+   * judged yet). Members silent for ten durations are removed, by a live member only.
    */
-  private async liveMembers(): Promise<Seen[]> {
+  private async members(): Promise<Seen[]> {
     const [key, value] = this.options.memberLabel;
     // Only this election's members: other installs' (another --leader-election-id) share the label.
     const mine = `${this.options.prefix}-member-`;
@@ -251,7 +263,7 @@ export class BucketLeases {
       (lease.metadata?.name ?? "").startsWith(mine),
     );
     const now = this.now();
-    const live: Seen[] = [];
+    const found: Seen[] = [];
     const names = new Set<string>();
     for (const lease of leases) {
       const name = lease.metadata?.name ?? "";
@@ -267,19 +279,20 @@ export class BucketLeases {
         at: before && !changed ? before.at : now,
         renewed: (before?.renewed ?? false) || changed,
         since: before?.since,
+        alive: false,
       };
       const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
       const silentMs = now - seen.at;
-      const alive =
-        seen.identity !== "" && (seen.renewed || name === this.memberLeaseName) && silentMs <= durationMs;
-      seen.since = alive ? (seen.since ?? now) : undefined;
+      const possible = seen.identity !== "" && silentMs <= durationMs;
+      seen.alive = possible && (seen.renewed || name === this.memberLeaseName);
+      seen.since = seen.alive ? (seen.since ?? now) : undefined;
       this.seen.set(name, seen);
-      if (alive) live.push(seen);
+      if (possible) found.push(seen);
       else if (silentMs > 10 * durationMs && name !== this.memberLeaseName) {
         await this.options.store.deleteIfUnchanged(name, seen.resourceVersion).catch(() => false);
       }
     }
     for (const name of this.seen.keys()) if (!names.has(name)) this.seen.delete(name);
-    return live;
+    return found;
   }
 }
