@@ -71,6 +71,28 @@ describe("genuineRuns", () => {
     expect(cache.get("team-b", `build-${lineage}-999`)).toBeUndefined();
   });
 
+  it("judges a run again when the key ring changes, and only then", () => {
+    const later = testKey("h");
+    const signedLater = admitted("team-a", 2);
+    const meta = {
+      namespace: "team-a",
+      name: signedLater.metadata.name ?? "",
+      labels: signedLater.metadata.labels ?? {},
+      annotations: { ...signedLater.metadata.annotations },
+    };
+    delete meta.annotations[signatureKey];
+    signedLater.metadata.annotations = { ...meta.annotations, [signatureKey]: signClaims(later, meta) };
+    // A ring as SigningKeys keeps it: the same array until a key is learnt, then a new one.
+    let ring = [key];
+    const cache = genuineRuns(new MemoryCache([signedLater]), { current: () => key, all: () => ring });
+    expect(cache.list("team-a")).toEqual([]);
+    expect(cache.list("team-a")).toEqual([]);
+    ring = [key, later];
+    expect(cache.list("team-a").map((r) => r.metadata.name)).toEqual([signedLater.metadata.name]);
+    ring = [key];
+    expect(cache.list("team-a")).toEqual([]);
+  });
+
   it("keys lineages by namespace: the same lineage id in two namespaces is two lineages", () => {
     expect(lineageIndexValue(admitted("team-a", 1))).toBe(`team-a/${lineage}`);
     expect(lineageIndexValue(forged("team-b", 1))).toBe(`team-b/${lineage}`);
