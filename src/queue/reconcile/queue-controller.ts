@@ -224,14 +224,16 @@ export class QueueController {
     const lease = this.options.leases.get(this.options.store.namespace, queueLeaseName(id));
     const state = readableQueueState(lease as V1Lease | undefined);
     if (!exists || !state) return present;
-    const cached = this.runsOf(id);
-    const seen = this.memory.seen(id);
     const absentSince = this.memory.absentSince(id);
     const now = this.clock();
-    const due = [...state.slots, ...state.waiting]
+    // Only a run missed for the TTL can be due: most looks end here, without reading the queue's runs.
+    const overdue = [...state.slots, ...state.waiting]
       .map((entry) => entry.run)
-      .filter((run) => !cached.has(run) && !seen.has(run))
       .filter((run) => now - (absentSince.get(run) ?? now) >= this.options.ttlMs);
+    if (overdue.length === 0) return present;
+    const cached = this.runsOf(id);
+    const seen = this.memory.seen(id);
+    const due = overdue.filter((run) => !cached.has(run) && !seen.has(run));
     for (const run of due.slice(maxReadsPerReconcile)) present.add(run);
     await Promise.all(
       due.slice(0, maxReadsPerReconcile).map(async (run) => {
