@@ -145,6 +145,8 @@ export async function benchQueue(env: BenchEnvironment, print: (line: string) =>
     const conflictsBefore = await queueConflicts(reconciler);
     const window = performance.now();
     const latencies: number[] = [];
+    /** The same, counted from when the API server answered the run's end (the bench's own write left out). */
+    const afterAnswer: number[] = [];
     let next = 0;
     await inParallel(promotionsToMeasure, 10, async () => {
       const repository = `repo-${next++ % queues}`;
@@ -165,9 +167,11 @@ export async function benchQueue(env: BenchEnvironment, print: (line: string) =>
         },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
+      const answeredAt = performance.now();
       const at = await promoted;
       awaiting.delete(repository);
       latencies.push(at - freedAt);
+      afterAnswer.push(Math.max(0, at - answeredAt));
     });
     const after = await requestsByKind(reconciler);
     const conflictsAfter = await queueConflicts(reconciler);
@@ -176,6 +180,10 @@ export async function benchQueue(env: BenchEnvironment, print: (line: string) =>
     const verdict = s.p99 < 150 ? "target met (p99 < 150 ms)" : "TARGET MISSED (p99 >= 150 ms)";
     print(
       `promotion latency over ${s.count} promotions: p50 ${ms(s.p50)}, p90 ${ms(s.p90)}, p99 ${ms(s.p99)}, max ${ms(s.max)}: ${verdict}`,
+    );
+    const a = summarize(afterAnswer);
+    print(
+      `  of which after the end's write was answered: p50 ${ms(a.p50)}, p90 ${ms(a.p90)}, p99 ${ms(a.p99)} (the rest is the bench's own write of the end)`,
     );
     const deltas = [...after]
       .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const)

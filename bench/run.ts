@@ -47,7 +47,7 @@ main(process.argv.slice(2)).then(
   () => {
     // The control plane is gone: anything still holding the event loop is a leak of a bench, named here
     // (the scale bench once sat idle after its last figure), not a reason to hang.
-    const left = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
+    const left = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap" && r !== "PipeWrap");
     if (left.length > 0)
       process.stderr.write(`[bench] done; still active, left behind: ${left.join(", ")}\n`);
     process.exit(0);
