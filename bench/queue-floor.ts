@@ -5,17 +5,14 @@ import {
   setHeaderOptions,
   type V1Lease,
 } from "@kubernetes/client-node";
-import { isDone, type PipelineRun, pipelineRunResource, trimPipelineRun } from "../src/core/tekton.ts";
-import { customResourceSource } from "../src/kube/custom-objects.ts";
-import { Informer } from "../src/kube/informer.ts";
+import { isDone, pipelineRunResource } from "../src/core/tekton.ts";
 import { HttpLeaseStore } from "../src/kube/lease-http.ts";
 import { compareAndSwap } from "../src/kube/leases.ts";
-import { silentLogger } from "../src/observability/logger.ts";
 import { inParallel } from "../test/e2e/support/load.ts";
 import { newPipelineRun } from "../test/e2e/support/pipelineruns.ts";
 import { eventually } from "../test/e2e/support/poll.ts";
 import type { BenchEnvironment } from "./lib/environment.ts";
-import { type PromotionLatencies, RunningWatch } from "./lib/promotions.ts";
+import { type PromotionLatencies, RunningWatch, runInformer } from "./lib/promotions.ts";
 
 /** The queue of a floor run: an annotation the trimmed cache keeps, as for tekton-lineage's runs. */
 const groupKey = "pipelinesascode.tekton.dev/repository";
@@ -55,15 +52,7 @@ export async function promotionFloor(
     });
   });
   const store = new HttpLeaseStore(kc, "tekton-lineage");
-  const controller = new Informer<PipelineRun>({
-    name: "bench-floor-controller",
-    kubeConfig: kc,
-    source: customResourceSource(kc, pipelineRunResource),
-    namespaces: [namespace],
-    transform: trimPipelineRun,
-    resyncMs: 600_000,
-    logger: silentLogger(),
-  });
+  const controller = runInformer(kc, namespace, "bench-floor-controller");
   controller.addIndex(groupKey, (run) => run.metadata.annotations?.[groupKey]);
   const promoting = new Set<string>();
   // Each queue's Lease as last written, so a write is one request, as tekton-lineage's cache makes it.

@@ -10,6 +10,19 @@ import { Informer } from "../../src/kube/informer.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { inParallel } from "../../test/e2e/support/load.ts";
 
+/** A cache of one namespace's runs as tekton-lineage caches them (trimmed), for a bench's own use. */
+export function runInformer(kc: KubeConfig, namespace: string, name: string): Informer<PipelineRun> {
+  return new Informer<PipelineRun>({
+    name,
+    kubeConfig: kc,
+    source: customResourceSource(kc, pipelineRunResource),
+    namespaces: [namespace],
+    transform: trimPipelineRun,
+    resyncMs: 600_000,
+    logger: silentLogger(),
+  });
+}
+
 /** Latencies of promotions, ms: from the request that ended the holder, and from its answer. */
 export interface PromotionLatencies {
   fromRequest: number[];
@@ -26,15 +39,7 @@ export class RunningWatch {
   private readonly awaiting = new Map<string, (at: number) => void>();
 
   constructor(kc: KubeConfig, namespace: string, groupOf: (run: PipelineRun) => string) {
-    this.informer = new Informer<PipelineRun>({
-      name: `bench-${namespace}`,
-      kubeConfig: kc,
-      source: customResourceSource(kc, pipelineRunResource),
-      namespaces: [namespace],
-      transform: trimPipelineRun,
-      resyncMs: 600_000,
-      logger: silentLogger(),
-    });
+    this.informer = runInformer(kc, namespace, `bench-${namespace}`);
     this.informer.onChange((run, event) => {
       if (event === "deleted" || isDone(run) || run.spec?.status === "PipelineRunPending") return;
       const group = groupOf(run);
