@@ -50,7 +50,14 @@ interface PhaseResult {
   perSecond: number;
   promotionP99: number;
   gitlabP99: number;
-  memory: { name: string; rss: number; cached: number; cpuPerPromotionMs: number; promotions: number }[];
+  memory: {
+    name: string;
+    rss: number;
+    cached: number;
+    heap: number;
+    cpuPerPromotionMs: number;
+    promotions: number;
+  }[];
 }
 
 export async function benchScale(env: BenchEnvironment, print: (line: string) => void): Promise<void> {
@@ -101,8 +108,11 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
   });
   await new Promise((resolve) => setTimeout(resolve, 15_000));
   const floorRss = rssMiB(empty.pid);
+  const floorHeap = await heapMiB(empty);
   await empty.stop();
-  print(`an empty replica: RSS ${floorRss.toFixed(0)} MiB (the floor)`);
+  print(
+    `an empty replica: RSS ${floorRss.toFixed(0)} MiB (the floor), JS heap used ${floorHeap.toFixed(0)} MiB`,
+  );
 
   // The runs every replica caches: as admitted (lineage, attempt, bucket), with a pipelineSpec it trims.
   const tasks = Array.from({ length: 12 }, (_, t) => ({
@@ -336,6 +346,7 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
         name: r.name,
         rss: rssMiB(r.pid),
         cached: await r.metric("tekton_lineage_cached_runs"),
+        heap: await heapMiB(r),
         promotions: promotionsBy.get(r.name) ?? 0,
         cpuPerPromotionMs:
           ((cpuSeconds(r.pid) - (cpuBefore[i] ?? 0)) * 1000) / Math.max(1, promotionsBy.get(r.name) ?? 0),
@@ -349,7 +360,7 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
     );
     for (const m of memory)
       print(
-        `  ${m.name}: RSS ${m.rss.toFixed(0)} MiB (${(m.rss - floorRss).toFixed(0)} above the floor, ${(((m.rss - floorRss) * 1024) / Math.max(1, m.cached)).toFixed(1)} KiB a cached run), ${m.cached} runs cached, ${m.promotions} promotions, ${m.cpuPerPromotionMs.toFixed(1)} ms CPU per promotion`,
+        `  ${m.name}: RSS ${m.rss.toFixed(0)} MiB (${(m.rss - floorRss).toFixed(0)} above the floor, ${(((m.rss - floorRss) * 1024) / Math.max(1, m.cached)).toFixed(1)} KiB a cached run), ${m.cached} runs cached, JS heap used ${m.heap.toFixed(0)} MiB, ${m.promotions} promotions, ${m.cpuPerPromotionMs.toFixed(1)} ms CPU per promotion`,
       );
     return {
       replicas: replicaCount,
@@ -410,6 +421,11 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
     leases.close();
     await gitlab.stop();
   }
+}
+
+/** The JS heap a replica uses (its own metric): what of its RSS are live objects, not pages kept. */
+async function heapMiB(replica: LineageProcess): Promise<number> {
+  return (await replica.metric("tekton_lineage_nodejs_heap_size_used_bytes")) / 2 ** 20;
 }
 
 const key = (run: PipelineRun) => `${run.metadata.namespace}/${run.metadata.name}`;
