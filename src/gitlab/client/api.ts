@@ -232,6 +232,10 @@ export class GitLabApi implements StatusApi {
     const common = {
       host: options.host,
       token: options.token,
+      // gitbeaker makes a rate limiter per resource for each of its ~20 default endpoint limits (25 KiB a
+      // client; 500 clients, one per tenant token, were 12.6 MiB of heap), which only its own request
+      // handler consults. Ours (singleAttempt) never does: HostGate is what waits for a host.
+      rateLimits: {},
       requesterFn: createRequesterFn(
         (_serviceOptions, requestOptions) => Promise.resolve(requestOptions),
         singleAttempt(options.host, options.gate, options.timeoutMs, options.observe ?? (() => {})) as never,
