@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeGitLab } from "../../../test/fakes/gitlab/server.ts";
@@ -71,6 +72,30 @@ describe("GitLabApi", () => {
     expect(await api.statuses("1001", sha, { name: "CI / build", pipelineId: other })).toEqual([]);
     const sent = gitlab.requests.find((r) => r.method === "POST")?.body as Record<string, unknown>;
     expect(sent).not.toHaveProperty("ref");
+  });
+
+  it("makes none of gitbeaker's rate limiters, which only gitbeaker's own request handler reads", () => {
+    // Every limiter's constructor sets `points` through its base class's setter: counted there, on the
+    // one class gitbeaker's ESM import and this require share.
+    const { RateLimiterMemory } = createRequire(import.meta.url)("rate-limiter-flexible") as {
+      RateLimiterMemory: { prototype: object };
+    };
+    const base = Object.getPrototypeOf(RateLimiterMemory.prototype) as object;
+    const points = Object.getOwnPropertyDescriptor(base, "points");
+    let made = 0;
+    Object.defineProperty(base, "points", {
+      ...points,
+      set(this: object, value: unknown) {
+        made += 1;
+        points?.set?.call(this, value);
+      },
+    });
+    try {
+      new GitLabApi({ host: gitlab.url, token: "glpat-other", gate, timeoutMs: 2000 });
+    } finally {
+      if (points) Object.defineProperty(base, "points", points);
+    }
+    expect(made).toBe(0);
   });
 
   it("sends exactly one request per call, even for a 429 (no hidden retries)", async () => {
