@@ -232,8 +232,8 @@ export class GitLabApi implements StatusApi {
     const common = {
       host: options.host,
       token: options.token,
-      // gitbeaker makes a rate limiter per resource for each of its ~20 default endpoint limits (25 KiB a
-      // client; 500 clients, one per tenant token, were 12.6 MiB of heap), which only its own request
+      // gitbeaker makes a rate limiter per resource for each of its default endpoint limits (45 a client,
+      // ~22 KiB; 500 clients, one per tenant token, were 12.6 MiB of heap), which only its own request
       // handler consults. Ours (singleAttempt) never does: HostGate is what waits for a host.
       rateLimits: {},
       requesterFn: createRequesterFn(
