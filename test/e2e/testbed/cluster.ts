@@ -41,8 +41,24 @@ export async function startBedCluster(options: {
     processes.push(started);
     return started;
   };
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const p of [...processes].reverse()) await stopPid(p.pid, 5_000);
+  };
+  /**
+   * kwok v0.7.0 can die the first time it matches a stage: "fatal error: concurrent map writes" in
+   * easycel's type registry, which its workers fill at once (seen once in CI, beside a heavy e2e file). It
+   * keeps no state — it reconciles from the API server — so it is started again, as its Deployment would.
+   */
+  const supervised = (name: string, command: string, args: string[], restarts = 5) => {
+    const started = start(name, command, args);
+    started.child.on("exit", (code, signal) => {
+      if (stopping || restarts <= 0) return;
+      processes.splice(processes.indexOf(started), 1);
+      options.log(`test bed: ${name} exited (${code ?? signal}; see ${name}.log); started again`);
+      supervised(name, command, args, restarts - 1);
+    });
   };
   try {
     start("kube-controller-manager", binaries.kubeControllerManager, [
@@ -57,7 +73,7 @@ export async function startBedCluster(options: {
       "--leader-elect=false",
       "--secure-port=0",
     ]);
-    start("kwok", binaries.kwok, [
+    supervised("kwok", binaries.kwok, [
       `--kubeconfig=${kubeconfigPath}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
