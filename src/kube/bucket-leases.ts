@@ -45,7 +45,7 @@ interface Seen {
   at: number;
   /** This process has seen the member renew (a Lease seen only once may be a dead member's). */
   renewed: boolean;
-  /** Since when (its own clock) it has seen the member alive without a break. */
+  /** Since when (its own clock) it has seen the member alive without a break; unset while it is not. */
   since?: number;
   /** Seen renewing within its duration (this process's own Lease: written within it). */
   alive: boolean;
@@ -58,8 +58,8 @@ interface Seen {
  * who acts. No replica takes more than its share of the members it sees, so none lists every run while
  * the others start. A bucket the assignment moves away is given up in order, once its new member has
  * settled — its work stopped (drain), then its Lease released — and a replica that dies loses its buckets
- * when their Leases expire. Replicas act only while every live
- * member runs the same bucket count, so a change of the count never has two owners for one namespace.
+ * when their Leases expire. Replicas act only while every live member runs the same bucket count, so a
+ * change of the count never has two owners for one namespace.
  */
 export class BucketLeases {
   private readonly options: BucketLeasesOptions;
@@ -167,7 +167,7 @@ export class BucketLeases {
       settled:
         m.identity === identity
           ? now - (this.startedAt ?? now) >= leaseDurationMs
-          : m.alive && m.since !== undefined && now - m.since >= leaseDurationMs,
+          : m.since !== undefined && now - m.since >= leaseDurationMs,
     }));
     const held = new Set(this.heldBuckets);
     for (let bucket = 0; bucket < this.options.count; bucket++) {

@@ -16,10 +16,6 @@ export class Rounds {
     this.round = round;
   }
 
-  get started(): boolean {
-    return this.running;
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;
