@@ -1,7 +1,7 @@
 /**
  * GitLab reporting: the time from a PipelineRun condition change (written as Tekton writes it) to the
  * GitLab status update that reflects it, p50/p99, and GitLab requests per attempt when nothing drifts.
- * Targets: p99 under 1 s on loopback; at most 4 requests per attempt.
+ * Targets: p99 under 300 ms on loopback; at most 3 requests per attempt (a read, running, the end).
  */
 
 import { randomBytes } from "node:crypto";
@@ -119,7 +119,7 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     });
     const requests = gitlab.requests.slice(before);
     const s = summarize(latencies);
-    const verdict = s.p99 < 1000 ? "target met (p99 < 1 s)" : "TARGET MISSED (p99 >= 1 s)";
+    const verdict = s.p99 < 300 ? "target met (p99 < 300 ms)" : "TARGET MISSED (p99 >= 300 ms)";
     print(`${attempts} attempts (running, then success or failure), 10 at a time`);
     print(
       `condition change → GitLab status: p50 ${ms(s.p50)}, p90 ${ms(s.p90)}, p99 ${ms(s.p99)}, max ${ms(s.max)} over ${s.count} changes: ${verdict}`,
@@ -127,15 +127,16 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     const perAttempt = requests.length / attempts;
     const gets = requests.filter((r) => r.method === "GET").length / attempts;
     const posts = requests.filter((r) => r.method === "POST").length / attempts;
-    const ok = perAttempt <= 4 ? "target met (<= 4)" : "TARGET MISSED (> 4)";
+    const ok = perAttempt <= 3 ? "target met (<= 3)" : "TARGET MISSED (> 3)";
     print(
       `GitLab requests per attempt: ${perAttempt.toFixed(2)} (GET ${gets.toFixed(2)}, POST ${posts.toFixed(2)}): ${ok}`,
     );
-    // Not all of an attempt's requests fall in this window: say what comes after it, from the schedule
-    // (one read before the first write, the reads after the end, two resyncs once done).
-    const lifetime = posts + 1 + readsAfterRunEnded.length + 2;
+    // Not all of an attempt's requests fall in this window: say what comes after it (gitlab/status/
+    // lineage-memory.ts): two resyncs once done and, where PaC reports the run, one read when it has.
+    // The reads at readsAfterRunEnded are taken only for runs PaC may report wrongly (none here).
+    const lifetime = posts + 1 + 2;
     print(
-      `  counted until each end was reported; after it come reads at ${readsAfterRunEnded.map((t) => `${t / 1000}`).join(", ")} s (the guard against PaC's late final status) and two more a --gitlab-resync apart: ${lifetime.toFixed(2)} requests over an attempt's whole life`,
+      `  counted until each end was reported; after it come two reads a --gitlab-resync apart: ${lifetime.toFixed(2)} requests over an attempt's whole life (${(lifetime + 1).toFixed(2)} where PaC reports the run: one read once it has; an attempt a newer one supersedes adds reads at ${readsAfterRunEnded.map((t) => `${t / 1000}`).join(", ")} s)`,
     );
   } finally {
     await unregister();

@@ -1,38 +1,158 @@
 import { describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../core/tekton.ts";
-import { newMemory, nextReadAfterRunEnded, noticeEndedRuns, readsAfterRunEnded } from "./lineage-memory.ts";
+import {
+  endedRunWatches,
+  newMemory,
+  nextReadAfterRunEnded,
+  noticeEndedRuns,
+  readsAfterRunEnded,
+} from "./lineage-memory.ts";
 
-const run = (name: string, done: boolean): PipelineRun => ({
-  metadata: { name },
-  status: done ? { conditions: [{ type: "Succeeded", status: "True", reason: "Succeeded" }] } : {},
+type Shape = "running" | "succeeded" | "cancelled";
+
+/** A run of attempt `attempt`; `pac`: PaC's state annotation; `taken`: tekton-lineage took its report. */
+const run = (
+  attempt: number,
+  shape: Shape,
+  extra: { pac?: string; taken?: boolean; cancelRequested?: boolean } = {},
+): PipelineRun => ({
+  metadata: {
+    name: `a-${attempt}`,
+    annotations: {
+      "tekton-lineage.io/attempt": String(attempt),
+      ...(extra.pac ? { "pipelinesascode.tekton.dev/state": extra.pac } : {}),
+      ...(extra.taken ? { "tekton-lineage.io/pac-report-taken-over": "superseded" } : {}),
+    },
+  },
+  spec: extra.cancelRequested ? { status: "Cancelled" } : {},
+  status: {
+    conditions: [
+      {
+        type: "Succeeded",
+        ...({
+          running: { status: "Unknown", reason: "Running" },
+          succeeded: { status: "True", reason: "Succeeded" },
+          cancelled: { status: "False", reason: "Cancelled" },
+        }[shape] as { status: "Unknown" | "True" | "False"; reason: string }),
+      },
+    ],
+  },
 });
 const known = { key: "k", status: { id: 1, status: "running", targetUrl: "", description: "" }, at: 0 };
 
-describe("reads after a run of the lineage ended", () => {
-  it("reads GitLab again on PaC's schedule after a run ends, and not for runs already done at start", () => {
-    const memory = newMemory();
-    memory.known = known;
-    noticeEndedRuns(memory, [run("a-1", true), run("a-2", false)], 0);
-    expect(memory.known.at).toBe(0);
-    expect(nextReadAfterRunEnded(memory, 0)).toBeUndefined();
+describe("endedRunWatches", () => {
+  it.each([
+    ["a run still running", run(1, "running", { pac: "started" }), 1, "none"],
+    ["the latest attempt's run, ended, PaC to report it", run(1, "succeeded", { pac: "started" }), 1, "pac"],
+    [
+      "the latest attempt's run, ended, PaC reported it",
+      run(1, "succeeded", { pac: "completed" }),
+      1,
+      "none",
+    ],
+    ["the latest attempt's run, not PaC's", run(1, "succeeded"), 1, "none"],
+    ["an older attempt's run PaC would report", run(1, "succeeded", { pac: "started" }), 2, "guarded"],
+    ["an older attempt's run PaC reported itself", run(1, "succeeded", { pac: "completed" }), 2, "none"],
+    [
+      "an older attempt's run whose report was taken",
+      run(1, "cancelled", { pac: "completed", taken: true }),
+      2,
+      "guarded",
+    ],
+    [
+      "the latest attempt's run someone cancelled",
+      run(1, "cancelled", { pac: "started", cancelRequested: true }),
+      1,
+      "guarded",
+    ],
+    [
+      "the latest attempt's run whose report was taken",
+      run(1, "succeeded", { pac: "completed", taken: true }),
+      1,
+      "guarded",
+    ],
+  ])("%s: %s", (_name, r, newest, expected) => {
+    const { guarded, awaitingPacReport } = endedRunWatches([r], newest);
+    const watch = guarded.has("a-1") ? "guarded" : awaitingPacReport.has("a-1") ? "pac" : "none";
+    expect(watch).toBe(expected);
+  });
+});
 
-    noticeEndedRuns(memory, [run("a-1", true), run("a-2", true)], 100);
-    expect(memory.known.at).toBe(0);
+describe("reads after a run of the lineage ended", () => {
+  /** Follows the reads a lineage asks for from `from` on, `runs` unchanged: when each was due (ms after `from`). */
+  const readsFrom = (
+    memory: ReturnType<typeof newMemory>,
+    runs: PipelineRun[],
+    newest: number,
+    from: number,
+  ) => {
     const reads: number[] = [];
-    let now = 100;
+    let now = from;
     for (let i = 0; i < 10; i++) {
       const next = nextReadAfterRunEnded(memory, now);
       if (next === undefined) break;
       now += next;
       memory.known = { ...known, at: now };
-      noticeEndedRuns(memory, [run("a-1", true), run("a-2", true)], now);
-      if (memory.known.at === Number.NEGATIVE_INFINITY) reads.push(now - 100);
+      noticeEndedRuns(memory, runs, newest, now);
+      if (memory.known.at === Number.NEGATIVE_INFINITY) reads.push(now - from);
     }
+    return reads;
+  };
+  const expectSchedule = (reads: number[]) => {
     expect(reads).toHaveLength(readsAfterRunEnded.length);
     reads.forEach((at, i) => {
       expect(at).toBeGreaterThanOrEqual(readsAfterRunEnded[i] ?? 0);
       expect(at).toBeLessThan((readsAfterRunEnded[i] ?? 0) + 50);
     });
-    expect(nextReadAfterRunEnded(memory, now)).toBeUndefined();
+  };
+
+  it("reads GitLab on PaC's schedule after an older attempt ends, and not for runs already done at start", () => {
+    const memory = newMemory();
+    memory.known = known;
+    const older = (shape: Shape) => run(1, shape, { pac: "completed", taken: true });
+    noticeEndedRuns(memory, [run(0, "succeeded", { pac: "completed", taken: true }), older("running")], 2, 0);
+    expect(memory.known.at).toBe(0);
+    expect(nextReadAfterRunEnded(memory, 0)).toBeUndefined();
+
+    const ended = [run(0, "succeeded", { pac: "completed", taken: true }), older("cancelled")];
+    noticeEndedRuns(memory, ended, 2, 100);
+    expect(memory.known.at).toBe(0);
+    expectSchedule(readsFrom(memory, ended, 2, 100));
+    expect(nextReadAfterRunEnded(memory, 10_000_000)).toBeUndefined();
+  });
+
+  it("reads once when PaC reports the latest attempt's run, and on the schedule once a newer attempt makes it stale", () => {
+    const memory = newMemory();
+    memory.known = known;
+    noticeEndedRuns(memory, [run(1, "running", { pac: "started" })], 1, 0);
+    // It ended: PaC will report it, in the same state; no timer.
+    noticeEndedRuns(memory, [run(1, "succeeded", { pac: "started" })], 1, 100);
+    expect(memory.known.at).toBe(0);
+    expect(nextReadAfterRunEnded(memory, 100)).toBeUndefined();
+    // PaC posted its final status, then wrote its state: read now, once.
+    noticeEndedRuns(memory, [run(1, "succeeded", { pac: "completed" })], 1, 200);
+    expect(memory.known.at).toBe(Number.NEGATIVE_INFINITY);
+    memory.known = { ...known, at: 200 };
+    noticeEndedRuns(memory, [run(1, "succeeded", { pac: "completed" })], 1, 300);
+    expect(memory.known.at).toBe(200);
+    expect(nextReadAfterRunEnded(memory, 300)).toBeUndefined();
+
+    // Another lineage's history: ended, PaC not yet reported, and attempt 2 admitted — the schedule starts.
+    const stale = newMemory();
+    stale.known = known;
+    noticeEndedRuns(stale, [run(1, "succeeded", { pac: "started" })], 1, 0);
+    const taken = [run(1, "succeeded", { pac: "completed", taken: true })];
+    noticeEndedRuns(stale, taken, 2, 5000);
+    expect(stale.known.at).toBe(0);
+    expectSchedule(readsFrom(stale, taken, 2, 5000));
+  });
+
+  it("takes no read for the latest attempt's run that nobody else reports", () => {
+    const memory = newMemory();
+    memory.known = known;
+    noticeEndedRuns(memory, [run(1, "running")], 1, 0);
+    noticeEndedRuns(memory, [run(1, "succeeded")], 1, 100);
+    expect(memory.known.at).toBe(0);
+    expect(nextReadAfterRunEnded(memory, 100)).toBeUndefined();
   });
 });

@@ -1,14 +1,17 @@
-import { isDone, type PipelineRun } from "../../core/tekton.ts";
+import { pacState, pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
+import { isCancelRequested, isDone, type PipelineRun } from "../../core/tekton.ts";
 import { jitter } from "../../kube/backoff.ts";
+import { attemptOf } from "../../lineage/supersede.ts";
 import type { TroubleMemory } from "../report-trouble.ts";
 import type { KnownStatus } from "./converge.ts";
 
 /**
- * When GitLab is read again after a run of the lineage finished or was cancelled (ms after it was seen
- * done): PaC's watcher posts a final status for every run that ends (reconciler.reportFinalStatus →
- * postFinalStatus, retried after 1, 3 and 5 s), on the same status name and, with the same token, onto
- * whichever job of that name is open — the latest attempt's. Read promptly, such a write is undone before
- * anyone looks.
+ * When GitLab is read again after a run PaC may still report wrongly has ended (ms after it was seen): PaC's
+ * watcher posts a final status for every run that ends (reconciler.reportFinalStatus → postFinalStatus,
+ * retried after 1, 3 and 5 s), on the same status name and, with the same token, onto whichever job of that
+ * name is open — the latest attempt's. tekton-lineage takes such reports from PaC (gitlab/status/
+ * pac-reports.ts), but a PaC reconcile already under way posts anyway. Read promptly, such a write is undone
+ * before anyone looks.
  */
 export const readsAfterRunEnded: readonly number[] = [1000, 3000, 7000, 15_000, 30_000];
 
@@ -21,8 +24,10 @@ export interface LineageMemory extends TroubleMemory {
   newerSince?: { attempt: number; since: number };
   /** Resyncs left after the latest attempt finished (another writer may still move its status). */
   checksAfterDone: number;
-  /** The runs seen done, to notice one that just ended. */
-  doneRuns?: Set<string>;
+  /** The ended runs whose report PaC may still post wrongly, to notice one that just joined them. */
+  guardedRuns?: Set<string>;
+  /** The latest attempt's runs that ended by themselves and that PaC has yet to report. */
+  awaitingPacReport?: Set<string>;
   /** Reading GitLab again after a run ended: since when (own clock) and how many reads are done. */
   afterRunEnded?: { since: number; reads: number };
   /** The creation failure (when PaC recorded it) whose status PaC may still be posting. */
@@ -34,11 +39,65 @@ export function newMemory(): LineageMemory {
 }
 
 /**
- * Notices runs of the lineage that ended since the last reconcile and, when one did, starts the reads of
- * readsAfterRunEnded; when one is due, what is known of GitLab no longer counts as fresh.
+ * How each ended run of a lineage is watched for PaC's final report of it (`newestAttempt`: the newest
+ * attempt admitted, created or not):
+ *
+ * - `guarded`: a run PaC may report onto the status *wrongly* — an older attempt, one someone asked to
+ *   cancel (PaC calls a cancelled run still Unknown a success), one whose report tekton-lineage took —
+ *   and that PaC has not reported itself (then it never reports it again). GitLab is read on
+ *   readsAfterRunEnded from when it joins this set; a run of the latest attempt joins it when a newer
+ *   attempt is admitted, which is when PaC's late report of it starts to mislead.
+ * - `awaitingPacReport`: the latest attempt's run, ended by itself, that PaC will report. PaC's report
+ *   agrees with tekton-lineage's in state and may differ in words and link; PaC writes its state
+ *   annotation only after its post (reportFinalStatus, v0.37.0 and v0.50.0), so GitLab is read once when
+ *   that annotation says PaC reported — not on a timer.
+ *
+ * A run of the latest attempt that PaC does not report gets no reads: nobody else reports it.
  */
-export function noticeEndedRuns(memory: LineageMemory, runs: readonly PipelineRun[], now: number): void {
-  if (dueAfterRunEnded(memory, runs, now) && memory.known)
+export function endedRunWatches(
+  runs: readonly PipelineRun[],
+  newestAttempt: number,
+): { guarded: Set<string>; awaitingPacReport: Set<string> } {
+  const guarded = new Set<string>();
+  const awaitingPacReport = new Set<string>();
+  for (const run of runs) {
+    if (!isDone(run)) continue;
+    const name = run.metadata.name ?? "";
+    const own = attemptOf(run) >= newestAttempt && !isCancelRequested(run) && !reportTakenOver(run);
+    if (!own && (pacWillReport(run) || reportTakenOver(run))) guarded.add(name);
+    else if (pacState(run) !== undefined && !pacReported(run)) awaitingPacReport.add(name);
+  }
+  return { guarded, awaitingPacReport };
+}
+
+function pacReported(run: PipelineRun): boolean {
+  const state = pacState(run);
+  return state === "completed" || state === "failed";
+}
+
+/**
+ * Notices runs of the lineage that ended (or whose report PaC just posted) since the last reconcile and,
+ * when one did, starts the reads it needs (endedRunWatches); when one is due, what is known of GitLab no
+ * longer counts as fresh.
+ */
+export function noticeEndedRuns(
+  memory: LineageMemory,
+  runs: readonly PipelineRun[],
+  newestAttempt: number,
+  now: number,
+): void {
+  const { guarded, awaitingPacReport } = endedRunWatches(runs, newestAttempt);
+  const seenBefore = memory.guardedRuns !== undefined;
+  const joined = seenBefore && [...guarded].some((name) => !memory.guardedRuns?.has(name));
+  // A run PaC was to report is now reported (its state final, not by tekton-lineage's take-over).
+  const pacSpoke = [...(memory.awaitingPacReport ?? [])].some((name) => {
+    const run = runs.find((r) => r.metadata.name === name);
+    return run !== undefined && pacReported(run) && !reportTakenOver(run);
+  });
+  memory.guardedRuns = guarded;
+  memory.awaitingPacReport = awaitingPacReport;
+  if (joined) memory.afterRunEnded = { since: now, reads: 0 };
+  if ((dueAfterRunEnded(memory, now) || pacSpoke) && memory.known)
     memory.known = { ...memory.known, at: Number.NEGATIVE_INFINITY };
 }
 
@@ -57,11 +116,7 @@ export function noticeCreationFailure(
   memory.afterRunEnded = { since: now, reads: 0 };
 }
 
-function dueAfterRunEnded(memory: LineageMemory, runs: readonly PipelineRun[], now: number): boolean {
-  const done = new Set(runs.filter(isDone).map((r) => r.metadata.name ?? ""));
-  const ended = memory.doneRuns !== undefined && [...done].some((name) => !memory.doneRuns?.has(name));
-  memory.doneRuns = done;
-  if (ended) memory.afterRunEnded = { since: now, reads: 0 };
+function dueAfterRunEnded(memory: LineageMemory, now: number): boolean {
   const watch = memory.afterRunEnded;
   if (!watch) return false;
   const due = readsAfterRunEnded[watch.reads];

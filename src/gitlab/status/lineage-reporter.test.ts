@@ -184,8 +184,10 @@ describe("LineageReporter.reconcile", () => {
   it("never lets an older attempt's final report from PaC win, whatever the repair budget", async () => {
     const clock = { now: 0 };
     const older = [1, 2, 3, 4];
+    // PaC took the runs over (its state annotation): its watcher will report each one that ends.
+    const pacs = { "pipelinesascode.tekton.dev/state": "started" };
     const { reporter, cache, shown, pacPosts, metric } = setup(
-      [...older.map((n) => attempt(n)), attempt(5)],
+      [...older.map((n) => attempt(n, "running", pacs)), attempt(5)],
       {
         clock: () => clock.now,
       },
@@ -195,7 +197,7 @@ describe("LineageReporter.reconcile", () => {
     for (const n of older) {
       // An older attempt ends; PaC's watcher posts its final status on the same name, and GitLab applies it
       // to the open job of the same user: attempt 5's.
-      cache.set(attempt(n, n % 2 === 0 ? "cancelled" : "failed"));
+      cache.set(attempt(n, n % 2 === 0 ? "cancelled" : "failed", pacs));
       pacPosts({
         state: "canceled",
         description: "cancelled validating this commit",
@@ -213,6 +215,60 @@ describe("LineageReporter.reconcile", () => {
     // Four repairs, each of an older attempt's report: maxRepairs (2) did not stop them.
     expect(await metric("tekton_lineage_gitlab_repairs_total")).toBe(4);
     expect(await metric("tekton_lineage_gitlab_problems_total")).toBe(0);
+  });
+
+  /** PaC took the run over and reported its start. */
+  const pacStarted = {
+    "pipelinesascode.tekton.dev/state": "started",
+    "pipelinesascode.tekton.dev/scm-reporting-plr-started": "true",
+  };
+
+  it("reads GitLab once when PaC reports the latest attempt's end, not on a timer, and restores its own words", async () => {
+    const clock = { now: 0 };
+    const { reporter, cache, shown, pacPosts, clients } = setup([attempt(1, "running", pacStarted)], {
+      clock: () => clock.now,
+    });
+    await reporter.reconcile(key);
+    cache.set(attempt(1, "failed", pacStarted));
+    const ended = await reporter.reconcile(key);
+    const words = "attempt 1 failed (Failed): Tasks Completed: 1 (Failed: 1)";
+    expect(shown()).toMatchObject({ status: "failed", description: words });
+    // PaC's report of it will agree in state: no read before it comes.
+    expect(ended.requeueAfterMs).toBeGreaterThan(30_000);
+    expect(clients.calls).toEqual(["GET 200", "POST 201", "POST 201"]);
+    // PaC's watcher posts its final status in its own words and link, then writes its state.
+    clock.now += 2000;
+    pacPosts({ state: "failed", description: "failed", target_url: pacLink(1) });
+    cache.set(attempt(1, "failed", { ...pacStarted, "pipelinesascode.tekton.dev/state": "completed" }));
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({
+      status: "failed",
+      description: words,
+      target_url: `https://console.example/ns/build-${lineage}-1`,
+    });
+    expect(clients.calls.slice(3)).toEqual(["GET 200", "POST 201"]);
+  });
+
+  it("reads GitLab on PaC's schedule once a newer attempt makes an ended run's coming report stale", async () => {
+    const clock = { now: 0 };
+    const { reporter, cache, shown, pacPosts } = setup([attempt(1, "running", pacStarted)], {
+      clock: () => clock.now,
+    });
+    await reporter.reconcile(key);
+    cache.set(attempt(1, "succeeded", pacStarted));
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({ status: "success", description: "attempt 1 succeeded" });
+    // Attempt 2 is admitted before PaC's watcher, already reading attempt 1, has posted its success.
+    clock.now += 500;
+    cache.set(attempt(2));
+    const admitted = await reporter.reconcile(key);
+    expect(shown()).toMatchObject({ status: "running", description: "attempt 2 running" });
+    expect(admitted.requeueAfterMs).toBeLessThanOrEqual(1010);
+    pacPosts({ state: "success", description: "successfully validated your commit", target_url: pacLink(1) });
+    expect(shown()).toMatchObject({ status: "success", target_url: pacLink(1) });
+    clock.now += admitted.requeueAfterMs ?? 0;
+    await reporter.reconcile(key);
+    expect(shown()).toMatchObject({ status: "running", description: "attempt 2 running" });
   });
 
   it("leaves PaC's own status of the latest run alone, in PaC's words", async () => {

@@ -76,7 +76,7 @@ const olderAttemptRepairs = 20;
 /**
  * Keeps the GitLab commit status of every lineage on its latest attempt. Level-based: for each lineage
  * it computes what GitLab should show (desiredStatus), compares with what GitLab shows (remembered from
- * its own writes, read again every resyncMs and soon after any run of the lineage ends), and posts only
+ * its own writes, read again every resyncMs and when PaC may have reported an ended run), and posts only
  * the difference (converge). Lineages whose create failed also tell `bareStatuses` (the PAC failure
  * corrector, gitlab/pac-failure/) what they contribute to PaC's bare failure status of their commit. Trouble is handled by ReportTrouble; repairs
  * against another writer are bounded (RepairBudget), reports of older attempts always lose.
@@ -200,7 +200,7 @@ export class LineageReporter {
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
     if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
-    noticeEndedRuns(memory, view.runs, now);
+    noticeEndedRuns(memory, view.runs, (view.attempts.newer ?? view.attempts.newest ?? latest).attempt, now);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {

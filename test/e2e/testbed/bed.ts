@@ -158,7 +158,6 @@ export async function startTestBed(options: {
           `--watch-namespaces=${namespace}`,
           `--pac-namespace=${pacNamespace}`,
           `--gitlab-hosts=${new URL(gitlab.url).host}`,
-          "--gitlab-resync=2s",
           "--creation-grace=3s",
           ...(options.lineageArgs ?? []),
         ],
