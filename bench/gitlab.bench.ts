@@ -117,7 +117,11 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
       await condition(name, succeed ? "True" : "False", succeed ? "Succeeded" : "Failed");
       latencies.push((await reported) - changed);
     });
-    const requests = gitlab.requests.slice(before);
+    const all = gitlab.requests.slice(before);
+    // An attempt's own requests are its statuses' reads and writes; what a Repository's project is, is
+    // asked once for all of its lineages and kept ten minutes (gitlab/status/project-check.ts).
+    const requests = all.filter((r) => /\/statuses(\/|$)/.test(r.path));
+    const lookups = all.length - requests.length;
     const s = summarize(latencies);
     const verdict = s.p99 < 300 ? "target met (p99 < 300 ms)" : "TARGET MISSED (p99 >= 300 ms)";
     print(`${attempts} attempts (running, then success or failure), 10 at a time`);
@@ -129,7 +133,7 @@ export async function benchGitLab(env: BenchEnvironment, print: (line: string) =
     const posts = requests.filter((r) => r.method === "POST").length / attempts;
     const ok = perAttempt <= 3 ? "target met (<= 3)" : "TARGET MISSED (> 3)";
     print(
-      `GitLab requests per attempt: ${perAttempt.toFixed(2)} (GET ${gets.toFixed(2)}, POST ${posts.toFixed(2)}): ${ok}`,
+      `GitLab requests per attempt: ${perAttempt.toFixed(2)} (GET ${gets.toFixed(2)}, POST ${posts.toFixed(2)}): ${ok}; besides, ${lookups} lookup(s) of the Repository's project for all ${attempts} attempts`,
     );
     // Not all of an attempt's requests fall in this window: say what comes after it (gitlab/status/
     // lineage-memory.ts): two resyncs once done and, where PaC reports the run, one read when it has.

@@ -86,4 +86,31 @@ describe("ProjectCheck", () => {
       refused: "no Repository with a spec.url to check the run's project against",
     });
   });
+
+  it("asks once for lineages of one Repository checked at the same time, and again after a failure", async () => {
+    let asked = 0;
+    let answer: (id: number) => void = () => {};
+    let fail = true;
+    const api = {
+      postStatus: async () => {
+        throw new Error("unused");
+      },
+      statuses: async () => [],
+      projectId: (_path: string) => {
+        asked++;
+        if (fail) return Promise.reject(new GitLabError(502, "Bad Gateway"));
+        return new Promise<number>((resolve) => {
+          answer = resolve;
+        });
+      },
+      mergeRequestSource: async () => 0,
+    };
+    const check = new ProjectCheck(() => 0);
+    await expect(check.check(api, "h", repository, run)).rejects.toThrow("Bad Gateway");
+    fail = false;
+    const checks = Array.from({ length: 8 }, () => check.check(api, "h", repository, run));
+    answer(10);
+    for (const verdict of await Promise.all(checks)) expect(verdict).toEqual({ projects: ["10"] });
+    expect(asked).toBe(2);
+  });
 });

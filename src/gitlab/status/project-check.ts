@@ -76,6 +76,8 @@ const maxEntries = 2000;
 export class ProjectCheck {
   private readonly ids = new Map<string, { id: number; at: number }>();
   private readonly sources = new Map<string, { id: number | undefined; at: number }>();
+  /** Lookups under way, by cache key: lineages of one Repository reconciled at once ask GitLab once. */
+  private readonly asking = new Map<string, Promise<unknown>>();
   private readonly clock: () => number;
 
   constructor(clock: () => number = Date.now) {
@@ -121,10 +123,19 @@ export class ProjectCheck {
     const now = this.clock();
     const known = cache.get(key);
     if (known && now - known.at < ttlMs) return known.id;
-    const id = await load();
-    cache.delete(key);
-    cache.set(key, { id, at: now });
-    if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-    return id;
+    const under = this.asking.get(key) as Promise<T> | undefined;
+    if (under) return under;
+    const asked = load().then((id) => {
+      cache.delete(key);
+      cache.set(key, { id, at: now });
+      if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+      return id;
+    });
+    this.asking.set(key, asked);
+    try {
+      return await asked;
+    } finally {
+      this.asking.delete(key);
+    }
   }
 }
