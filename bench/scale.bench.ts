@@ -99,14 +99,18 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
     "--max-new-lineages-per-namespace=100000",
     "--max-new-lineages=1000000",
   ];
-  // The floor: a replica holding every bucket of a cluster without runs, settled (RSS after 15 s).
+  // The floor: a replica holding and having reconciled every bucket of a cluster without runs.
   const empty = await startLineageProcess(env, {
     role: "reconciler",
     args: common,
     logLevel: "info",
     env: imageEnvironment,
   });
-  await new Promise((resolve) => setTimeout(resolve, 15_000));
+  await eventually(
+    "the empty replica to reconcile every bucket",
+    async () => (await empty.metric("tekton_lineage_buckets_reconciled")) === buckets,
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
   const floorRss = rssMiB(empty.pid);
   const floorHeap = await heapMiB(empty);
   await empty.stop();
