@@ -64,8 +64,9 @@ export function endedRunWatches(
     if (!isDone(run)) continue;
     const name = run.metadata.name ?? "";
     const own = attemptOf(run) >= newestAttempt && !isCancelRequested(run) && !reportTakenOver(run);
-    if (!own && (pacWillReport(run) || reportTakenOver(run))) guarded.add(name);
-    else if (pacState(run) !== undefined && !pacReported(run)) awaitingPacReport.add(name);
+    if (own) {
+      if (pacWillReport(run)) awaitingPacReport.add(name);
+    } else if (pacWillReport(run) || reportTakenOver(run)) guarded.add(name);
   }
   return { guarded, awaitingPacReport };
 }
