@@ -1,7 +1,7 @@
 import { Commits } from "@gitbeaker/rest";
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PipelineRun } from "../../src/core/tekton.ts";
+import { type PipelineRun, taskRunResource } from "../../src/core/tekton.ts";
 import type { Explanation } from "../../src/explain/timeline.ts";
 import { lineageIdOf } from "../../src/lineage/lineage.ts";
 import { attemptName } from "../../src/lineage/names.ts";
@@ -437,6 +437,53 @@ describe("a run stored although PaC was told its create failed (the answer was l
       application,
     );
     expect((await pipelinesOf(gitlab, sha)).map((p) => p.status)).not.toContain("success");
+  });
+});
+
+describe("a failed run", () => {
+  it("names the task that failed first, read from its TaskRuns as of the run's own version", async () => {
+    const sha = newCommit(gitlab, { ciPipeline: true });
+    const run = createdRun((await pac.open(mr(sha), ["build"]))[0]);
+    const name = run.metadata.name ?? "";
+    await startedByTekton(run);
+    await shownWhen("attempt 1 running", sha, running);
+    // As Tekton does: the TaskRun's failure is written before the PipelineRun's.
+    const objects = admin.makeApiClient(CustomObjectsApi);
+    const taskRun = `${name}-lint`;
+    await objects.createNamespacedCustomObject({
+      ...taskRunResource,
+      namespace,
+      body: {
+        apiVersion: "tekton.dev/v1",
+        kind: "TaskRun",
+        metadata: {
+          name: taskRun,
+          labels: { "tekton.dev/pipelineRun": name, "tekton.dev/pipelineTask": "lint" },
+        },
+        spec: {},
+      },
+    });
+    await objects.patchNamespacedCustomObjectStatus(
+      {
+        ...taskRunResource,
+        namespace,
+        name: taskRun,
+        body: {
+          status: {
+            conditions: [{ type: "Succeeded", status: "False", reason: "Failed" }],
+            completionTime: new Date().toISOString(),
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await tekton.finishNow(namespace, name, { succeeded: false });
+    await shownWhen(
+      "attempt 1 failed, naming task lint",
+      sha,
+      (job) =>
+        job.status === "failed" && /^attempt 1 failed \(.*\): task lint failed/.test(job.description ?? ""),
+    );
   });
 });
 

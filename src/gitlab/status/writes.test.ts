@@ -72,8 +72,9 @@ describe("planWrites", () => {
   describe("a status PaC wrote in its own words, known by its link", () => {
     const pacLink2 = "https://pac.example/team-a/build-x-2";
     const pacLink1 = "https://pac.example/team-a/build-x-1";
-    const known = (state: DesiredStatus["state"]) =>
+    const known = (state: DesiredStatus["state"], patch: Partial<DesiredStatus> = {}) =>
       desired(state, {
+        ...patch,
         attemptLinks: new Map([
           [pacLink1, 1],
           [link1, 1],
@@ -112,6 +113,18 @@ describe("planWrites", () => {
         actual: actual("running", "", pacLink1),
         desired: known("running"),
         writes: ["canceled attempt 1 superseded by attempt 2 (build-x-2)", "running attempt 2 running"],
+      },
+      {
+        what: "PaC's failure of the same run, in its words, is given the reason (a new job)",
+        actual: actual("failed", "failed", link2),
+        desired: known("failed", { description: "attempt 2 failed (Failed): task lint failed: boom" }),
+        writes: ["failed attempt 2 failed (Failed): task lint failed: boom"],
+      },
+      {
+        what: "PaC's success of the same run, in its words, is left alone",
+        actual: actual("success", "successfully validated your commit", link2),
+        desired: known("success"),
+        writes: [],
       },
       {
         what: "a final status with another link of the same run is given the desired link (flags win)",

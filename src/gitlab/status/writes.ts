@@ -36,7 +36,8 @@ function ownAttemptWritten(
 /**
  * GitLab already shows the desired status: same state, and the same attempt with the desired link (or,
  * for a status another writer such as PaC posted, the same link; while it is open, any link that names
- * the same run, as only a state change could change it). Wording written by others is tolerated; a wrong
+ * the same run, as only a state change could change it). Wording written by others is tolerated (not
+ * a failure that loses its reason: failureWithoutReason); a wrong
  * state, a wrong attempt or a link that names no run is not — nor tekton-lineage's own words once they
  * no longer say what the status is: GitLab keeps a description a later post leaves blank (PaC's
  * in_progress over tekton-lineage's "queued" status), and a finished status keeps "cancelling".
@@ -50,8 +51,22 @@ export function converged(actual: ActualStatus, desired: DesiredStatus): boolean
   if (sameRun && actual.status === "running" && desired.state === "pending") return true;
   if (actual.status !== desired.state) return false;
   if (actual.targetUrl === desired.targetUrl)
-    return written === undefined || (written === desired.attempt && ownWordsStillTrue(actual, desired));
+    return written === undefined
+      ? !failureWithoutReason(actual, desired)
+      : written === desired.attempt && ownWordsStillTrue(actual, desired);
   return isOpen(actual.status) && written === undefined && sameRun;
+}
+
+/**
+ * A finished failure in another writer's words, where tekton-lineage says why (the failed task, the
+ * condition's message): PaC's watcher posts just "failed" after tekton-lineage's report of the same run,
+ * and the reason is what the merge request needs. Other words are tolerated; this one is replaced once
+ * (a new job, as repairs are: bounded by the repair budget).
+ */
+function failureWithoutReason(actual: ActualStatus, desired: DesiredStatus): boolean {
+  return (
+    desired.state === "failed" && actual.status === "failed" && actual.description !== desired.description
+  );
 }
 
 /**
