@@ -36,11 +36,11 @@ function ownAttemptWritten(
 /**
  * GitLab already shows the desired status: same state, and the same attempt with the desired link (or,
  * for a status another writer such as PaC posted, the same link; while it is open, any link that names
- * the same run, as only a state change could change it). Wording written by others is tolerated (not
- * a failure that loses its reason: failureWithoutReason); a wrong
- * state, a wrong attempt or a link that names no run is not — nor tekton-lineage's own words once they
- * no longer say what the status is: GitLab keeps a description a later post leaves blank (PaC's
- * in_progress over tekton-lineage's "queued" status), and a finished status keeps "cancelling".
+ * the same run, as only a state change could change it). Wording written by others is tolerated, but
+ * not a failure that loses its reason (failureWithoutReason); a wrong state, a wrong attempt or a link
+ * that names no run is not tolerated — nor tekton-lineage's own words once they no longer say what the
+ * status is: GitLab keeps a description a later post leaves blank (PaC's in_progress over
+ * tekton-lineage's "queued" status), and a finished status keeps "cancelling".
  */
 export function converged(actual: ActualStatus, desired: DesiredStatus): boolean {
   const written = ownAttemptWritten(actual, desired);
