@@ -17,13 +17,15 @@ export interface ReportLatencies {
  * Runs `attempts` merge-request runs through a namespace, 10 at a time: each is created, made Running
  * (and waited for until GitLab shows it running), then ended — half succeed, half fail — and the time
  * until GitLab shows the end is measured, from the condition write's request and from its answer. Whoever
- * reports (tekton-lineage, or the floor) is watching the namespace already.
+ * reports (tekton-lineage, or the floor) is watching the namespace already; `gaveUp` rejects when the
+ * reporter knows no report will come (the measurement then fails instead of waiting forever).
  */
 export async function measureReports(
   api: CustomObjectsApi,
   gitlab: FakeGitLab,
   namespace: string,
   attempts: number,
+  gaveUp: Promise<never> = new Promise<never>(() => {}),
 ): Promise<ReportLatencies> {
   const waiting = new Map<string, { state: string; resolve: (at: number) => void }>();
   gitlab.onRequest((request: RecordedRequest) => {
@@ -58,7 +60,7 @@ export async function measureReports(
     })) as PipelineRun;
     const name = run.metadata.name ?? "";
     await condition(name, "Unknown", "Running");
-    await running;
+    await Promise.race([running, gaveUp]);
     const succeed = Math.random() < 0.5;
     const reported = new Promise<number>((resolve) =>
       waiting.set(sha, { state: succeed ? "success" : "failed", resolve }),
@@ -66,7 +68,7 @@ export async function measureReports(
     const changed = performance.now();
     await condition(name, succeed ? "True" : "False", succeed ? "Succeeded" : "Failed");
     const answered = performance.now();
-    const at = await reported;
+    const at = await Promise.race([reported, gaveUp]);
     latencies.fromRequest.push(at - changed);
     latencies.fromAnswer.push(Math.max(0, at - answered));
   });
