@@ -74,10 +74,8 @@ const maxEntries = 2000;
  * (the reporter retries them).
  */
 export class ProjectCheck {
-  private readonly ids = new Map<string, { id: number; at: number }>();
-  private readonly sources = new Map<string, { id: number | undefined; at: number }>();
-  /** Lookups under way, by cache key: lineages of one Repository reconciled at once ask GitLab once. */
-  private readonly asking = new Map<string, Promise<unknown>>();
+  private readonly ids = new RememberedAnswers<number>();
+  private readonly sources = new RememberedAnswers<number | undefined>();
   private readonly clock: () => number;
 
   constructor(clock: () => number = Date.now) {
@@ -95,7 +93,7 @@ export class ProjectCheck {
     const annotated = annotatedProjects(run);
     let project: number;
     try {
-      project = await this.remember(this.ids, `${host}|${path}`, () => api.projectId(path));
+      project = await this.ids.get(`${host}|${path}`, this.clock(), () => api.projectId(path));
     } catch (error) {
       if (error instanceof GitLabError && (error.status === 404 || error.status === 403))
         return { refused: `the Repository's project ${path} is not known to GitLab (${error.status})` };
@@ -105,7 +103,7 @@ export class ProjectCheck {
     const mr = annotated.mergeRequest;
     const needsSource = source !== undefined && source !== String(project) && mr !== undefined;
     const mergeRequestSource = needsSource
-      ? await this.remember(this.sources, `${host}|${project}|${mr}`, () =>
+      ? await this.sources.get(`${host}|${project}|${mr}`, this.clock(), () =>
           api.mergeRequestSource(String(project), mr).catch((error: unknown) => {
             if (error instanceof GitLabError && error.status === 404) return undefined;
             throw error;
@@ -114,22 +112,26 @@ export class ProjectCheck {
       : undefined;
     return checkProjects(annotated, project, mergeRequestSource);
   }
+}
 
-  private async remember<T>(
-    cache: Map<string, { id: T; at: number }>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    const now = this.clock();
-    const known = cache.get(key);
-    if (known && now - known.at < ttlMs) return known.id;
-    const under = this.asking.get(key) as Promise<T> | undefined;
+/**
+ * GitLab's answers by key, each kept ten minutes (at most 2000; the oldest go first). A lookup under way
+ * is shared: lineages of one Repository reconciled at once ask GitLab once. A failed lookup is not kept.
+ */
+class RememberedAnswers<T> {
+  private readonly answers = new Map<string, { value: T; at: number }>();
+  private readonly asking = new Map<string, Promise<T>>();
+
+  async get(key: string, now: number, load: () => Promise<T>): Promise<T> {
+    const known = this.answers.get(key);
+    if (known && now - known.at < ttlMs) return known.value;
+    const under = this.asking.get(key);
     if (under) return under;
-    const asked = load().then((id) => {
-      cache.delete(key);
-      cache.set(key, { id, at: now });
-      if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-      return id;
+    const asked = load().then((value) => {
+      this.answers.delete(key);
+      this.answers.set(key, { value, at: now });
+      if (this.answers.size > maxEntries) this.answers.delete(this.answers.keys().next().value as string);
+      return value;
     });
     this.asking.set(key, asked);
     try {
