@@ -27,6 +27,14 @@ export interface NewerAttempt {
   failure?: { error: string; at: number };
 }
 
+/**
+ * The newest attempt admitted, created or not: a newer one the counter handed out that no run carries
+ * yet, else the newest run's. What every older attempt is older than.
+ */
+export function newestAdmitted(attempts: LineageAttempts): LatestAttempt | NewerAttempt | undefined {
+  return attempts.newer ?? attempts.newest;
+}
+
 /** An attempt PaC could not create. */
 export interface FailedCreation {
   attempt: number;

@@ -18,7 +18,7 @@ import { type BareStatusBoard, bareEntryOf } from "./bare-entry.ts";
 import { converge, RepairBudget, type RepairKind } from "./converge.ts";
 import { type DesiredStatus, lineageDesiredStatus, untilPacHasSpoken } from "./desired.ts";
 import type { FailingTasks } from "./failing-tasks.ts";
-import { type LatestAttempt, latestToReport } from "./latest.ts";
+import { type LatestAttempt, latestToReport, newestAdmitted } from "./latest.ts";
 import {
   type LineageMemory,
   newMemory,
@@ -200,7 +200,7 @@ export class LineageReporter {
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
     if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
-    noticeEndedRuns(memory, view.runs, (view.attempts.newer ?? view.attempts.newest ?? latest).attempt, now);
+    noticeEndedRuns(memory, view.runs, (newestAdmitted(view.attempts) ?? latest).attempt, now);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {

@@ -7,7 +7,7 @@ import { attemptLeaseName, readRecord } from "../../lineage/attempts.ts";
 import { lineageIndex, lineageIndexValue, splitLineageKey } from "../../lineage/genuine-runs.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
 import { answers, type CreationFailure, type CreationFailures } from "../../pac/creation-failures.ts";
-import { type LineageAttempts, lineageAttempts } from "./latest.ts";
+import { type LineageAttempts, lineageAttempts, newestAdmitted } from "./latest.ts";
 
 /** Everything known of one lineage, from the caches: its runs, its counter, what PaC recorded. */
 export interface LineageView {
@@ -122,7 +122,7 @@ export class LineageViews {
     const counted = counter?.metadata.labels?.[leaseLabels.runNamespace] === namespace;
     const record = counter && counted ? readRecord(counter) : undefined;
     const attempts = lineageAttempts(runs, record, (r, at, name) => this.corroborate(r, at, name));
-    const from = attempts.newer?.reportFrom ?? attempts.newest?.reportFrom;
+    const from = newestAdmitted(attempts)?.reportFrom;
     const annotations = from?.metadata.annotations;
     const pipeline = annotations?.[pac.originalPrName];
     const commit = commitOf(namespace, annotations) ?? "";

@@ -2,6 +2,7 @@ import { pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
 import type { RunWriter } from "../../core/run-actions.ts";
 import { isCancelRequested, type PipelineRun } from "../../core/tekton.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
+import { newestAdmitted } from "./latest.ts";
 import type { LineageView } from "./lineage-view.ts";
 
 /**
@@ -19,7 +20,7 @@ import type { LineageView } from "./lineage-view.ts";
 export function reportsToTakeOver(
   view: Pick<LineageView, "runs" | "attempts">,
 ): { run: PipelineRun; why: string }[] {
-  const newest = view.attempts.newer ?? view.attempts.newest;
+  const newest = newestAdmitted(view.attempts);
   if (!newest) return [];
   return view.runs.flatMap((run) => {
     if (!pacWillReport(run) || run.metadata.deletionTimestamp !== undefined) return [];
