@@ -29,6 +29,11 @@ export function pacState(run: PipelineRun): string | undefined {
   return run.metadata.annotations?.[pac.state];
 }
 
+/** PaC's watcher has reported the run (or tekton-lineage wrote the state that says so: reportTakenOver). */
+export function pacReported(run: PipelineRun): boolean {
+  return finalStates.includes(pacState(run) ?? "");
+}
+
 /** PaC's watcher will still post a final status for this run (it has taken it over and not yet reported). */
 export function pacWillReport(run: PipelineRun): boolean {
   const state = pacState(run);

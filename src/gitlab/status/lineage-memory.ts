@@ -1,4 +1,4 @@
-import { pacState, pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
+import { pacReported, pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
 import { isCancelRequested, isDone, type PipelineRun } from "../../core/tekton.ts";
 import { jitter } from "../../kube/backoff.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
@@ -69,11 +69,6 @@ export function endedRunWatches(
     } else if (pacWillReport(run) || reportTakenOver(run)) guarded.add(name);
   }
   return { guarded, awaitingPacReport };
-}
-
-function pacReported(run: PipelineRun): boolean {
-  const state = pacState(run);
-  return state === "completed" || state === "failed";
 }
 
 /**
