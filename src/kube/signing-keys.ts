@@ -215,9 +215,23 @@ export function rotated(secret: V1Secret, now: Date, fresh: Buffer = randomBytes
 }
 
 /**
- * The Secret without the retired keys no live run was signed with, retired longer ago than `minAgeMs`
- * (a create signed with one may still be on its way); undefined when nothing is to drop. The key of
- * older releases (previous-hmac-key) is never dropped: its signatures do not name it.
+ * The retired keys (ids) retired longer ago than `minAgeMs` (a create signed with a newer one may still be
+ * on its way): the only keys a drop may take. The key of older releases (previous-hmac-key) is never
+ * among them: its signatures do not name it.
+ */
+export function retiredLongAgo(secret: V1Secret, now: Date, minAgeMs: number): string[] {
+  const annotations = secret.metadata?.annotations ?? {};
+  return Object.keys(secret.data ?? {}).flatMap((key) => {
+    if (!key.startsWith(signingSecretKeys.retiredPrefix)) return [];
+    const id = key.slice(signingSecretKeys.retiredPrefix.length);
+    const retiredAt = Date.parse(annotations[`${retiredAtPrefix}${id}`] ?? "");
+    return Number.isFinite(retiredAt) && now.getTime() - retiredAt >= minAgeMs ? [id] : [];
+  });
+}
+
+/**
+ * The Secret without the keys retired long ago (retiredLongAgo) that no live run was signed with;
+ * undefined when nothing is to drop.
  */
 export function withoutUnusedKeys(
   secret: V1Secret,
@@ -225,19 +239,15 @@ export function withoutUnusedKeys(
   now: Date,
   minAgeMs: number,
 ): V1Secret | undefined {
+  const unused = retiredLongAgo(secret, now, minAgeMs).filter((id) => !inUse.has(id));
+  if (unused.length === 0) return undefined;
   const data = { ...(secret.data ?? {}) };
   const annotations = { ...(secret.metadata?.annotations ?? {}) };
-  let dropped = false;
-  for (const key of Object.keys(data)) {
-    if (!key.startsWith(signingSecretKeys.retiredPrefix)) continue;
-    const id = key.slice(signingSecretKeys.retiredPrefix.length);
-    const retiredAt = Date.parse(annotations[`${retiredAtPrefix}${id}`] ?? "");
-    if (inUse.has(id) || !Number.isFinite(retiredAt) || now.getTime() - retiredAt < minAgeMs) continue;
-    delete data[key];
+  for (const id of unused) {
+    delete data[`${signingSecretKeys.retiredPrefix}${id}`];
     delete annotations[`${retiredAtPrefix}${id}`];
-    dropped = true;
   }
-  return dropped ? { ...secret, metadata: { ...secret.metadata, annotations }, data } : undefined;
+  return { ...secret, metadata: { ...secret.metadata, annotations }, data };
 }
 
 /** Rotates the signing key (compare-and-swap on the Secret); returns the new key's id. */
@@ -260,18 +270,29 @@ export async function rotateSigningKey(
 }
 
 /**
+ * The ids of the keys live runs were signed with, verified with `keys` (the Secret's, as just read);
+ * undefined when that cannot be said now (a cache not synced yet, a listing not due).
+ */
+export type KeysInUse = (keys: readonly KeyEntry[]) => Promise<ReadonlySet<string> | undefined>;
+
+/**
  * Drops from the Secret the retired keys that no live run was signed with (compare-and-swap; a conflict
- * waits for the next round). Returns the ids dropped.
+ * waits for the next round). `keysInUse` is asked only when some key was retired long enough ago to be
+ * dropped: where it lists runs, a Secret with nothing to drop costs one read. Returns the ids dropped.
  */
 export async function dropUnusedKeys(
   kubeConfig: KubeConfig,
   namespace: string,
   name: string,
-  inUse: ReadonlySet<string>,
+  keysInUse: KeysInUse,
   minAgeMs: number,
 ): Promise<string[]> {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const secret = await api.readNamespacedSecret({ name, namespace });
+  if (retiredLongAgo(secret, new Date(), minAgeMs).length === 0) return [];
+  const inUse = await keysInUse(keysOf(secret));
+  if (!inUse) return [];
+  // The time of the decision, not of the read: a listing may take a while, and a key only grows older.
   const next = withoutUnusedKeys(secret, inUse, new Date(), minAgeMs);
   if (!next) return [];
   try {

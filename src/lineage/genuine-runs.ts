@@ -1,8 +1,8 @@
 import type { PipelineRun, RunMeta } from "../core/tekton.ts";
-import { labelKeys, signatureKey } from "../core/vocabulary.ts";
+import { labelKeys } from "../core/vocabulary.ts";
 import { filterCache } from "../kube/filtered-cache.ts";
 import type { ObjectCache } from "../kube/informer.ts";
-import { claimsGenuine, type KeyRing, type SigningKey, signatureKeyId } from "./claims.ts";
+import { claimsGenuine, type KeyRing, type SigningKey } from "./claims.ts";
 
 function metaOf(run: PipelineRun): RunMeta {
   return {
@@ -69,14 +69,4 @@ export function lineageIndexValue(run: PipelineRun): string | undefined {
 export function splitLineageKey(key: string): { namespace: string; lineageId: string } {
   const slash = key.lastIndexOf("/");
   return { namespace: key.slice(0, slash), lineageId: key.slice(slash + 1) };
-}
-
-/** The ids of the keys that signed the runs (the keys still in use). */
-export function signingKeysInUse(runs: readonly PipelineRun[]): Set<string> {
-  const ids = new Set<string>();
-  for (const run of runs) {
-    const id = signatureKeyId(run.metadata.annotations?.[signatureKey] ?? "");
-    if (id) ids.add(id);
-  }
-  return ids;
 }

@@ -179,10 +179,7 @@ export function createReconciler(context: ServiceContext): Component {
     logger,
     registry,
   });
-  // Retired signing keys are dropped only by a reconciler that sees every run.
-  const housekeeping = createHousekeeping(context, {
-    runs: config.watchNamespaces.length === 0 && !sharded ? { cache: caches.runs, genuine: runs } : undefined,
-  });
+  const housekeeping = createHousekeeping(context, { runs: { cache: caches.runs, genuine: runs } });
   const bucketed = [
     queues.controller,
     queues.waiting.controller,
