@@ -5,12 +5,13 @@ import { type PipelineRun, pipelineRunResource, trimPipelineRun } from "../core/
 import { labelKeys, leaseLabels, pac } from "../core/vocabulary.ts";
 import { GitLabClients } from "../gitlab/client/gitlab-clients.ts";
 import { TokenSource } from "../gitlab/client/token-source.ts";
-import { FailingTasks } from "../gitlab/status/failing-tasks.ts";
+import { FailingTasks, taskRunsOver } from "../gitlab/status/failing-tasks.ts";
 import { latestToReport } from "../gitlab/status/latest.ts";
 import { LineageViews } from "../gitlab/status/lineage-view.ts";
 import { runLinks } from "../gitlab/status/links.ts";
 import { apiFailure } from "../kube/api-errors.ts";
 import type { CachedEvent } from "../kube/event-source.ts";
+import { KubeHttp } from "../kube/kube-http.ts";
 import { HttpLeaseStore } from "../kube/lease-http.ts";
 import type { CachedLease } from "../kube/leases.ts";
 import { MemoryCache } from "../kube/memory-cache.ts";
@@ -145,7 +146,7 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     timeoutMs: config.gitlabTimeout,
     observe: () => undefined,
   });
-  const failingTasks = new FailingTasks(kubeConfig);
+  const failingTasks = new FailingTasks(taskRunsOver(new KubeHttp(kubeConfig)));
   const reportSettings = {
     gitlabUrl: config.gitlabUrl,
     allowedHosts: config.gitlabHosts,

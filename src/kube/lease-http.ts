@@ -11,8 +11,9 @@ export class HttpLeaseStore implements LeaseAccess {
   readonly namespace: string;
   private readonly http: KubeHttp;
 
-  constructor(kubeConfig: KubeConfig, namespace: string, options: KubeHttpOptions = {}) {
-    this.http = new KubeHttp(kubeConfig, options);
+  /** Over its own connection, or over `http`'s (shared with the process's other plain-JSON calls). */
+  constructor(kubeConfig: KubeConfig | KubeHttp, namespace: string, options: KubeHttpOptions = {}) {
+    this.http = kubeConfig instanceof KubeHttp ? kubeConfig : new KubeHttp(kubeConfig, options);
     this.namespace = namespace;
   }
 

@@ -4,7 +4,7 @@ import { GitLabClients } from "../gitlab/client/gitlab-clients.ts";
 import { TokenSource } from "../gitlab/client/token-source.ts";
 import { createGitLabMetrics } from "../gitlab/metrics.ts";
 import { PacFailureCorrector } from "../gitlab/pac-failure/pac-failure-corrector.ts";
-import { FailingTasks } from "../gitlab/status/failing-tasks.ts";
+import { FailingTasks, taskRunsOver } from "../gitlab/status/failing-tasks.ts";
 import { LineageReporter } from "../gitlab/status/lineage-reporter.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease } from "../kube/leases.ts";
@@ -56,7 +56,7 @@ export function createGitLabReporting(
       context.shared.pacGlobalRepository?.get(config.pacNamespace, config.pacGlobalRepository),
     clients: gitlabClients,
     bareStatuses: pacFailures,
-    failingTasks: new FailingTasks(kubeConfig),
+    failingTasks: new FailingTasks(taskRunsOver(context.shared.kubeHttp)),
     writer: actions,
     events,
     metrics: gitlabMetrics,

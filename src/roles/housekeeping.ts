@@ -3,7 +3,6 @@ import { every } from "../core/periodic.ts";
 import { type PipelineRun, pipelineRunResource } from "../core/tekton.ts";
 import { resourcePath } from "../kube/custom-objects.ts";
 import type { ObjectCache } from "../kube/informer.ts";
-import { KubeHttp } from "../kube/kube-http.ts";
 import { listMetadata } from "../kube/metadata-list.ts";
 import { dropUnusedKeys, type KeysInUse } from "../kube/signing-keys.ts";
 import { keysInUseCached, keysInUseListed } from "../lineage/keys-in-use.ts";
@@ -73,10 +72,10 @@ function keysInUseSource(
   context: ServiceContext,
   runs: { cache: Pick<ObjectCache<PipelineRun>, "synced">; genuine: ObjectCache<PipelineRun> },
 ): KeysInUse | undefined {
-  const { config, kubeConfig } = context;
+  const { config } = context;
   if (config.watchNamespaces.length > 0) return undefined;
   if (config.buckets === 1) return keysInUseCached(runs);
-  const http = new KubeHttp(kubeConfig);
+  const http = context.shared.kubeHttp;
   const path = resourcePath(pipelineRunResource, "");
   return keysInUseListed({
     list: (labelSelector) => listMetadata(http, path, { labelSelector, pageSize: 500 }),

@@ -5,6 +5,7 @@ import { type Repository, repositoryResource, trimRepository } from "../core/rep
 import { customResourceSource } from "../kube/custom-objects.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
+import { KubeHttp } from "../kube/kube-http.ts";
 import { HttpLeaseStore } from "../kube/lease-http.ts";
 import { createLeaseConflictCounter } from "../kube/lease-metrics.ts";
 import type { LeaseAccess } from "../kube/leases.ts";
@@ -16,6 +17,11 @@ import { QueueLimits } from "../queue/limits.ts";
 export interface Shared {
   /** Events from admission and the reconciler, through one bounded, rate-limited queue. */
   events: EventRecorder;
+  /**
+   * Plain-JSON calls to the API server over one HTTP/2 connection: the Lease store's, and the lists made
+   * on a hot path or in pages (a failure's TaskRuns, the admitted runs' metadata).
+   */
+  kubeHttp: KubeHttp;
   /** The Leases in tekton-lineage's namespace (attempt counters, queues, leader election). */
   leaseStore: LeaseAccess;
   /** Conflicts of every Lease writer of the process. */
@@ -64,6 +70,7 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
         resyncMs: config.resync,
         logger,
       });
+  const kubeHttp = new KubeHttp(kubeConfig);
   return {
     events: new EventRecorder({
       kubeConfig,
@@ -73,7 +80,8 @@ export function createShared({ config, logger, registry, kubeConfig, namespace }
       ratePerSecond: rate,
       burst: rate * 5,
     }),
-    leaseStore: new HttpLeaseStore(kubeConfig, namespace),
+    kubeHttp,
+    leaseStore: new HttpLeaseStore(kubeHttp, namespace),
     leaseConflicts: createLeaseConflictCounter(registry),
     signingKeys: new SigningKeys({ kubeConfig, namespace, secretName: config.signingSecret, logger }),
     repositories,

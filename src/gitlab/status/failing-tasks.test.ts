@@ -1,7 +1,7 @@
-import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { PipelineRun } from "../../core/tekton.ts";
-import { FailingTasks } from "./failing-tasks.ts";
+import { KubeApiError } from "../../kube/kube-http.ts";
+import { FailingTasks, type ListTaskRuns } from "./failing-tasks.ts";
 
 const failedTaskRun = (task: string, completionTime: string) => ({
   metadata: { name: `tr-${task}`, labels: { "tekton.dev/pipelineTask": task } },
@@ -31,7 +31,7 @@ describe("FailingTasks", () => {
       name: "lists plainly when the cache cannot answer as of that version",
       version: "42",
       answers: [
-        new ApiException(504, "Too large resource version", {}, {}),
+        new KubeApiError(504, "", "Too large resource version"),
         { items: [failedTaskRun("build", "t")] },
       ],
       asked: [{ resourceVersion: "42", resourceVersionMatch: "NotOlderThan" }, {}],
@@ -47,23 +47,21 @@ describe("FailingTasks", () => {
     {
       name: "leaves the task out where TaskRuns cannot be listed, without asking twice",
       version: "42",
-      answers: [new ApiException(403, "forbidden", {}, {})],
+      answers: [new KubeApiError(403, "", "forbidden")],
       asked: [{ resourceVersion: "42", resourceVersionMatch: "NotOlderThan" }],
       task: undefined,
     },
   ])("$name", async ({ version, answers, asked, task }) => {
     const queries: object[] = [];
-    const api = {
-      listNamespacedCustomObject: async (params: Record<string, unknown>) => {
-        const { resourceVersion, resourceVersionMatch } = params;
-        queries.push({ ...(resourceVersion ? { resourceVersion, resourceVersionMatch } : {}) });
-        expect(params.labelSelector).toBe("tekton.dev/pipelineRun=build-1");
-        const answer = answers.shift();
-        if (answer instanceof Error) throw answer;
-        return answer;
-      },
-    };
-    const tasks = new FailingTasks(api as never);
+    const tasks = new FailingTasks(async (namespace, params) => {
+      const { resourceVersion, resourceVersionMatch } = params;
+      queries.push({ ...(resourceVersion ? { resourceVersion, resourceVersionMatch } : {}) });
+      expect(namespace).toBe("ns");
+      expect(params.labelSelector).toBe("tekton.dev/pipelineRun=build-1");
+      const answer = answers.shift();
+      if (answer instanceof Error) throw answer;
+      return answer as Awaited<ReturnType<ListTaskRuns>>;
+    });
     expect(await tasks.of(run(version))).toBe(task);
     expect(await tasks.of(run(version))).toBe(task);
     expect(queries).toEqual(asked);

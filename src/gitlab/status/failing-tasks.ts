@@ -1,14 +1,30 @@
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { Condition, PipelineRun } from "../../core/tekton.ts";
 import { taskRunResource } from "../../core/tekton.ts";
 import { apiFailure } from "../../kube/api-errors.ts";
+import { resourcePath } from "../../kube/custom-objects.ts";
+import type { KubeHttp } from "../../kube/kube-http.ts";
 
 interface TaskRunView {
   metadata?: { name?: string; labels?: Record<string, string> };
   status?: { conditions?: Condition[]; completionTime?: string };
 }
 
-type TaskRunLister = Pick<CustomObjectsApi, "listNamespacedCustomObject">;
+/** Lists a namespace's TaskRuns with these query parameters (labelSelector, resourceVersion…). */
+export type ListTaskRuns = (
+  namespace: string,
+  query: Record<string, string>,
+) => Promise<{ items?: TaskRunView[] }>;
+
+/**
+ * TaskRuns listed over KubeHttp's one HTTP/2 connection: a failure is reported to GitLab only after this
+ * list, and client-node's generated client spent a request setup and its serializer on each.
+ */
+export function taskRunsOver(http: KubeHttp): ListTaskRuns {
+  return async (namespace, query) =>
+    (await http.call("GET", `${resourcePath(taskRunResource, namespace)}?${new URLSearchParams(query)}`)) as {
+      items?: TaskRunView[];
+    };
+}
 
 /**
  * The pipeline task that failed first in a failed run, read from its TaskRuns (label
@@ -22,23 +38,19 @@ type TaskRunLister = Pick<CustomObjectsApi, "listNamespacedCustomObject">;
  * cache cannot answer so (an old API server, a cache that lags), the list is made plainly.
  */
 export class FailingTasks {
-  private readonly api: TaskRunLister;
+  private readonly listTaskRuns: ListTaskRuns;
   private readonly known = new Map<string, string | undefined>();
 
-  constructor(kubeConfig: KubeConfig | TaskRunLister) {
-    this.api = "makeApiClient" in kubeConfig ? kubeConfig.makeApiClient(CustomObjectsApi) : kubeConfig;
+  constructor(listTaskRuns: ListTaskRuns) {
+    this.listTaskRuns = listTaskRuns;
   }
 
   async of(run: PipelineRun): Promise<string | undefined> {
     const key = run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`;
     if (this.known.has(key)) return this.known.get(key);
-    const query = {
-      ...taskRunResource,
-      namespace: run.metadata.namespace ?? "",
-      labelSelector: `tekton.dev/pipelineRun=${run.metadata.name}`,
-    };
-    const list = (params: object) =>
-      this.api.listNamespacedCustomObject({ ...query, ...params }) as Promise<{ items?: TaskRunView[] }>;
+    const labelSelector = `tekton.dev/pipelineRun=${run.metadata.name}`;
+    const list = (params: Record<string, string>) =>
+      this.listTaskRuns(run.metadata.namespace ?? "", { labelSelector, ...params });
     const version = run.metadata.resourceVersion;
     let items: TaskRunView[];
     try {
