@@ -6,6 +6,7 @@
  * replica take to pass to the others. Printed with the ratios 3 replicas / 1 replica. Not part of make test.
  *
  *   SCALE_RUNS (100000)  SCALE_NAMESPACES (5000)  SCALE_QUEUES (2000)  SCALE_BUCKETS (16)
+ *   SCALE_NODE_OPTIONS (added to the replicas' NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  *
  * On one machine the API server, etcd and every replica share the same cores, so the throughput ratio
  * says what the machine has left, not what three nodes would do; the CPU a replica spends per promotion,
@@ -39,6 +40,11 @@ const total = Number(process.env.SCALE_RUNS ?? 100_000);
 const namespaceCount = Number(process.env.SCALE_NAMESPACES ?? 5_000);
 const queueCount = Math.min(namespaceCount, Number(process.env.SCALE_QUEUES ?? 2_000));
 const buckets = Number(process.env.SCALE_BUCKETS ?? 16);
+/** The replicas' environment: the image's, with SCALE_NODE_OPTIONS added (e.g. `--cpu-prof --cpu-prof-dir=…`). */
+const replicaEnvironment = {
+  ...imageEnvironment,
+  NODE_OPTIONS: `${imageEnvironment.NODE_OPTIONS} ${process.env.SCALE_NODE_OPTIONS ?? ""}`.trim(),
+};
 /** Each queue (limit 1) gets one run that starts and this many that wait, per phase. */
 const waitingPerQueue = 1;
 const electionId = "tl-scale";
@@ -185,7 +191,7 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
           role: "reconciler",
           args: common,
           logLevel: "info",
-          env: imageEnvironment,
+          env: replicaEnvironment,
           readyTimeoutMs: 900_000,
         }),
       ),
