@@ -4,7 +4,9 @@ import {
   endedRunWatches,
   newMemory,
   nextReadAfterRunEnded,
+  nextResync,
   noticeEndedRuns,
+  quietKey,
   readsAfterRunEnded,
 } from "./lineage-memory.ts";
 
@@ -154,5 +156,98 @@ describe("reads after a run of the lineage ended", () => {
     noticeEndedRuns(memory, [run(1, "succeeded")], 1, 100);
     expect(memory.known.at).toBe(0);
     expect(nextReadAfterRunEnded(memory, 100)).toBeUndefined();
+  });
+});
+
+describe("nextResync", () => {
+  const minute = 60_000;
+  const wallNow = Date.parse("2026-12-06T10:00:00Z");
+  /** A run of `shape` that ended `endedAgoMs` before wallNow (no completionTime when undefined). */
+  const ended = (shape: Shape, endedAgoMs?: number): PipelineRun => {
+    const r = run(1, shape);
+    if (endedAgoMs !== undefined && r.status)
+      r.status.completionTime = new Date(wallNow - endedAgoMs).toISOString();
+    return r;
+  };
+  /** The resyncs asked for over successive reconciles, each a resync later than the one before. */
+  const resyncs = (r: PipelineRun | undefined, checksAfterDone = 0) => {
+    const memory = { ...newMemory(), checksAfterDone };
+    const asked: (number | undefined)[] = [];
+    for (let i = 0; i < 4; i++)
+      asked.push(nextResync(memory, r, 2 * minute, () => 0.5, wallNow + i * 2 * minute));
+    return asked;
+  };
+  it.each([
+    ["a running run: every resync", ended("running"), [2 * minute, 2 * minute, 2 * minute, 2 * minute]],
+    [
+      "a run that just ended: twice more",
+      ended("succeeded", 1000),
+      [2 * minute, 2 * minute, undefined, undefined],
+    ],
+    [
+      "a run whose end time is not known: twice more",
+      ended("succeeded"),
+      [2 * minute, 2 * minute, undefined, undefined],
+    ],
+    [
+      "a run ended one and a half resyncs ago: once more",
+      ended("succeeded", 3 * minute),
+      [2 * minute, undefined, undefined, undefined],
+    ],
+    [
+      "a run ended long ago (a restart, a bucket taken over): no more",
+      ended("succeeded", 60 * minute),
+      [undefined, undefined, undefined, undefined],
+    ],
+    ["an attempt with no run: twice more", undefined, [2 * minute, 2 * minute, undefined, undefined]],
+  ])("%s", (_name, r, asked) => {
+    expect(resyncs(r)).toEqual(asked);
+  });
+});
+
+describe("quietKey", () => {
+  const view = {
+    runs: [{ ...run(1, "succeeded"), metadata: { name: "a-1", resourceVersion: "7" } }],
+    unadmitted: [],
+    createdDespite: [],
+  };
+  const desired = {
+    state: "success" as const,
+    description: "attempt 1 succeeded",
+    targetUrl: "https://c/a-1",
+    attempt: 1,
+  };
+  const target = { host: "gitlab.example", projects: ["1001"], sha: "abc", context: "CI / build" };
+  const base = quietKey(view, 1, desired, target, undefined);
+  it.each([
+    [
+      "a run written (its version)",
+      () =>
+        quietKey(
+          { ...view, runs: [{ ...view.runs[0], metadata: { name: "a-1", resourceVersion: "8" } }] },
+          1,
+          desired,
+          target,
+          undefined,
+        ),
+    ],
+    ["a newer attempt admitted", () => quietKey(view, 2, desired, target, undefined)],
+    ["PaC recorded a failed create", () => quietKey(view, 1, desired, target, 1_700_000_000_000)],
+    [
+      "PaC failures with no admission",
+      () => quietKey({ ...view, unadmitted: [{} as never] }, 1, desired, target, undefined),
+    ],
+    ["another description", () => quietKey(view, 1, { ...desired, description: "x" }, target, undefined)],
+    ["another link", () => quietKey(view, 1, { ...desired, targetUrl: "" }, target, undefined)],
+    [
+      "another status name",
+      () => quietKey(view, 1, desired, { ...target, context: "CI / other" }, undefined),
+    ],
+    ["another project", () => quietKey(view, 1, desired, { ...target, projects: ["1000"] }, undefined)],
+  ])("changes with %s", (_name, changed) => {
+    expect(changed()).not.toBe(base);
+  });
+  it("is the same for the same lineage", () => {
+    expect(quietKey(view, 1, { ...desired }, { ...target }, undefined)).toBe(base);
   });
 });

@@ -4,6 +4,9 @@ import { jitter } from "../../kube/backoff.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
 import type { TroubleMemory } from "../report-trouble.ts";
 import type { KnownStatus } from "./converge.ts";
+import type { DesiredStatus } from "./desired.ts";
+import type { LineageView } from "./lineage-view.ts";
+import type { ReportTarget } from "./target.ts";
 
 /**
  * When GitLab is read again after a run PaC may still report wrongly has ended (ms after it was seen): PaC's
@@ -32,6 +35,11 @@ export interface LineageMemory extends TroubleMemory {
   afterRunEnded?: { since: number; reads: number };
   /** The creation failure (when PaC recorded it) whose status PaC may still be posting. */
   failureSeen?: number;
+  /**
+   * The lineage as it was when the reporter last stopped coming back (quietKey): while it is the same, a
+   * reconcile — an informer's resync, every --resync — does not read GitLab again.
+   */
+  quiet?: string;
 }
 
 export function newMemory(): LineageMemory {
@@ -132,16 +140,53 @@ export function nextReadAfterRunEnded(memory: LineageMemory, now: number): numbe
   return watch && due !== undefined ? Math.max(0, watch.since + due - now) + 10 : undefined;
 }
 
-/** While the latest attempt runs, GitLab is read again every resync; after it is done, twice more. */
+/**
+ * While the latest attempt runs, GitLab is read again every resync; after it is done, twice more — within
+ * two resyncs of its end (`wallNow`: ms since the epoch), so a reporter that meets a run ended long ago (a
+ * restart, a bucket taken over) reads it once, not three times.
+ */
 export function nextResync(
   memory: LineageMemory,
   run: PipelineRun | undefined,
   resyncMs: number,
   random: () => number,
+  wallNow: number,
 ): number | undefined {
   const done = !run || isDone(run);
+  const endedAt = Date.parse(run?.status?.completionTime ?? "");
   if (!done) memory.checksAfterDone = 0;
-  else if (memory.checksAfterDone >= 2) return undefined;
+  else if (memory.checksAfterDone >= 2 || wallNow - endedAt >= 2 * resyncMs) return undefined;
   else memory.checksAfterDone += 1;
   return jitter(resyncMs, 0.1, random);
+}
+
+/**
+ * What a quiet lineage's reporting depends on: its runs' versions, the newest attempt admitted, PaC's
+ * failures, and the status it wants where. Any change of these (a run written, an attempt admitted, a
+ * Repository or setting that moves the status) makes the lineage read GitLab again; a resync alone does
+ * not. GitLab's own changes are read while something may still make them (the after-end reads, the two
+ * resyncs after done); past those, no writer tekton-lineage knows of is left — PaC posts only for runs.
+ */
+export function quietKey(
+  view: Pick<LineageView, "runs" | "unadmitted" | "createdDespite">,
+  newestAttempt: number,
+  desired: Pick<DesiredStatus, "state" | "description" | "targetUrl" | "attempt">,
+  target: Pick<ReportTarget, "host" | "projects" | "sha" | "context">,
+  creationFailedAt: number | undefined,
+): string {
+  return JSON.stringify([
+    view.runs.map((run) => `${run.metadata.name}@${run.metadata.resourceVersion}`),
+    newestAttempt,
+    view.unadmitted.length,
+    view.createdDespite.length,
+    creationFailedAt,
+    desired.state,
+    desired.description,
+    desired.targetUrl,
+    desired.attempt,
+    target.host,
+    target.projects,
+    target.sha,
+    target.context,
+  ]);
 }

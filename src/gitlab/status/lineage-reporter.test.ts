@@ -271,6 +271,29 @@ describe("LineageReporter.reconcile", () => {
     expect(shown()).toMatchObject({ status: "running", description: "attempt 2 running" });
   });
 
+  it("reads a quiet lineage again only when it changes, not on every resync", async () => {
+    const clock = { now: 0 };
+    const { reporter, cache, clients, shown } = setup([attempt(1, "succeeded")], { clock: () => clock.now });
+    let result = await reporter.reconcile(key);
+    // Followed until it stops coming back: the two resyncs after done.
+    while (result.requeueAfterMs !== undefined) {
+      clock.now += result.requeueAfterMs;
+      result = await reporter.reconcile(key);
+    }
+    expect(clients.calls).toEqual(["GET 200", "POST 201", "GET 200", "GET 200"]);
+    // The informer's resyncs (every --resync) hand it over again and again: GitLab is not read.
+    for (let i = 0; i < 3; i++) {
+      clock.now += 300_000;
+      expect(await reporter.reconcile(key)).toEqual({ requeueAfterMs: undefined });
+    }
+    expect(clients.calls).toHaveLength(4);
+    // One of its runs is written (PaC's state annotation, say): it is read again.
+    cache.set({ ...attempt(1, "succeeded", { "pipelinesascode.tekton.dev/state": "completed" }) });
+    await reporter.reconcile(key);
+    expect(clients.calls.slice(4)).toEqual(["GET 200"]);
+    expect(shown()).toMatchObject({ status: "success", description: "attempt 1 succeeded" });
+  });
+
   it("leaves PaC's own status of the latest run alone, in PaC's words", async () => {
     const { reporter, model, pacPosts } = setup([attempt(1)]);
     pacPosts({ state: "running", description: "", target_url: pacLink(1) });

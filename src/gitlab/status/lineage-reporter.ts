@@ -26,6 +26,7 @@ import {
   nextResync,
   noticeCreationFailure,
   noticeEndedRuns,
+  quietKey,
 } from "./lineage-memory.ts";
 import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
@@ -200,7 +201,11 @@ export class LineageReporter {
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
     if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
-    noticeEndedRuns(memory, view.runs, (newestAdmitted(view.attempts) ?? latest).attempt, now);
+    const newestAttempt = (newestAdmitted(view.attempts) ?? latest).attempt;
+    noticeEndedRuns(memory, view.runs, newestAttempt, now);
+    const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt);
+    if (memory.quiet === quiet) return { requeueAfterMs: lookAgainMs };
+    memory.quiet = undefined;
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {
@@ -254,7 +259,9 @@ export class LineageReporter {
           "GitLab status converged",
         );
       if (!target.pipelineId) await persistPipelineId(this.options.writer, view.runs, result.pipelineId);
-      return { requeueAfterMs: later(this.nextResync(memory, latest.run)) };
+      const next = later(this.nextResync(memory, latest.run));
+      if (next === undefined) memory.quiet = quiet;
+      return { requeueAfterMs: next };
     } catch (error) {
       const next = this.trouble.failed(key, memory, target, error);
       return { ...next, requeueAfterMs: later(next.requeueAfterMs) };
@@ -294,6 +301,7 @@ export class LineageReporter {
   }
 
   private nextResync(memory: LineageMemory, run: PipelineRun | undefined): number | undefined {
-    return nextResync(memory, run, this.options.resyncMs, this.random);
+    const wallNow = (this.options.wallClock ?? Date.now)();
+    return nextResync(memory, run, this.options.resyncMs, this.random, wallNow);
   }
 }
