@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { pacReported, pacWillReport, reportTakenOver } from "../../core/pac-report.ts";
 import { isCancelRequested, isDone, type PipelineRun } from "../../core/tekton.ts";
 import { jitter } from "../../kube/backoff.ts";
@@ -40,6 +41,8 @@ export interface LineageMemory extends TroubleMemory {
    * reconcile — an informer's resync, every --resync — does not read GitLab again.
    */
   quiet?: string;
+  /** The commit the lineage reports for, as last seen (to take it off the commit's board when forgotten). */
+  commit?: string;
 }
 
 export function newMemory(): LineageMemory {
@@ -174,7 +177,8 @@ export function quietKey(
   target: Pick<ReportTarget, "host" | "projects" | "sha" | "context">,
   creationFailedAt: number | undefined,
 ): string {
-  return JSON.stringify([
+  // Hashed: kept for every quiet lineage, and its parts are long (descriptions, links, run names).
+  const parts = JSON.stringify([
     view.runs.map((run) => `${run.metadata.name}@${run.metadata.resourceVersion}`),
     newestAttempt,
     view.unadmitted.length,
@@ -189,4 +193,5 @@ export function quietKey(
     target.sha,
     target.context,
   ]);
+  return createHash("sha256").update(parts).digest("base64url").slice(0, 22);
 }

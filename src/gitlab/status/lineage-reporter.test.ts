@@ -294,6 +294,27 @@ describe("LineageReporter.reconcile", () => {
     expect(shown()).toMatchObject({ status: "success", description: "attempt 1 succeeded" });
   });
 
+  it("forgets a lineage that went out of sight when a new term starts, so it is read again when it comes back", async () => {
+    const clock = { now: 0 };
+    const run = attempt(1, "succeeded");
+    const { reporter, cache, clients } = setup([run], { clock: () => clock.now });
+    let result = await reporter.reconcile(key);
+    while (result.requeueAfterMs !== undefined) {
+      clock.now += result.requeueAfterMs;
+      result = await reporter.reconcile(key);
+    }
+    const quiet = clients.calls.length;
+    // Its bucket is given up: the informer drops its runs without an event, and a new term starts.
+    cache.delete("ns", run.metadata.name ?? "");
+    const term = new AbortController();
+    reporter.run(term.signal);
+    term.abort();
+    // Taken back later: nothing is remembered of it, so GitLab is read before anything is trusted.
+    cache.set(run);
+    await reporter.reconcile(key);
+    expect(clients.calls.slice(quiet)).toEqual(["GET 200"]);
+  });
+
   it("leaves PaC's own status of the latest run alone, in PaC's words", async () => {
     const { reporter, model, pacPosts } = setup([attempt(1)]);
     pacPosts({ state: "running", description: "", target_url: pacLink(1) });

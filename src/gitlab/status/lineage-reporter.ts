@@ -134,6 +134,10 @@ export class LineageReporter {
 
   run(signal: AbortSignal): void {
     this.trouble.clear();
+    // A new term or leadership: what is remembered of lineages now out of sight (buckets given up) goes —
+    // the informer drops their runs without a word, so no reconcile would ever forget them.
+    const visible = new Set(this.views.keys());
+    for (const [key, memory] of this.memory) if (!visible.has(key)) this.forget(key, memory.commit ?? "");
     this.controller.run(signal);
   }
 
@@ -158,6 +162,7 @@ export class LineageReporter {
       return { requeueAfterMs: this.options.resyncMs };
     }
     const memory = this.memoryOf(key);
+    memory.commit = view.commit;
     const now = this.clock();
     // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
     const newer = view.attempts.newer;
