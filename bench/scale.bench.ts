@@ -293,7 +293,7 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
         gitlabLatencies.push(performance.now() - since);
       }
     };
-    gitlab.onRequest(listener);
+    const stopListening = gitlab.onRequest(listener);
     const finish = async (run: PipelineRun) => {
       const namespace = run.metadata.namespace ?? "";
       finishing.add(key(run));
@@ -354,6 +354,7 @@ export async function benchScale(env: BenchEnvironment, print: (line: string) =>
       timeoutMs: 300_000,
       intervalMs: 1000,
     }).catch(() => undefined);
+    stopListening();
     const memory = await Promise.all(
       replicas.map(async (r, i) => ({
         name: r.name,

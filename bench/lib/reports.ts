@@ -28,7 +28,7 @@ export async function measureReports(
   gaveUp: Promise<never> = new Promise<never>(() => {}),
 ): Promise<ReportLatencies> {
   const waiting = new Map<string, { state: string; resolve: (at: number) => void }>();
-  gitlab.onRequest((request: RecordedRequest) => {
+  const stopListening = gitlab.onRequest((request: RecordedRequest) => {
     const sha = /statuses\/([0-9a-f]+)$/.exec(request.path)?.[1];
     const state = (request.body as { state?: string } | undefined)?.state;
     const waiter = sha ? waiting.get(sha) : undefined;
@@ -48,29 +48,37 @@ export async function measureReports(
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
   const latencies: ReportLatencies = { fromRequest: [], fromAnswer: [] };
-  await inParallel(attempts, 10, async () => {
-    // A commit on the merge request's branch, known to GitLab (it refuses statuses of unknown commits).
-    const sha = randomBytes(20).toString("hex");
-    gitlab.model.addCommit(benchProject, sha, "feature/login");
-    const running = new Promise<number>((resolve) => waiting.set(sha, { state: "running", resolve }));
-    const run = (await api.createNamespacedCustomObject({
-      ...pipelineRunResource,
-      namespace,
-      body: pacPipelineRun({ namespace, sha, repository: "demo-repo" }),
-    })) as PipelineRun;
-    const name = run.metadata.name ?? "";
-    await condition(name, "Unknown", "Running");
-    await Promise.race([running, gaveUp]);
-    const succeed = Math.random() < 0.5;
-    const reported = new Promise<number>((resolve) =>
-      waiting.set(sha, { state: succeed ? "success" : "failed", resolve }),
-    );
-    const changed = performance.now();
-    await condition(name, succeed ? "True" : "False", succeed ? "Succeeded" : "Failed");
-    const answered = performance.now();
-    const at = await Promise.race([reported, gaveUp]);
-    latencies.fromRequest.push(at - changed);
-    latencies.fromAnswer.push(Math.max(0, at - answered));
-  });
+  try {
+    await reportEach();
+  } finally {
+    stopListening();
+  }
   return latencies;
+
+  async function reportEach() {
+    await inParallel(attempts, 10, async () => {
+      // A commit on the merge request's branch, known to GitLab (it refuses statuses of unknown commits).
+      const sha = randomBytes(20).toString("hex");
+      gitlab.model.addCommit(benchProject, sha, "feature/login");
+      const running = new Promise<number>((resolve) => waiting.set(sha, { state: "running", resolve }));
+      const run = (await api.createNamespacedCustomObject({
+        ...pipelineRunResource,
+        namespace,
+        body: pacPipelineRun({ namespace, sha, repository: "demo-repo" }),
+      })) as PipelineRun;
+      const name = run.metadata.name ?? "";
+      await condition(name, "Unknown", "Running");
+      await Promise.race([running, gaveUp]);
+      const succeed = Math.random() < 0.5;
+      const reported = new Promise<number>((resolve) =>
+        waiting.set(sha, { state: succeed ? "success" : "failed", resolve }),
+      );
+      const changed = performance.now();
+      await condition(name, succeed ? "True" : "False", succeed ? "Succeeded" : "Failed");
+      const answered = performance.now();
+      const at = await Promise.race([reported, gaveUp]);
+      latencies.fromRequest.push(at - changed);
+      latencies.fromAnswer.push(Math.max(0, at - answered));
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface GitLabMetrics {
   requests: Counter<"method" | "status">;
@@ -6,6 +6,7 @@ export interface GitLabMetrics {
   repairs: Counter;
   problems: Counter<"kind">;
   reportsTakenOver: Counter;
+  quietLineages: Gauge;
 }
 
 export function createGitLabMetrics(registry: Registry): GitLabMetrics {
@@ -36,6 +37,11 @@ export function createGitLabMetrics(registry: Registry): GitLabMetrics {
     reportsTakenOver: new Counter({
       name: "tekton_lineage_pac_reports_taken_over_total",
       help: "Runs whose final GitLab report tekton-lineage took from Pipelines-as-Code's watcher (a newer attempt exists), so PaC cannot post it onto the latest attempt's status.",
+      registers: [registry],
+    }),
+    quietLineages: new Gauge({
+      name: "tekton_lineage_gitlab_quiet_lineages",
+      help: "Lineages whose GitLab status is final and settled: read again only when one of their runs or their attempt counter changes, never on a resync.",
       registers: [registry],
     }),
   };

@@ -273,7 +273,9 @@ describe("LineageReporter.reconcile", () => {
 
   it("reads a quiet lineage again only when it changes, not on every resync", async () => {
     const clock = { now: 0 };
-    const { reporter, cache, clients, shown } = setup([attempt(1, "succeeded")], { clock: () => clock.now });
+    const { reporter, cache, clients, shown, metric } = setup([attempt(1, "succeeded")], {
+      clock: () => clock.now,
+    });
     let result = await reporter.reconcile(key);
     // Followed until it stops coming back: the two resyncs after done.
     while (result.requeueAfterMs !== undefined) {
@@ -287,6 +289,7 @@ describe("LineageReporter.reconcile", () => {
       expect(await reporter.reconcile(key)).toEqual({ requeueAfterMs: undefined });
     }
     expect(clients.calls).toHaveLength(4);
+    expect(await metric("tekton_lineage_gitlab_quiet_lineages")).toBe(1);
     // One of its runs is written (PaC's state annotation, say): it is read again.
     cache.set({ ...attempt(1, "succeeded", { "pipelinesascode.tekton.dev/state": "completed" }) });
     await reporter.reconcile(key);
@@ -297,7 +300,7 @@ describe("LineageReporter.reconcile", () => {
   it("forgets a lineage that went out of sight when a new term starts, so it is read again when it comes back", async () => {
     const clock = { now: 0 };
     const run = attempt(1, "succeeded");
-    const { reporter, cache, clients } = setup([run], { clock: () => clock.now });
+    const { reporter, cache, clients, metric } = setup([run], { clock: () => clock.now });
     let result = await reporter.reconcile(key);
     while (result.requeueAfterMs !== undefined) {
       clock.now += result.requeueAfterMs;
@@ -309,6 +312,7 @@ describe("LineageReporter.reconcile", () => {
     const term = new AbortController();
     reporter.run(term.signal);
     term.abort();
+    expect(await metric("tekton_lineage_gitlab_quiet_lineages")).toBe(0);
     // Taken back later: nothing is remembered of it, so GitLab is read before anything is trusted.
     cache.set(run);
     await reporter.reconcile(key);

@@ -210,7 +210,7 @@ export class LineageReporter {
     noticeEndedRuns(memory, view.runs, newestAttempt, now);
     const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt);
     if (memory.quiet === quiet) return { requeueAfterMs: lookAgainMs };
-    memory.quiet = undefined;
+    this.markQuiet(memory, undefined);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {
@@ -265,7 +265,7 @@ export class LineageReporter {
         );
       if (!target.pipelineId) await persistPipelineId(this.options.writer, view.runs, result.pipelineId);
       const next = later(this.nextResync(memory, latest.run));
-      if (next === undefined) memory.quiet = quiet;
+      if (next === undefined) this.markQuiet(memory, quiet);
       return { requeueAfterMs: next };
     } catch (error) {
       const next = this.trouble.failed(key, memory, target, error);
@@ -298,7 +298,16 @@ export class LineageReporter {
     );
   }
 
+  /** Sets a lineage's quiet mark, and the gauge of quiet lineages with it. */
+  private markQuiet(memory: LineageMemory, quiet: string | undefined): void {
+    if ((memory.quiet === undefined) !== (quiet === undefined))
+      this.options.metrics.quietLineages.inc(quiet === undefined ? -1 : 1);
+    memory.quiet = quiet;
+  }
+
   private forget(key: string, commit: string): void {
+    const memory = this.memory.get(key);
+    if (memory) this.markQuiet(memory, undefined);
     this.memory.delete(key);
     this.repairs.forget(key);
     this.olderAttemptRepairs.forget(key);

@@ -108,9 +108,13 @@ export class FakeGitLab {
     this.rate = perSecond === undefined ? undefined : { perSecond, tokens: perSecond, at: Date.now() };
   }
 
-  /** Told of every API request once answered. */
-  onRequest(listener: (request: RecordedRequest) => void): void {
+  /** Told of every API request once answered, until the function returned is called. */
+  onRequest(listener: (request: RecordedRequest) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /** API requests (not the /__fake views) matching a method and path pattern. */
