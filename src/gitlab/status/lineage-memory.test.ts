@@ -174,7 +174,7 @@ describe("nextResync", () => {
     const memory = { ...newMemory(), checksAfterDone };
     const asked: (number | undefined)[] = [];
     for (let i = 0; i < 4; i++)
-      asked.push(nextResync(memory, r, 2 * minute, () => 0.5, wallNow + i * 2 * minute));
+      asked.push(nextResync(memory, r, 2 * minute, () => 0, wallNow + i * 2 * minute));
     return asked;
   };
   it.each([
@@ -202,6 +202,12 @@ describe("nextResync", () => {
     ["an attempt with no run: twice more", undefined, [2 * minute, 2 * minute, undefined, undefined]],
   ])("%s", (_name, r, asked) => {
     expect(resyncs(r)).toEqual(asked);
+  });
+
+  it("spreads a resync upwards only: one sooner would find what is known still fresh, and read nothing", () => {
+    const at = (random: number) =>
+      nextResync(newMemory(), ended("running"), 2 * minute, () => random, wallNow);
+    expect([at(0), at(0.5), at(1)].map((ms) => Math.round(ms ?? 0))).toEqual([120_000, 132_000, 144_000]);
   });
 });
 

@@ -160,7 +160,9 @@ export function nextResync(
   if (!done) memory.checksAfterDone = 0;
   else if (memory.checksAfterDone >= 2 || wallNow - endedAt >= 2 * resyncMs) return undefined;
   else memory.checksAfterDone += 1;
-  return jitter(resyncMs, 0.1, random);
+  // Spread upwards only (resync to 1.2 resync): a requeue that came before what is known went stale
+  // would count as a check and read nothing.
+  return jitter(resyncMs * 1.1, 0.1 / 1.1, random);
 }
 
 /**

@@ -36,7 +36,8 @@ describe("LineageReporter.reconcile", () => {
       description,
       target_url: `https://console.example/ns/${latest}`,
     });
-    expect(result.requeueAfterMs).toBe(60_000);
+    // A resync, spread upwards (random 0.5: a tenth above it).
+    expect(result.requeueAfterMs).toBe(66_000);
   });
 
   it("closes an earlier attempt's open status as superseded before showing the newer one", async () => {
