@@ -170,11 +170,16 @@ describe("nextResync", () => {
     return r;
   };
   /** The resyncs asked for over successive reconciles, each a resync later than the one before. */
-  const resyncs = (r: PipelineRun | undefined, checksAfterDone = 0) => {
-    const memory = { ...newMemory(), checksAfterDone };
+  const resyncs = (r: PipelineRun | undefined) => {
+    const memory = newMemory();
     const asked: (number | undefined)[] = [];
     for (let i = 0; i < 4; i++)
-      asked.push(nextResync(memory, r, 2 * minute, () => 0, wallNow + i * 2 * minute));
+      asked.push(
+        nextResync(memory, r, 2 * minute, () => 0, {
+          now: i * 2 * minute,
+          wallNow: wallNow + i * 2 * minute,
+        }),
+      );
     return asked;
   };
   it.each([
@@ -204,9 +209,20 @@ describe("nextResync", () => {
     expect(resyncs(r)).toEqual(asked);
   });
 
+  it("counts the resyncs after done in time, not in reconciles: one for another change reads nothing", () => {
+    const memory = newMemory();
+    const r = ended("succeeded");
+    const clocks = (now: number) => ({ now, wallNow: wallNow + now });
+    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(0))).toBe(2 * minute);
+    // A reconcile for a write of tekton-lineage's own, a moment later: not a check.
+    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(100))).toBe(2 * minute);
+    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(2 * minute))).toBe(2 * minute);
+    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(4 * minute))).toBeUndefined();
+  });
+
   it("spreads a resync upwards only: one sooner would find what is known still fresh, and read nothing", () => {
     const at = (random: number) =>
-      nextResync(newMemory(), ended("running"), 2 * minute, () => random, wallNow);
+      nextResync(newMemory(), ended("running"), 2 * minute, () => random, { now: 0, wallNow });
     expect([at(0), at(0.5), at(1)].map((ms) => Math.round(ms ?? 0))).toEqual([120_000, 132_000, 144_000]);
   });
 });

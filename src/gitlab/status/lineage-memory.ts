@@ -26,8 +26,8 @@ export interface LineageMemory extends TroubleMemory {
   project?: string;
   /** Since when (own clock) a newer attempt has had no run. */
   newerSince?: { attempt: number; since: number };
-  /** Resyncs left after the latest attempt finished (another writer may still move its status). */
-  checksAfterDone: number;
+  /** Since when (own clock) the latest attempt has been done: GitLab is read for two resyncs more. */
+  doneSince?: number;
   /** The ended runs whose report PaC may still post wrongly, to notice one that just joined them. */
   guardedRuns?: Set<string>;
   /** The latest attempt's runs that ended by themselves and that PaC has yet to report. */
@@ -46,7 +46,7 @@ export interface LineageMemory extends TroubleMemory {
 }
 
 export function newMemory(): LineageMemory {
-  return { checksAfterDone: 0 };
+  return {};
 }
 
 /**
@@ -144,24 +144,28 @@ export function nextReadAfterRunEnded(memory: LineageMemory, now: number): numbe
 }
 
 /**
- * While the latest attempt runs, GitLab is read again every resync; after it is done, twice more — within
- * two resyncs of its end (`wallNow`: ms since the epoch), so a reporter that meets a run ended long ago (a
- * restart, a bucket taken over) reads it once, not three times.
+ * While the latest attempt runs, GitLab is read again every resync; once it is done, for two resyncs more
+ * (another writer may still move its status) — counted in time from when the reporter first saw it done
+ * (`now`, own clock), not in reconciles: a reconcile for some other change finds what is known fresh and
+ * reads nothing. And counted from the run's end (`wallNow`, ms since the epoch) too, so a reporter that
+ * meets a run ended long ago (a restart, a bucket taken over) reads it once, not three times.
  */
 export function nextResync(
   memory: LineageMemory,
   run: PipelineRun | undefined,
   resyncMs: number,
   random: () => number,
-  wallNow: number,
+  clocks: { now: number; wallNow: number },
 ): number | undefined {
-  const done = !run || isDone(run);
-  const endedAt = Date.parse(run?.status?.completionTime ?? "");
-  if (!done) memory.checksAfterDone = 0;
-  else if (memory.checksAfterDone >= 2 || wallNow - endedAt >= 2 * resyncMs) return undefined;
-  else memory.checksAfterDone += 1;
-  // Spread upwards only (resync to 1.2 resync): a requeue that came before what is known went stale
-  // would count as a check and read nothing.
+  if (run && !isDone(run)) memory.doneSince = undefined;
+  else {
+    memory.doneSince ??= clocks.now;
+    const endedAt = Date.parse(run?.status?.completionTime ?? "");
+    if (clocks.now - memory.doneSince >= 2 * resyncMs || clocks.wallNow - endedAt >= 2 * resyncMs)
+      return undefined;
+  }
+  // Spread upwards only (one resync to 1.2): a requeue sooner than a resync would find what is known
+  // still fresh and read nothing.
   return jitter(resyncMs * 1.1, 0.1 / 1.1, random);
 }
 

@@ -315,7 +315,7 @@ export class LineageReporter {
   }
 
   private nextResync(memory: LineageMemory, run: PipelineRun | undefined): number | undefined {
-    const wallNow = (this.options.wallClock ?? Date.now)();
-    return nextResync(memory, run, this.options.resyncMs, this.random, wallNow);
+    const clocks = { now: this.clock(), wallNow: (this.options.wallClock ?? Date.now)() };
+    return nextResync(memory, run, this.options.resyncMs, this.random, clocks);
   }
 }
