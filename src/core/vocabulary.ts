@@ -143,6 +143,11 @@ export const leaseKeys = {
   earlierAttempts: `${prefix}earlier-attempts`,
   /** Queue Leases: the queue's state (JSON). */
   queueState: `${prefix}queue-state`,
+  /**
+   * Attempt counters: the lineage as it was when its GitLab status was last settled (the reporter's quiet
+   * mark), so a reporter that restarts or takes the bucket over does not read GitLab for it again.
+   */
+  gitlabQuiet: `${prefix}gitlab-quiet`,
 } as const;
 
 const userAnnotationKeys: readonly string[] = Object.values(userKeys);

@@ -6,6 +6,7 @@ import { createGitLabMetrics } from "../gitlab/metrics.ts";
 import { PacFailureCorrector } from "../gitlab/pac-failure/pac-failure-corrector.ts";
 import { FailingTasks, taskRunsOver } from "../gitlab/status/failing-tasks.ts";
 import { LineageReporter } from "../gitlab/status/lineage-reporter.ts";
+import { counterQuietMarks } from "../gitlab/status/quiet-marks.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { CachedLease } from "../kube/leases.ts";
 import type { PacConfig } from "../pac/config.ts";
@@ -57,6 +58,7 @@ export function createGitLabReporting(
     clients: gitlabClients,
     bareStatuses: pacFailures,
     failingTasks: new FailingTasks(taskRunsOver(context.shared.kubeHttp)),
+    quietMarks: counterQuietMarks(context.shared.leaseStore),
     writer: actions,
     events,
     metrics: gitlabMetrics,

@@ -139,14 +139,15 @@ export function setup(
     wallClock: options.overrides?.wallClock,
     random: () => 0.5,
   });
-  const reporter = new LineageReporter({
+  const counters = new MemoryCache<CachedLease>(
+    options.counter === undefined
+      ? []
+      : [typeof options.counter === "number" ? counter(options.counter) : options.counter],
+  );
+  const reporterOptions: LineageReporterOptions = {
     bareStatuses: corrector,
     runs: cache,
-    counters: new MemoryCache<CachedLease>(
-      options.counter === undefined
-        ? []
-        : [typeof options.counter === "number" ? counter(options.counter) : options.counter],
-    ),
+    counters,
     countersNamespace: "tekton-lineage",
     creationFailures: new CreationFailures(new MemoryCache<CachedEvent>(options.events ?? [])),
     repositories: new MemoryCache<Repository>([repository]),
@@ -174,7 +175,10 @@ export function setup(
     clock: options.clock,
     random: () => 0.5,
     ...options.overrides,
-  });
+  };
+  const reporter = new LineageReporter(reporterOptions);
+  /** Another reporter over the same caches and GitLab: a restarted process, or a bucket's next owner. */
+  const nextReporter = () => new LineageReporter(reporterOptions);
   const shown = () =>
     model.jobs.filter((j) => j.name === context && !j.retried).sort((a, b) => b.id - a.id)[0];
   const metric = async (name: string) =>
@@ -182,7 +186,20 @@ export function setup(
   /** PaC posting as its CreateStatus does: no ref, the Repository's token. */
   const pacPosts = (params: { state: string; name?: string; description: string; target_url: string }) =>
     model.postStatus("pac-token", "1001", sha, { name: context, ...params });
-  return { model, clients, writer, events, reporter, corrector, cache, shown, metric, pacPosts };
+  return {
+    model,
+    clients,
+    writer,
+    events,
+    reporter,
+    nextReporter,
+    corrector,
+    cache,
+    counters,
+    shown,
+    metric,
+    pacPosts,
+  };
 }
 
 /** PaC's failure status before v0.39: the bare application name, linked to the console root. */

@@ -320,6 +320,44 @@ describe("LineageReporter.reconcile", () => {
     expect(clients.calls.slice(quiet)).toEqual(["GET 200"]);
   });
 
+  it("keeps a quiet lineage's mark on its counter: a restarted reporter, or a bucket's next owner, reads nothing for it", async () => {
+    const clock = { now: 0 };
+    const written: string[] = [];
+    const { reporter, nextReporter, cache, counters, clients } = setup([attempt(1, "succeeded")], {
+      counter: 1,
+      clock: () => clock.now,
+      overrides: {
+        // As counterQuietMarks does on the Lease: the mark as an annotation of the counter.
+        quietMarks: {
+          write: async ({ lineageId }, mark) => {
+            written.push(lineageId);
+            const lease = counters.list()[0];
+            if (!lease) return;
+            const annotations = { ...lease.metadata.annotations, "tekton-lineage.io/gitlab-quiet": mark };
+            counters.set({ ...lease, metadata: { ...lease.metadata, annotations } });
+          },
+        },
+      },
+    });
+    let result = await reporter.reconcile(key);
+    while (result.requeueAfterMs !== undefined) {
+      clock.now += result.requeueAfterMs;
+      result = await reporter.reconcile(key);
+    }
+    expect(written).toEqual([lineage]);
+    const settled = clients.calls.length;
+    // Reconciled again (its counter changed: the mark itself): the mark is there, nothing is written.
+    await reporter.reconcile(key);
+    expect(written).toEqual([lineage]);
+    const next = nextReporter();
+    expect(await next.reconcile(key)).toEqual({ requeueAfterMs: undefined });
+    expect(clients.calls).toHaveLength(settled);
+    // Once a run of it changes, the next owner reads GitLab as any would.
+    cache.set(attempt(1, "succeeded", { "pipelinesascode.tekton.dev/state": "completed" }));
+    await next.reconcile(key);
+    expect(clients.calls.slice(settled)).toEqual(["GET 200"]);
+  });
+
   it("leaves PaC's own status of the latest run alone, in PaC's words", async () => {
     const { reporter, model, pacPosts } = setup([attempt(1)]);
     pacPosts({ state: "running", description: "", target_url: pacLink(1) });

@@ -32,6 +32,7 @@ import { type LineageView, LineageViews } from "./lineage-view.ts";
 import { type LinkTemplates, runLinks } from "./links.ts";
 import { reportsToTakeOver, takeOverReports } from "./pac-reports.ts";
 import { ProjectCheck } from "./project-check.ts";
+import { QuietLineages, type QuietMarks } from "./quiet-marks.ts";
 import { statusOwner } from "./status-owner.ts";
 import { onFirstProject, persistPipelineId, type ReportSettings, reportTarget } from "./target.ts";
 
@@ -69,6 +70,8 @@ export interface LineageReporterOptions {
   random?: () => number;
   /** Told what each lineage whose create failed contributes to its commit's bare status (PaC's). */
   bareStatuses: BareStatusBoard;
+  /** Where quiet marks outlive the process (the attempt counters); none: kept in memory only. */
+  quietMarks?: QuietMarks;
 }
 
 /** Repairs allowed per window against reports of older attempts (PaC's watcher: one per run that ends). */
@@ -93,6 +96,7 @@ export class LineageReporter {
   private readonly projectCheck: ProjectCheck;
   private readonly clock: () => number;
   private readonly random: () => number;
+  private readonly quiet: QuietLineages;
   readonly controller: Controller;
 
   constructor(options: LineageReporterOptions) {
@@ -102,6 +106,13 @@ export class LineageReporter {
     this.repairs = new RepairBudget(() => options.maxRepairs, options.repairWindowMs);
     this.projectCheck = new ProjectCheck(options.wallClock);
     this.olderAttemptRepairs = new RepairBudget(olderAttemptRepairs, options.repairWindowMs);
+    this.quiet = new QuietLineages({
+      marks: options.quietMarks,
+      counters: options.counters,
+      countersNamespace: options.countersNamespace,
+      gauge: options.metrics.quietLineages,
+      logger: options.logger,
+    });
     this.views = new LineageViews({
       runs: options.runs,
       counters: options.counters,
@@ -209,8 +220,8 @@ export class LineageReporter {
     const newestAttempt = (newestAdmitted(view.attempts) ?? latest).attempt;
     noticeEndedRuns(memory, view.runs, newestAttempt, now);
     const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt);
-    if (memory.quiet === quiet) return { requeueAfterMs: lookAgainMs };
-    this.markQuiet(memory, undefined);
+    if (this.quiet.holds(memory, view, quiet)) return { requeueAfterMs: lookAgainMs };
+    this.quiet.end(memory);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
     try {
@@ -265,7 +276,7 @@ export class LineageReporter {
         );
       if (!target.pipelineId) await persistPipelineId(this.options.writer, view.runs, result.pipelineId);
       const next = later(this.nextResync(memory, latest.run));
-      if (next === undefined) this.markQuiet(memory, quiet);
+      if (next === undefined) await this.quiet.settle(memory, view, quiet);
       return { requeueAfterMs: next };
     } catch (error) {
       const next = this.trouble.failed(key, memory, target, error);
@@ -298,16 +309,9 @@ export class LineageReporter {
     );
   }
 
-  /** Sets a lineage's quiet mark, and the gauge of quiet lineages with it. */
-  private markQuiet(memory: LineageMemory, quiet: string | undefined): void {
-    if ((memory.quiet === undefined) !== (quiet === undefined))
-      this.options.metrics.quietLineages.inc(quiet === undefined ? -1 : 1);
-    memory.quiet = quiet;
-  }
-
   private forget(key: string, commit: string): void {
     const memory = this.memory.get(key);
-    if (memory) this.markQuiet(memory, undefined);
+    if (memory) this.quiet.end(memory);
     this.memory.delete(key);
     this.repairs.forget(key);
     this.olderAttemptRepairs.forget(key);

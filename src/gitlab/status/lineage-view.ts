@@ -1,5 +1,5 @@
 import type { PipelineRun } from "../../core/tekton.ts";
-import { admissionKeys, leaseLabels, pac } from "../../core/vocabulary.ts";
+import { admissionKeys, leaseKeys, leaseLabels, pac } from "../../core/vocabulary.ts";
 import type { ObjectCache } from "../../kube/informer.ts";
 import type { CachedLease } from "../../kube/leases.ts";
 import type { CounterRecord } from "../../lineage/attempt-plan.ts";
@@ -32,6 +32,8 @@ export interface LineageView {
    * after their admission: PaC reported a failure for a run that is there.
    */
   createdDespite: { attempt: number; error: string; at: number }[];
+  /** The quiet mark kept on the lineage's attempt counter (quiet-marks.ts), if any. */
+  quietMark?: string;
 }
 
 export type Failures = Pick<CreationFailures, "find" | "of">;
@@ -136,6 +138,7 @@ export class LineageViews {
       pipeline,
       unadmitted: this.unadmitted(namespace, annotations?.[pac.repository], pipeline, runs, record),
       createdDespite: this.createdDespite(namespace, annotations?.[pac.repository], pipeline, runs, record),
+      quietMark: counted ? counter?.metadata.annotations?.[leaseKeys.gitlabQuiet] : undefined,
     };
   }
 
