@@ -5,6 +5,7 @@ import {
   newMemory,
   nextReadAfterRunEnded,
   nextResync,
+  noticeCreationFailure,
   noticeEndedRuns,
   quietKey,
   readsAfterRunEnded,
@@ -170,12 +171,12 @@ describe("nextResync", () => {
     return r;
   };
   /** The resyncs asked for over successive reconciles, each a resync later than the one before. */
-  const resyncs = (r: PipelineRun | undefined) => {
+  const resyncs = (latest: { run?: PipelineRun; creationFailedAt?: number }) => {
     const memory = newMemory();
     const asked: (number | undefined)[] = [];
     for (let i = 0; i < 4; i++)
       asked.push(
-        nextResync(memory, r, 2 * minute, () => 0, {
+        nextResync(memory, latest, 2 * minute, () => 0, {
           now: i * 2 * minute,
           wallNow: wallNow + i * 2 * minute,
         }),
@@ -183,46 +184,55 @@ describe("nextResync", () => {
     return asked;
   };
   it.each([
-    ["a running run: every resync", ended("running"), [2 * minute, 2 * minute, 2 * minute, 2 * minute]],
+    [
+      "a running run: every resync",
+      { run: ended("running") },
+      [2 * minute, 2 * minute, 2 * minute, 2 * minute],
+    ],
     [
       "a run that just ended: twice more",
-      ended("succeeded", 1000),
+      { run: ended("succeeded", 1000) },
       [2 * minute, 2 * minute, undefined, undefined],
     ],
     [
       "a run whose end time is not known: twice more",
-      ended("succeeded"),
+      { run: ended("succeeded") },
       [2 * minute, 2 * minute, undefined, undefined],
     ],
     [
       "a run ended one and a half resyncs ago: once more",
-      ended("succeeded", 3 * minute),
+      { run: ended("succeeded", 3 * minute) },
       [2 * minute, undefined, undefined, undefined],
     ],
     [
       "a run ended long ago (a restart, a bucket taken over): no more",
-      ended("succeeded", 60 * minute),
+      { run: ended("succeeded", 60 * minute) },
       [undefined, undefined, undefined, undefined],
     ],
-    ["an attempt with no run: twice more", undefined, [2 * minute, 2 * minute, undefined, undefined]],
-  ])("%s", (_name, r, asked) => {
-    expect(resyncs(r)).toEqual(asked);
+    ["an attempt with no run: twice more", {}, [2 * minute, 2 * minute, undefined, undefined]],
+    [
+      "an attempt never created, its failure recorded long ago: no more",
+      { creationFailedAt: wallNow - 60 * minute },
+      [undefined, undefined, undefined, undefined],
+    ],
+  ])("%s", (_name, latest, asked) => {
+    expect(resyncs(latest)).toEqual(asked);
   });
 
   it("counts the resyncs after done in time, not in reconciles: one for another change reads nothing", () => {
     const memory = newMemory();
     const r = ended("succeeded");
     const clocks = (now: number) => ({ now, wallNow: wallNow + now });
-    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(0))).toBe(2 * minute);
+    expect(nextResync(memory, { run: r }, 2 * minute, () => 0, clocks(0))).toBe(2 * minute);
     // A reconcile for a write of tekton-lineage's own, a moment later: not a check.
-    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(100))).toBe(2 * minute);
-    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(2 * minute))).toBe(2 * minute);
-    expect(nextResync(memory, r, 2 * minute, () => 0, clocks(4 * minute))).toBeUndefined();
+    expect(nextResync(memory, { run: r }, 2 * minute, () => 0, clocks(100))).toBe(2 * minute);
+    expect(nextResync(memory, { run: r }, 2 * minute, () => 0, clocks(2 * minute))).toBe(2 * minute);
+    expect(nextResync(memory, { run: r }, 2 * minute, () => 0, clocks(4 * minute))).toBeUndefined();
   });
 
   it("spreads a resync upwards only: one sooner would find what is known still fresh, and read nothing", () => {
     const at = (random: number) =>
-      nextResync(newMemory(), ended("running"), 2 * minute, () => random, { now: 0, wallNow });
+      nextResync(newMemory(), { run: ended("running") }, 2 * minute, () => random, { now: 0, wallNow });
     expect([at(0), at(0.5), at(1)].map((ms) => Math.round(ms ?? 0))).toEqual([120_000, 132_000, 144_000]);
   });
 });
@@ -271,5 +281,22 @@ describe("quietKey", () => {
   });
   it("is the same for the same lineage", () => {
     expect(quietKey(view, 1, { ...desired }, { ...target }, undefined)).toBe(base);
+  });
+});
+
+describe("noticeCreationFailure", () => {
+  const wallNow = Date.parse("2026-12-06T10:00:00Z");
+  it.each([
+    ["a failure PaC just recorded: read on the schedule (PaC posts right after its Event)", 2000, true],
+    [
+      "a failure recorded long ago (a restart, a bucket taken over): PaC posted it long since",
+      600_000,
+      false,
+    ],
+  ])("%s", (_name, agoMs, reads) => {
+    const memory = newMemory();
+    noticeCreationFailure(memory, wallNow - agoMs, { now: 5, wallNow });
+    expect(memory.afterRunEnded !== undefined).toBe(reads);
+    expect(memory.failureSeen).toBe(wallNow - agoMs);
   });
 });

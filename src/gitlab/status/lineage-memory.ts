@@ -116,11 +116,13 @@ export function noticeEndedRuns(
 export function noticeCreationFailure(
   memory: LineageMemory,
   failedAt: number | undefined,
-  now: number,
+  clocks: { now: number; wallNow: number },
 ): void {
   if (failedAt === undefined || memory.failureSeen === failedAt) return;
   memory.failureSeen = failedAt;
-  memory.afterRunEnded = { since: now, reads: 0 };
+  // Recorded longer ago than the reads last (a restart, a bucket taken over): PaC has long posted it.
+  const last = readsAfterRunEnded.at(-1) ?? 0;
+  if (clocks.wallNow - failedAt < last) memory.afterRunEnded = { since: clocks.now, reads: 0 };
 }
 
 function dueAfterRunEnded(memory: LineageMemory, now: number): boolean {
@@ -147,20 +149,24 @@ export function nextReadAfterRunEnded(memory: LineageMemory, now: number): numbe
  * While the latest attempt runs, GitLab is read again every resync; once it is done, for two resyncs more
  * (another writer may still move its status) — counted in time from when the reporter first saw it done
  * (`now`, own clock), not in reconciles: a reconcile for some other change finds what is known fresh and
- * reads nothing. And counted from the run's end (`wallNow`, ms since the epoch) too, so a reporter that
- * meets a run ended long ago (a restart, a bucket taken over) reads it once, not three times.
+ * reads nothing. And counted from the attempt's end (`wallNow`, ms since the epoch) too, so a reporter
+ * that meets an attempt ended long ago (a restart, a bucket taken over) reads it once, not three times.
  */
 export function nextResync(
   memory: LineageMemory,
-  run: PipelineRun | undefined,
+  latest: { run?: PipelineRun; creationFailedAt?: number },
   resyncMs: number,
   random: () => number,
   clocks: { now: number; wallNow: number },
 ): number | undefined {
+  const { run } = latest;
   if (run && !isDone(run)) memory.doneSince = undefined;
   else {
     memory.doneSince ??= clocks.now;
-    const endedAt = Date.parse(run?.status?.completionTime ?? "");
+    // An attempt never created ended when PaC recorded that its create failed.
+    const endedAt = run
+      ? Date.parse(run.status?.completionTime ?? "")
+      : (latest.creationFailedAt ?? Number.NaN);
     if (clocks.now - memory.doneSince >= 2 * resyncMs || clocks.wallNow - endedAt >= 2 * resyncMs)
       return undefined;
   }

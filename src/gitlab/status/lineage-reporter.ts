@@ -216,11 +216,15 @@ export class LineageReporter {
     const newerUnresolved = view.attempts.newer && lookAgainMs !== undefined;
     if (desired.state === "success" && newerUnresolved) return { requeueAfterMs: lookAgainMs };
     if (!latest.run) this.trouble.creationFailed(memory, view.namespace, latest.name, desired.description);
-    if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, now);
+    if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, this.clocks());
     const newestAttempt = (newestAdmitted(view.attempts) ?? latest).attempt;
     noticeEndedRuns(memory, view.runs, newestAttempt, now);
     const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt);
-    if (this.quiet.holds(memory, view, quiet)) return { requeueAfterMs: lookAgainMs };
+    // A lineage whose creates failed has a part in its commit's bare status, which the corrector keeps in
+    // memory only: its mark alone does not make it quiet in a process that has not reported it.
+    const bareEntry = bareEntryOf(view, latest, desired, target, repositoryName);
+    if (this.quiet.holds(memory, view, quiet, bareEntry === undefined))
+      return { requeueAfterMs: lookAgainMs };
     this.quiet.end(memory);
     const later = (next: number | undefined) =>
       sooner(sooner(next, nextReadAfterRunEnded(memory, this.clock())), lookAgainMs);
@@ -265,7 +269,7 @@ export class LineageReporter {
       if (result.result === "contested") {
         const what = `"${target.context}" on ${target.sha.slice(0, 8)}`;
         const wait = this.trouble.contested(memory, key, what, result.until);
-        return { requeueAfterMs: later(sooner(wait, this.nextResync(memory, latest.run))) };
+        return { requeueAfterMs: later(sooner(wait, this.nextResync(memory, latest))) };
       }
       for (const write of result.writes) this.options.metrics.writes.inc({ state: write.state });
       if (result.repaired) this.options.metrics.repairs.inc();
@@ -275,7 +279,7 @@ export class LineageReporter {
           "GitLab status converged",
         );
       if (!target.pipelineId) await persistPipelineId(this.options.writer, view.runs, result.pipelineId);
-      const next = later(this.nextResync(memory, latest.run));
+      const next = later(this.nextResync(memory, latest));
       if (next === undefined) await this.quiet.settle(memory, view, quiet);
       return { requeueAfterMs: next };
     } catch (error) {
@@ -318,8 +322,12 @@ export class LineageReporter {
     this.options.bareStatuses.update(commit, key, undefined);
   }
 
-  private nextResync(memory: LineageMemory, run: PipelineRun | undefined): number | undefined {
-    const clocks = { now: this.clock(), wallNow: (this.options.wallClock ?? Date.now)() };
-    return nextResync(memory, run, this.options.resyncMs, this.random, clocks);
+  private nextResync(memory: LineageMemory, latest: LatestAttempt): number | undefined {
+    return nextResync(memory, latest, this.options.resyncMs, this.random, this.clocks());
+  }
+
+  /** The own clock (intervals) and the wall clock (to compare with the cluster's and GitLab's times). */
+  private clocks(): { now: number; wallNow: number } {
+    return { now: this.clock(), wallNow: (this.options.wallClock ?? Date.now)() };
   }
 }

@@ -57,9 +57,18 @@ export class QuietLineages {
     this.options = options;
   }
 
-  /** Whether the lineage is quiet under this key: remembered so here, or marked so by its last owner. */
-  holds(memory: { quiet?: string }, view: Pick<LineageView, "quietMark">, key: string): boolean {
-    if (memory.quiet !== key && view.quietMark !== key) return false;
+  /**
+   * Whether the lineage is quiet under this key: remembered so here, or marked so by its last owner —
+   * unless `adoptable` is false (what the process keeps of it besides, a part of its commit's bare status,
+   * is filled again only by a reconcile that reaches GitLab).
+   */
+  holds(
+    memory: { quiet?: string },
+    view: Pick<LineageView, "quietMark">,
+    key: string,
+    adoptable: boolean,
+  ): boolean {
+    if (memory.quiet !== key && !(adoptable && view.quietMark === key)) return false;
     this.mark(memory, key);
     return true;
   }
