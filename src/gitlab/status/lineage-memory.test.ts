@@ -276,6 +276,16 @@ describe("quietKey", () => {
       () => quietKey(view, 1, desired, { ...target, context: "CI / other" }, undefined),
     ],
     ["another project", () => quietKey(view, 1, desired, { ...target, projects: ["1000"] }, undefined)],
+    [
+      "its part of the commit's bare status (an earlier attempt's create failed)",
+      () =>
+        quietKey(view, 1, desired, target, undefined, {
+          pipeline: "build",
+          latest: { ...desired, name: "CI / build" },
+          latestMissing: false,
+          failed: [{ attempt: 1, error: "denied", at: 1 }],
+        }),
+    ],
   ])("changes with %s", (_name, changed) => {
     expect(changed()).not.toBe(base);
   });

@@ -4,6 +4,7 @@ import { isCancelRequested, isDone, type PipelineRun } from "../../core/tekton.t
 import { jitter } from "../../kube/backoff.ts";
 import { attemptOf } from "../../lineage/supersede.ts";
 import type { TroubleMemory } from "../report-trouble.ts";
+import type { BarePart } from "./bare-entry.ts";
 import type { KnownStatus } from "./converge.ts";
 import type { DesiredStatus } from "./desired.ts";
 import type { LineageView } from "./lineage-view.ts";
@@ -177,7 +178,7 @@ export function nextResync(
 
 /**
  * What a quiet lineage's reporting depends on: its runs' versions, the newest attempt admitted, PaC's
- * failures, and the status it wants where. Any change of these (a run written, an attempt admitted, a
+ * failures (and its part of its commit's bare status), and the status it wants where. Any change of these (a run written, an attempt admitted, a
  * Repository or setting that moves the status) makes the lineage read GitLab again; a resync alone does
  * not. GitLab's own changes are read while something may still make them (the after-end reads, the two
  * resyncs after done); past those, no writer tekton-lineage knows of is left — PaC posts only for runs.
@@ -188,6 +189,7 @@ export function quietKey(
   desired: Pick<DesiredStatus, "state" | "description" | "targetUrl" | "attempt">,
   target: Pick<ReportTarget, "host" | "projects" | "sha" | "context">,
   creationFailedAt: number | undefined,
+  barePart?: BarePart,
 ): string {
   // Hashed: kept for every quiet lineage, and its parts are long (descriptions, links, run names).
   const parts = JSON.stringify([
@@ -196,6 +198,8 @@ export function quietKey(
     view.unadmitted.length,
     view.createdDespite.length,
     creationFailedAt,
+    // What the lineage adds to its commit's bare status (earlier attempts whose creates failed).
+    barePart ?? null,
     desired.state,
     desired.description,
     desired.targetUrl,

@@ -219,10 +219,10 @@ export class LineageReporter {
     if (!latest.run) noticeCreationFailure(memory, latest.creationFailedAt, this.clocks());
     const newestAttempt = (newestAdmitted(view.attempts) ?? latest).attempt;
     noticeEndedRuns(memory, view.runs, newestAttempt, now);
-    const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt);
     // A lineage whose creates failed has a part in its commit's bare status, which the corrector keeps in
     // memory only: its mark alone does not make it quiet in a process that has not reported it.
     const bareEntry = bareEntryOf(view, latest, desired, target, repositoryName);
+    const quiet = quietKey(view, newestAttempt, desired, target, latest.creationFailedAt, bareEntry?.part);
     if (this.quiet.holds(memory, view, quiet, bareEntry === undefined))
       return { requeueAfterMs: lookAgainMs };
     this.quiet.end(memory);
