@@ -42,8 +42,8 @@ export interface LineageMemory extends TroubleMemory {
    * reconcile — an informer's resync, every --resync — does not read GitLab again.
    */
   quiet?: string;
-  /** The commit the lineage reports for, as last seen (to take it off the commit's board when forgotten). */
-  commit?: string;
+  /** The commit whose bare status the lineage has a part of (to take it off that board when forgotten). */
+  bareCommit?: string;
 }
 
 export function newMemory(): LineageMemory {

@@ -300,6 +300,33 @@ describe("LineageReporter.reconcile", () => {
     expect(shown()).toMatchObject({ status: "success", description: "attempt 1 succeeded" });
   });
 
+  it("takes a lineage that went out of sight off its commit's bare status when a new term starts", async () => {
+    const clock = { now: 0 };
+    const board: [string, string, boolean][] = [];
+    const { reporter, cache } = setup([attempt(1, "succeeded")], {
+      counter: 2,
+      clock: () => clock.now,
+      events: [pacFailure("2026-11-22T10:00:02Z")],
+      overrides: {
+        bareStatuses: {
+          update: (commit, lineage, entry) => board.push([commit, lineage, entry !== undefined]),
+        },
+      },
+    });
+    let result = await reporter.reconcile(key);
+    while (result.requeueAfterMs !== undefined) {
+      clock.now += result.requeueAfterMs;
+      result = await reporter.reconcile(key);
+    }
+    const commit = `ns/repo/${sha}`;
+    expect(board.at(-1)).toEqual([commit, key, true]);
+    cache.delete("ns", `build-${lineage}-1`);
+    const term = new AbortController();
+    reporter.run(term.signal);
+    term.abort();
+    expect(board.at(-1)).toEqual([commit, key, false]);
+  });
+
   it("forgets a lineage that went out of sight when a new term starts, so it is read again when it comes back", async () => {
     const clock = { now: 0 };
     const run = attempt(1, "succeeded");

@@ -148,7 +148,7 @@ export class LineageReporter {
     // A new term or leadership: what is remembered of lineages now out of sight (buckets given up) goes —
     // the informer drops their runs without a word, so no reconcile would ever forget them.
     const visible = new Set(this.views.keys());
-    for (const [key, memory] of this.memory) if (!visible.has(key)) this.forget(key, memory.commit ?? "");
+    for (const [key, memory] of this.memory) if (!visible.has(key)) this.forget(key, memory.bareCommit ?? "");
     this.controller.run(signal);
   }
 
@@ -173,7 +173,6 @@ export class LineageReporter {
       return { requeueAfterMs: this.options.resyncMs };
     }
     const memory = this.memoryOf(key);
-    memory.commit = view.commit;
     const now = this.clock();
     // Since when a newer attempt has had no run (own clock), to give PaC's record of a failure time.
     const newer = view.attempts.newer;
@@ -234,15 +233,14 @@ export class LineageReporter {
       const verdict = await this.projectCheck.check(api, target.host, repository, subject);
       if ("refused" in verdict) {
         this.options.bareStatuses.update(view.commit, key, undefined);
+        memory.bareCommit = undefined;
         this.trouble.refusedTarget(memory, key, view.namespace, subject.metadata.name ?? "", verdict.refused);
         return { requeueAfterMs: lookAgainMs };
       }
       const checked = { ...target, projects: verdict.projects };
-      this.options.bareStatuses.update(
-        view.commit,
-        key,
-        bareEntryOf(view, latest, desired, checked, repositoryName),
-      );
+      const posted = bareEntry && bareEntryOf(view, latest, desired, checked, repositoryName);
+      this.options.bareStatuses.update(view.commit, key, posted);
+      memory.bareCommit = posted ? view.commit : undefined;
       const { project, result } = await onFirstProject(checked.projects, memory.project, (project) =>
         converge({
           api,
