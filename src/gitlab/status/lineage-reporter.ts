@@ -33,7 +33,6 @@ import { type LinkTemplates, runLinks } from "./links.ts";
 import { reportsToTakeOver, takeOverReports } from "./pac-reports.ts";
 import { ProjectCheck } from "./project-check.ts";
 import { QuietLineages, type QuietMarks } from "./quiet-marks.ts";
-import { statusOwner } from "./status-owner.ts";
 import { onFirstProject, persistPipelineId, type ReportSettings, reportTarget } from "./target.ts";
 
 export interface LineageReporterOptions {
@@ -80,8 +79,9 @@ const olderAttemptRepairs = 20;
 /**
  * Keeps the GitLab commit status of every lineage on its latest attempt. Level-based: for each lineage
  * it computes what GitLab should show (desiredStatus), compares with what GitLab shows (remembered from
- * its own writes, read again every resyncMs and when PaC may have reported an ended run), and posts only
- * the difference (converge). Lineages whose create failed also tell `bareStatuses` (the PAC failure
+ * its own writes, read again every resyncMs while the latest attempt runs and twice after, and when PaC
+ * may have reported an ended run), and posts only the difference (converge); then the lineage is quiet
+ * (QuietLineages) until it changes. Lineages whose create failed also tell `bareStatuses` (the PAC failure
  * corrector, gitlab/pac-failure/) what they contribute to PaC's bare failure status of their commit. Trouble is handled by ReportTrouble; repairs
  * against another writer are bounded (RepairBudget), reports of older attempts always lose.
  */
@@ -163,7 +163,7 @@ export class LineageReporter {
     const view = this.views.read(key);
     const taken = () => this.options.metrics.reportsTakenOver.inc();
     await takeOverReports(this.options.writer, reportsToTakeOver(view), taken);
-    const owner = this.statusOwnerOf(view);
+    const owner = this.views.statusOwnerOf(view);
     if (owner !== key) {
       // Another lineage of this pipeline and commit owns the shared status: PaC's reports of this one
       // would land on it, so they are taken too; its own status is the owner's to write.
@@ -284,17 +284,6 @@ export class LineageReporter {
       const next = this.trouble.failed(key, memory, target, error);
       return { ...next, requeueAfterMs: later(next.requeueAfterMs) };
     }
-  }
-
-  /** The lineage that owns the status this lineage shares with others of its pipeline and commit. */
-  private statusOwnerOf(view: LineageView): string {
-    if (!view.commit || !view.pipeline) return view.key;
-    const rivals = this.views
-      .keysOfCommit(view.commit)
-      .filter((k) => k !== view.key)
-      .map((k) => this.views.read(k))
-      .filter((rival) => rival.pipeline === view.pipeline);
-    return statusOwner(view, rivals);
   }
 
   /** The application name statuses start with: --gitlab-application, else PaC's own. */

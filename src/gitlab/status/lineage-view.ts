@@ -8,6 +8,7 @@ import { lineageIndex, lineageIndexValue, splitLineageKey } from "../../lineage/
 import { attemptOf } from "../../lineage/supersede.ts";
 import { answers, type CreationFailure, type CreationFailures } from "../../pac/creation-failures.ts";
 import { type LineageAttempts, lineageAttempts, newestAdmitted } from "./latest.ts";
+import { statusOwner } from "./status-owner.ts";
 
 /** Everything known of one lineage, from the caches: its runs, its counter, what PaC recorded. */
 export interface LineageView {
@@ -114,6 +115,16 @@ export class LineageViews {
       .byIndex(commitIndex, commit)
       .flatMap((lease) => this.keyOfCounter(lease) ?? []);
     return [...new Set([...fromRuns, ...fromCounters])].sort();
+  }
+
+  /** The lineage that owns the status this one shares with others of its pipeline and commit. */
+  statusOwnerOf(view: LineageView): string {
+    if (!view.commit || !view.pipeline) return view.key;
+    const rivals = this.keysOfCommit(view.commit)
+      .filter((k) => k !== view.key)
+      .map((k) => this.read(k))
+      .filter((rival) => rival.pipeline === view.pipeline);
+    return statusOwner(view, rivals);
   }
 
   /** One lineage, keyed namespace/lineage id: a lineage never spans namespaces. */
