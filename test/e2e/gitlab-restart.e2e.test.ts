@@ -32,6 +32,18 @@ const quiet = (process: LineageProcess) => process.metric("tekton_lineage_gitlab
 const gitlabReconciles = (process: LineageProcess) =>
   process.metric("tekton_lineage_reconcile_total", { controller: "gitlab" });
 
+/** tekton-lineage (webhook and reconciler) serving the suite's namespace. */
+async function startLineage(): Promise<void> {
+  lineage = await startTektonLineage({ role: "all", args });
+  webhooks = await registerAndServe({
+    suite: suite.id,
+    port: lineage.port,
+    mutatingFailurePolicy: "Fail",
+    namespace,
+    processes: lineage,
+  });
+}
+
 beforeAll(async () => {
   namespace = await suite.namespace("runs");
   gitlab = await startFakeGitLab(namespace);
@@ -42,14 +54,7 @@ beforeAll(async () => {
     "--resync=2s",
     `--gitlab-hosts=${new URL(gitlab.url).host}`,
   ];
-  lineage = await startTektonLineage({ role: "all", args });
-  webhooks = await registerAndServe({
-    suite: suite.id,
-    port: lineage.port,
-    mutatingFailurePolicy: "Fail",
-    namespace,
-    processes: lineage,
-  });
+  await startLineage();
   tekton = new TektonSimulator(admin, [namespace], () => ({ durationMs: 200, succeeded: true }));
   await tekton.start();
 });
@@ -85,16 +90,9 @@ describe("a settled lineage", () => {
     expect(statusRequests()).toBe(settled);
 
     // A restart: the new process knows nothing, but each lineage's counter carries its quiet mark.
-    await lineage.stop();
-    lineage = await startTektonLineage({ role: "all", args });
     await webhooks.remove();
-    webhooks = await registerAndServe({
-      suite: suite.id,
-      port: lineage.port,
-      mutatingFailurePolicy: "Fail",
-      namespace,
-      processes: lineage,
-    });
+    await lineage.stop();
+    await startLineage();
     // A lineage it had to read would be counted quiet only after the read: so at three, all reads are in.
     await eventually("every lineage quiet again", async () => (await quiet(lineage)) === lineages, {
       timeoutMs: 30_000,
