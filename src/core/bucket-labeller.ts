@@ -61,10 +61,10 @@ export class BucketLabeller {
     });
     options.runs.onChange((run, event) => {
       if (event !== "deleted")
-        this.controller.enqueue(`${runPrefix}${run.metadata.namespace}/${run.metadata.name}`);
+        this.controller.enqueueFor(`${runPrefix}${run.metadata.namespace}/${run.metadata.name}`, event);
     });
     options.counters.onChange((lease, event) => {
-      if (event !== "deleted") this.controller.enqueue(`${counterPrefix}${lease.metadata.name}`);
+      if (event !== "deleted") this.controller.enqueueFor(`${counterPrefix}${lease.metadata.name}`, event);
     });
   }
 

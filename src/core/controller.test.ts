@@ -54,6 +54,40 @@ describe("Controller", () => {
     expect(controller.running).toBe(false);
   });
 
+  it("reconciles a change before the term's initial keys and an informer's resyncs", async () => {
+    const { cache, open } = gate();
+    const seen: string[] = [];
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const controller = new Controller({
+      name: "t",
+      reconcile: async (key) => {
+        seen.push(key);
+        if (key === "busy") await busy;
+        return undefined;
+      },
+      caches: [cache],
+      initialKeys: () => ["initial-1", "initial-2"],
+      concurrency: 1,
+      logger: silentLogger(),
+    });
+    const term = new AbortController();
+    controller.run(term.signal);
+    open();
+    // The one worker is busy; meanwhile the term's keys, a resync and a change are queued.
+    controller.enqueue("busy");
+    await vi.waitFor(() => expect(seen).toEqual(["busy"]));
+    controller.enqueueFor("resynced", "resync");
+    controller.enqueueFor("changed", "updated");
+    release();
+    await vi.waitFor(() => expect(seen).toHaveLength(5));
+    term.abort();
+    expect(seen.slice(0, 2)).toEqual(["busy", "changed"]);
+    expect(seen.slice(2).sort()).toEqual(["initial-1", "initial-2", "resynced"]);
+  });
+
   it("is settled once the reconciles of an ended term are over, not when the term ends", async () => {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => {

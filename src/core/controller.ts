@@ -1,5 +1,6 @@
 import { type BackoffPolicy, backoffDelay } from "../kube/backoff.ts";
 import type { EventSink } from "../kube/event-recorder.ts";
+import type { InformerEvent } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { ControllerMetrics, ReconcileOutcome } from "./controller-metrics.ts";
 import { WorkQueue } from "./work-queue.ts";
@@ -109,6 +110,15 @@ export class Controller {
     this.work?.add(key);
   }
 
+  /**
+   * Reconcile this key for an informer's event: a resync (nothing changed) waits behind every change, so
+   * a periodic sweep of every key never delays one that changed.
+   */
+  enqueueFor(key: string, event: InformerEvent): void {
+    if (event === "resync") this.work?.addInBackground(key);
+    else this.work?.add(key);
+  }
+
   /** Reconcile this key after a delay; the earliest of several requests wins. */
   enqueueAfter(key: string, delayMs: number): void {
     this.work?.addAfter(key, delayMs);
@@ -135,7 +145,8 @@ export class Controller {
     this.metrics?.track(name, () => work.depth);
     void synced.then(() => {
       if (signal.aborted) return;
-      for (const key of this.options.initialKeys()) work.add(key);
+      // Every key, behind whatever changed meanwhile.
+      for (const key of this.options.initialKeys()) work.addInBackground(key);
     });
     signal.addEventListener(
       "abort",

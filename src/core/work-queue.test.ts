@@ -101,6 +101,36 @@ describe("WorkQueue", () => {
     expect(h.log).toEqual(["start a", "end a", "start b", "end b"]);
   });
 
+  it("runs keys added in the background behind every change, and moves one up when it changes", async () => {
+    const h = held();
+    const queue = new WorkQueue({ name: "t", concurrency: 1, logger: silentLogger(), handler: h.handler });
+    queue.add("changed-1");
+    // A resync sweeps every key: they wait behind the changes that come meanwhile.
+    for (const key of ["swept-1", "swept-2", "swept-3"]) queue.addInBackground(key);
+    queue.add("changed-2");
+    queue.add("swept-3");
+    queue.addInBackground("changed-2");
+    expect(queue.depth).toBe(4);
+    const starts = () => h.log.filter((l) => l.startsWith("start")).map((l) => l.slice(6));
+    for (let i = 0; i < 4; i++) {
+      h.release();
+      await vi.waitFor(() => expect(starts()).toHaveLength(i + 2));
+    }
+    h.release();
+    await queue.idle();
+    expect(starts()).toEqual(["changed-1", "changed-2", "swept-3", "swept-1", "swept-2"]);
+  });
+
+  it("does not run again for a background add a key that is being reconciled (nothing changed)", async () => {
+    const h = held();
+    const queue = new WorkQueue({ name: "t", concurrency: 1, logger: silentLogger(), handler: h.handler });
+    queue.add("a");
+    queue.addInBackground("a");
+    h.release();
+    await queue.idle();
+    expect(h.log).toEqual(["start a", "end a"]);
+  });
+
   describe("timers", () => {
     afterEach(() => vi.useRealTimers());
 

@@ -7,10 +7,17 @@ import type { Logger } from "../observability/logger.ts";
  * again for what it still needs. (Timers that piled up per key used to multiply the retries of a failing
  * key, and with them its backoff.) What a failure means — retry, backoff, give up — is the controller
  * shell's (controller.ts); the handler is expected not to throw.
+ *
+ * Two lanes: keys added because something changed come first; keys added in the background (an
+ * informer's periodic resync, every key at the start of a term) wait behind them, so a sweep of a
+ * hundred thousand unchanged keys never delays the report or promotion of one that changed. A key added
+ * in the foreground while it waits in the background moves up.
  */
 export class WorkQueue {
   /** Keys waiting, in the order they came (a Set keeps insertion order: taking the first is O(1)). */
   private readonly pending = new Set<string>();
+  /** Keys waiting in the background, behind every pending one. */
+  private readonly background = new Set<string>();
   /** Reconciles finished since the queue last let the event loop run (timers, I/O, Lease renewals). */
   private sinceYield = 0;
   /** A turn of the event loop is awaited: nothing new starts until it came. */
@@ -39,7 +46,7 @@ export class WorkQueue {
   }
 
   get depth(): number {
-    return this.pending.size;
+    return this.pending.size + this.background.size;
   }
 
   add(key: string): void {
@@ -49,7 +56,18 @@ export class WorkQueue {
       return;
     }
     if (this.pending.has(key)) return;
+    this.background.delete(key);
     this.pending.add(key);
+    this.pump();
+  }
+
+  /**
+   * Adds the key behind every key added in the foreground. Nothing changed for it (a resync): if it is
+   * being reconciled now, that reconcile sees what there is, so it is not run again.
+   */
+  addInBackground(key: string): void {
+    if (this.stopped || this.active.has(key) || this.pending.has(key) || this.background.has(key)) return;
+    this.background.add(key);
     this.pump();
   }
 
@@ -79,6 +97,7 @@ export class WorkQueue {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
+    this.background.clear();
     this.settle();
   }
 
@@ -89,7 +108,7 @@ export class WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.running === 0 && (this.pending.size === 0 || this.stopped);
+    return this.running === 0 && (this.depth === 0 || this.stopped);
   }
 
   /** Wakes whoever waits in idle() once the queue is idle. */
@@ -102,9 +121,10 @@ export class WorkQueue {
 
   private pump(): void {
     if (this.yielding) return;
-    while (!this.stopped && this.running < this.concurrency && this.pending.size > 0) {
-      const key = this.pending.values().next().value as string;
-      this.pending.delete(key);
+    while (!this.stopped && this.running < this.concurrency && this.depth > 0) {
+      const lane = this.pending.size > 0 ? this.pending : this.background;
+      const key = lane.values().next().value as string;
+      lane.delete(key);
       this.running += 1;
       this.active.add(key);
       void this.process(key);

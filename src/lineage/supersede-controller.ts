@@ -36,7 +36,7 @@ export class SupersedeController {
     options.runs.addIndex(lineageIndex, lineageIndexValue);
     options.runs.onChange((run, event) => {
       const key = lineageIndexValue(run);
-      if (key && event !== "deleted") this.controller.enqueue(key);
+      if (key && event !== "deleted") this.controller.enqueueFor(key, event);
     });
   }
 

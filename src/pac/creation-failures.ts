@@ -1,5 +1,5 @@
 import type { CachedEvent } from "../kube/event-source.ts";
-import type { ObjectCache } from "../kube/informer.ts";
+import type { InformerEvent, ObjectCache } from "../kube/informer.ts";
 
 /**
  * Pipelines-as-Code's own record of a PipelineRun it could not create. pkg/pipelineascode/pipelineascode.go,
@@ -167,12 +167,15 @@ export class CreationFailures {
     return this.events.whenSynced();
   }
 
-  /** Changes of PaC's failure Events, as (namespace, repository), to wake what depends on them. */
-  onFailure(handler: (namespace: string, repository: string) => void): void {
+  /**
+   * Changes of PaC's failure Events, as (namespace, repository), to wake what depends on them; `change`
+   * says whether it is a resync (nothing changed).
+   */
+  onFailure(handler: (namespace: string, repository: string, change: InformerEvent) => void): void {
     this.events.onChange((event, change) => {
       if (change === "deleted") return;
       const failure = readCreationFailure(event);
-      if (failure) handler(failure.namespace, failure.repository);
+      if (failure) handler(failure.namespace, failure.repository, change);
     });
   }
 }

@@ -57,12 +57,12 @@ export class OrphanController {
       logger: options.logger,
     });
     options.runs.onChange((run, event) => {
-      if (event !== "deleted" && candidate(run)) this.controller.enqueue(keyOf(run));
+      if (event !== "deleted" && candidate(run)) this.controller.enqueueFor(keyOf(run), event);
     });
-    options.creationFailures.onFailure((namespace, repository) => {
+    options.creationFailures.onFailure((namespace, repository, change) => {
       for (const run of options.runs.list(namespace))
         if (candidate(run) && run.metadata.annotations?.[pac.repository] === repository)
-          this.controller.enqueue(keyOf(run));
+          this.controller.enqueueFor(keyOf(run), change);
     });
   }
 

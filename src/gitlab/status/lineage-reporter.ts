@@ -129,17 +129,18 @@ export class LineageReporter {
     });
     const troubleOptions = { ...options, clock: this.clock, random: this.random };
     this.trouble = new ReportTrouble(troubleOptions, (key) => this.controller.enqueue(key));
-    options.runs.onChange((run) => {
+    options.runs.onChange((run, event) => {
       const key = lineageIndexValue(run);
-      if (key) this.controller.enqueue(key);
+      if (key) this.controller.enqueueFor(key, event);
     });
-    options.counters.onChange((lease) => {
+    options.counters.onChange((lease, event) => {
       const key = this.views.keyOfCounter(lease);
-      if (key) this.controller.enqueue(key);
+      if (key) this.controller.enqueueFor(key, event);
     });
     // A failed create PaC records wakes the lineages whose last admission was that repository's.
-    options.creationFailures.onFailure((namespace, repository) => {
-      for (const key of this.views.keysOfRepository(namespace, repository)) this.controller.enqueue(key);
+    options.creationFailures.onFailure((namespace, repository, change) => {
+      for (const key of this.views.keysOfRepository(namespace, repository))
+        this.controller.enqueueFor(key, change);
     });
   }
 

@@ -48,7 +48,9 @@ export class OptInCheck {
       concurrency: 2,
       logger: options.logger,
     });
-    options.repositories.onChange((repository) => this.controller.enqueue(keyOf(repository)));
+    options.repositories.onChange((repository, event) =>
+      this.controller.enqueueFor(keyOf(repository), event),
+    );
     options.globalRepositoryChanged?.(() => {
       for (const repository of options.repositories.list()) this.controller.enqueue(keyOf(repository));
     });

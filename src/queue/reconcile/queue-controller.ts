@@ -115,11 +115,12 @@ export class QueueController {
       if (how !== "exists" || !isPending(run))
         this.starts.forget(runKey(run.metadata.namespace, run.metadata.name));
       this.memory.observe(id, run.metadata.namespace, run.metadata.name, how);
-      this.controller.enqueue(id);
+      this.controller.enqueueFor(id, event);
     });
-    options.leases.onChange((lease) => {
+    options.leases.onChange((lease, event) => {
       const id = lease.metadata.labels?.[leaseLabels.queueId];
-      if (id && lease.metadata.labels?.[leaseLabels.kind] === queueLeaseKind) this.controller.enqueue(id);
+      if (id && lease.metadata.labels?.[leaseLabels.kind] === queueLeaseKind)
+        this.controller.enqueueFor(id, event);
     });
   }
 
