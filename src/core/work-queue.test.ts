@@ -121,6 +121,25 @@ describe("WorkQueue", () => {
     expect(starts()).toEqual(["changed-1", "changed-2", "swept-3", "swept-1", "swept-2"]);
   });
 
+  it("gives the background one start in sixteen while changes keep coming, so it is never starved", async () => {
+    const done: string[] = [];
+    const queue = new WorkQueue({
+      name: "t",
+      concurrency: 1,
+      logger: silentLogger(),
+      handler: async (key) => {
+        done.push(key);
+        // A change keeps coming for every change reconciled.
+        if (key.startsWith("change") && done.length < 100) queue.add(`change-${done.length}`);
+      },
+    });
+    queue.add("change-0");
+    for (const key of ["swept-1", "swept-2"]) queue.addInBackground(key);
+    await queue.idle();
+    expect(done.indexOf("swept-1")).toBe(16);
+    expect(done.indexOf("swept-2")).toBe(32);
+  });
+
   it("does not run again for a background add a key that is being reconciled (nothing changed)", async () => {
     const h = held();
     const queue = new WorkQueue({ name: "t", concurrency: 1, logger: silentLogger(), handler: h.handler });

@@ -11,13 +11,20 @@ import type { Logger } from "../observability/logger.ts";
  * Two lanes: keys added because something changed come first; keys added in the background (an
  * informer's periodic resync, every key at the start of a term) wait behind them, so a sweep of a
  * hundred thousand unchanged keys never delays the report or promotion of one that changed. A key added
- * in the foreground while it waits in the background moves up.
+ * in the foreground while it waits in the background moves up. So that a steady stream of changes
+ * cannot starve the background (a term's first look at every queue), one start in `backgroundShare`
+ * goes to it while both lanes wait.
  */
+/** While both lanes have keys waiting, one start in this many goes to the background. */
+const backgroundShare = 16;
+
 export class WorkQueue {
   /** Keys waiting, in the order they came (a Set keeps insertion order: taking the first is O(1)). */
   private readonly pending = new Set<string>();
   /** Keys waiting in the background, behind every pending one. */
   private readonly background = new Set<string>();
+  /** Foreground starts since the background's last, while it had keys waiting. */
+  private sinceBackground = 0;
   /** Reconciles finished since the queue last let the event loop run (timers, I/O, Lease renewals). */
   private sinceYield = 0;
   /** A turn of the event loop is awaited: nothing new starts until it came. */
@@ -122,13 +129,23 @@ export class WorkQueue {
   private pump(): void {
     if (this.yielding) return;
     while (!this.stopped && this.running < this.concurrency && this.depth > 0) {
-      const lane = this.pending.size > 0 ? this.pending : this.background;
+      const lane = this.nextLane();
       const key = lane.values().next().value as string;
       lane.delete(key);
       this.running += 1;
       this.active.add(key);
       void this.process(key);
     }
+  }
+
+  /** The foreground, but the background's turn once in `backgroundShare` starts while both wait. */
+  private nextLane(): Set<string> {
+    if (this.background.size === 0) return this.pending;
+    if (this.pending.size === 0 || ++this.sinceBackground >= backgroundShare) {
+      this.sinceBackground = 0;
+      return this.background;
+    }
+    return this.pending;
   }
 
   private async process(key: string): Promise<void> {
