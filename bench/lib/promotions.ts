@@ -97,11 +97,22 @@ export class RunningWatch {
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
       const answeredAt = performance.now();
-      const at = await promoted;
+      const at = await withDeadline(promoted, promotionDeadlineMs, `no promotion in ${group}`);
       this.awaiting.delete(group);
       latencies.fromRequest.push(at - freedAt);
       latencies.fromAnswer.push(Math.max(0, at - answeredAt));
     });
     return latencies;
   }
+}
+
+/** A promotion not seen by then fails the measurement (a stuck queue), rather than hanging the bench. */
+const promotionDeadlineMs = 60_000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
