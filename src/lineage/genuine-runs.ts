@@ -1,21 +1,24 @@
-import type { PipelineRun, RunMeta } from "../core/tekton.ts";
+import type { ObjectMeta, PipelineRun, RunMeta } from "../core/tekton.ts";
 import { labelKeys } from "../core/vocabulary.ts";
 import { filterCache } from "../kube/filtered-cache.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import { claimsGenuine, type KeyRing, type SigningKey } from "./claims.ts";
 
-function metaOf(run: PipelineRun): RunMeta {
+/** What a run's claims were signed over, from its metadata (a cached run's, or a listing's). */
+export function claimsSubject(
+  meta: Pick<ObjectMeta, "namespace" | "name" | "labels" | "annotations">,
+): RunMeta {
   return {
-    namespace: run.metadata.namespace ?? "",
-    name: run.metadata.name ?? "",
-    labels: run.metadata.labels ?? {},
-    annotations: run.metadata.annotations ?? {},
+    namespace: meta.namespace ?? "",
+    name: meta.name ?? "",
+    labels: meta.labels ?? {},
+    annotations: meta.annotations ?? {},
   };
 }
 
 /** The run's claims were signed by tekton-lineage for this very name and namespace. */
 export function isGenuine(run: PipelineRun, keys: KeyRing): boolean {
-  return claimsGenuine(metaOf(run), keys.all());
+  return claimsGenuine(claimsSubject(run.metadata), keys.all());
 }
 
 /**
@@ -30,7 +33,7 @@ function rememberedGenuine(keys: KeyRing): (run: PipelineRun) => boolean {
     const ring = keys.all();
     const known = verdicts.get(run);
     if (known?.ring === ring) return known.genuine;
-    const genuine = claimsGenuine(metaOf(run), ring);
+    const genuine = claimsGenuine(claimsSubject(run.metadata), ring);
     verdicts.set(run, { ring, genuine });
     return genuine;
   };

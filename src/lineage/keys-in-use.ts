@@ -3,6 +3,7 @@ import { labelKeys, signatureKey } from "../core/vocabulary.ts";
 import type { ObjectCache } from "../kube/informer.ts";
 import type { KeysInUse } from "../kube/signing-keys.ts";
 import { claimsGenuine, type SigningKey, signatureKeyId } from "./claims.ts";
+import { claimsSubject } from "./genuine-runs.ts";
 
 type Meta = Pick<ObjectMeta, "namespace" | "name" | "labels" | "annotations">;
 
@@ -10,14 +11,8 @@ type Meta = Pick<ObjectMeta, "namespace" | "name" | "labels" | "annotations">;
 export function keysSigning(metas: Iterable<Meta>, keys: readonly SigningKey[]): Set<string> {
   const ids = new Set<string>();
   for (const meta of metas) {
-    const annotations = meta.annotations ?? {};
-    const subject = {
-      namespace: meta.namespace ?? "",
-      name: meta.name ?? "",
-      labels: meta.labels ?? {},
-      annotations,
-    };
-    const id = signatureKeyId(annotations[signatureKey] ?? "");
+    const subject = claimsSubject(meta);
+    const id = signatureKeyId(subject.annotations[signatureKey] ?? "");
     // A forged signature naming a retired key must not keep that key alive.
     if (id && !ids.has(id) && claimsGenuine(subject, keys)) ids.add(id);
   }
