@@ -239,7 +239,8 @@ export class LineageReporter {
         return { requeueAfterMs: lookAgainMs };
       }
       const checked = { ...target, projects: verdict.projects };
-      const posted = bareEntry && bareEntryOf(view, latest, desired, checked, repositoryName);
+      // The same part, now where GitLab said the token may write.
+      const posted = bareEntry && { ...bareEntry, target: checked };
       this.options.bareStatuses.update(view.commit, key, posted);
       memory.bareCommit = posted ? view.commit : undefined;
       const { project, result } = await onFirstProject(checked.projects, memory.project, (project) =>
