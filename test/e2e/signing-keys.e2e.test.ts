@@ -6,9 +6,10 @@ import { labelKeys, signatureKey } from "../../src/core/vocabulary.ts";
 import { resourcePath } from "../../src/kube/custom-objects.ts";
 import { KubeHttp } from "../../src/kube/kube-http.ts";
 import { listMetadata, metadataOnly } from "../../src/kube/metadata-list.ts";
-import { dropUnusedKeys, keysOf, signingKeyId } from "../../src/kube/signing-keys.ts";
+import { dropUnusedKeys, keysOf } from "../../src/kube/signing-keys.ts";
 import { signClaims } from "../../src/lineage/claims.ts";
 import { keysInUseListed } from "../../src/lineage/keys-in-use.ts";
+import { testKey } from "../../src/testing/keys.ts";
 import { adminKubeConfig } from "./support/context.ts";
 import { newPipelineRun, pipelineRuns } from "./support/pipelineruns.ts";
 import { createSuite } from "./support/suite.ts";
@@ -29,8 +30,8 @@ const secretName = `tl-keys-${randomBytes(3).toString("hex")}`;
 let namespace: string;
 
 const key = (char: string) => {
-  const bytes = Buffer.from(char.repeat(32));
-  return { id: signingKeyId(bytes), key: bytes, base64: bytes.toString("base64") };
+  const entry = testKey(char);
+  return { ...entry, base64: entry.key.toString("base64") };
 };
 const current = key("n");
 const retiredInUse = key("a");
