@@ -40,8 +40,10 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
   const { kubeConfig, namespace, config } = context;
   const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  // The one Lease client (its HTTP/2 session is unref'd: a CLI run ends without closing it).
-  const leases = new HttpLeaseStore(kubeConfig, namespace);
+  // One HTTP/2 connection for the Leases and the failed tasks' TaskRuns (unref'd while idle: a CLI run
+  // ends without closing it).
+  const http = new KubeHttp(kubeConfig);
+  const leases = new HttpLeaseStore(http, namespace);
 
   const listRuns = async (labelSelector: string, inNamespace?: string) => {
     const list = (await (inNamespace
@@ -146,7 +148,7 @@ export async function explain(context: ExplainContext, query: ExplainQuery): Pro
     timeoutMs: config.gitlabTimeout,
     observe: () => undefined,
   });
-  const failingTasks = new FailingTasks(taskRunsOver(new KubeHttp(kubeConfig)));
+  const failingTasks = new FailingTasks(taskRunsOver(http));
   const reportSettings = {
     gitlabUrl: config.gitlabUrl,
     allowedHosts: config.gitlabHosts,
